@@ -1,0 +1,40 @@
+# Jalin — the two commands: `make run` (the main job) and `make test` (the whole suite).
+# Both set everything up first (venv, Kafka, FerretDB); every step is idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) deploy/local/stack.py
+PYTEST_ARGS ?=
+
+.PHONY: setup run test bench infra-up infra-down clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+	$(STACK) fetch
+
+run: setup
+	$(STACK) run
+
+test: setup
+	$(STACK) start --profile test --fresh
+	set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; $(STACK) stop --profile test; exit $$rc
+
+bench: setup
+	$(STACK) start --profile test --fresh
+	set +e; $(PY) -m bench; rc=$$?; $(STACK) stop --profile test; exit $$rc
+
+infra-up: setup
+	$(STACK) start --profile run
+
+infra-down:
+	$(STACK) stop --profile run; $(STACK) stop --profile test
+
+clean: infra-down
+	rm -rf .local $(VENV)

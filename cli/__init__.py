@@ -1,0 +1,1 @@
+"""The ``jalin`` console command."""

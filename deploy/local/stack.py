@@ -1,0 +1,477 @@
+"""The local stack: fetch, start and stop Kafka and FerretDB, and run every Jalin process.
+
+    python deploy/local/stack.py fetch                    # download/build once (cached)
+    python deploy/local/stack.py start  --profile test    # start Kafka + FerretDB, wait until they answer
+    python deploy/local/stack.py stop   --profile test
+    python deploy/local/stack.py status --profile run
+    python deploy/local/stack.py run                      # the main job (make run)
+
+Everything fetched is cached under ``$XDG_CACHE_HOME/jalin`` (default ``~/.cache/jalin``), so a
+fresh clone on the same machine does not download or build again. Data and logs of a profile
+live under ``.local/<profile>/`` in the clone. The ``run`` and ``test`` profiles use different
+ports, so the tests can run while the demo is up.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jalin"
+KAFKA_VERSION = "4.1.1"
+FERRETDB_VERSION = "v1.24.2"
+KAFKA_LIBS = CACHE / f"kafka-{KAFKA_VERSION}" / "libs"
+FERRETDB_BIN = CACHE / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb"
+
+
+@dataclass
+class Profile:
+    """Ports and folders of one local stack."""
+
+    name: str
+    kafka_port: int
+    controller_port: int
+    mongo_port: int
+    ferret_debug_port: int
+    api_ports: dict = field(default_factory=dict)
+    prefix: str = "jalin"
+
+    @property
+    def dir(self) -> Path:
+        return ROOT / ".local" / self.name
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def mongo_uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.mongo_port}/"
+
+
+def _port(env: str, default: int) -> int:
+    return int(os.environ.get(env, default))
+
+
+PROFILES = {
+    "run": Profile("run", _port("JALIN_KAFKA_PORT", 9092), _port("JALIN_KAFKA_CONTROLLER_PORT", 9093),
+                   _port("JALIN_MONGO_PORT", 27017), _port("JALIN_FERRETDB_DEBUG_PORT", 28088),
+                   {"partners": _port("JALIN_PARTNERS_PORT", 8001), "agreements": _port("JALIN_AGREEMENTS_PORT", 8002),
+                    "evaluation": _port("JALIN_EVALUATION_PORT", 8003)}),
+    "test": Profile("test", _port("JALIN_TEST_KAFKA_PORT", 19092), _port("JALIN_TEST_KAFKA_CONTROLLER_PORT", 19093),
+                    _port("JALIN_TEST_MONGO_PORT", 37017), _port("JALIN_TEST_FERRETDB_DEBUG_PORT", 38088),
+                    {"partners": _port("JALIN_TEST_PARTNERS_PORT", 18001),
+                     "agreements": _port("JALIN_TEST_AGREEMENTS_PORT", 18002),
+                     "evaluation": _port("JALIN_TEST_EVALUATION_PORT", 18003)}),
+}
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def need(tool: str, why: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        sys.exit(f"[stack] error: '{tool}' is not installed or not on PATH; it is needed to {why}.")
+    return path
+
+
+# ------------------------------------------------------------------ fetch
+
+def fetch_kafka() -> None:
+    """Resolve the Kafka broker jars from Maven Central into the cache (once)."""
+    if (KAFKA_LIBS / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
+        return
+    need("java", "run the Kafka broker")
+    mvn = need("mvn", "fetch the Kafka broker from Maven Central")
+    say(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central (once)…")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="libs-", dir=CACHE))
+    subprocess.run([mvn, "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies",
+                    f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"], check=True)
+    KAFKA_LIBS.parent.mkdir(parents=True, exist_ok=True)
+    if KAFKA_LIBS.exists():
+        shutil.rmtree(KAFKA_LIBS)
+    tmp.rename(KAFKA_LIBS)
+
+
+def fetch_ferretdb() -> None:
+    """Build FerretDB from the Go module proxy into the cache (once).
+
+    ``go install …/cmd/ferretdb@v1.24.2`` builds a binary that panics at start: the module as
+    published lacks ``build/version/version.txt``, which FerretDB's own build tooling generates.
+    We therefore build the same module the same way, after writing that file as FerretDB's
+    error message asks (``v1.24.2``).
+    """
+    if FERRETDB_BIN.exists():
+        return
+    go = need("go", "build FerretDB from the Go module proxy")
+    say(f"building FerretDB {FERRETDB_VERSION} with Go (once)…")
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    module = f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}"
+    info = json.loads(subprocess.run([go, "mod", "download", "-json", module], check=True, env=env,
+                                     capture_output=True, text=True, cwd=tempfile.gettempdir()).stdout)
+    work = Path(tempfile.mkdtemp(prefix="ferretdb-src-"))
+    src = work / "src"
+    shutil.copytree(info["Dir"], src)
+    for path in [src, *src.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
+    out = FERRETDB_BIN.with_suffix(".tmp")
+    subprocess.run([go, "build", "-o", str(out), "./cmd/ferretdb"], check=True, env=env, cwd=src)
+    out.rename(FERRETDB_BIN)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def fetch() -> None:
+    fetch_kafka()
+    fetch_ferretdb()
+
+
+# ------------------------------------------------------------------ processes
+
+def _pidfile(profile: Profile, name: str) -> Path:
+    return profile.dir / f"{name}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _running(profile: Profile, name: str) -> int | None:
+    path = _pidfile(profile, name)
+    if path.exists():
+        try:
+            pid = int(path.read_text().strip())
+        except ValueError:
+            return None
+        if _alive(pid):
+            return pid
+    return None
+
+
+def _spawn(profile: Profile, name: str, argv: list[str], env: dict | None = None) -> int:
+    profile.dir.mkdir(parents=True, exist_ok=True)
+    log = open(profile.dir / f"{name}.log", "ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT)
+    _pidfile(profile, name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait(what: str, check, timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:  # not up yet
+            last_error = exc
+        time.sleep(0.3)
+    tail = ""
+    if log and log.exists():
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+    sys.exit(f"[stack] error: {what} did not become ready within {timeout:.0f}s ({last_error}).\n{tail}")
+
+
+def start_kafka(profile: Profile) -> None:
+    if _running(profile, "kafka"):
+        return
+    for port in (profile.kafka_port, profile.controller_port):
+        if _port_open(port):
+            sys.exit(f"[stack] error: port {port} is taken by another program; set the profile's Kafka ports.")
+    java = need("java", "run the Kafka broker")
+    data = profile.dir / "kafka-data"
+    conf = profile.dir / "server.properties"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text("\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{profile.controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{profile.kafka_port},CONTROLLER://127.0.0.1:{profile.controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{profile.kafka_port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={data}",
+        "num.partitions=3",
+        "auto.create.topics.enable=false",
+        "log.retention.ms=-1",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=3",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "",
+    ]))
+    classpath = f"{KAFKA_LIBS}/*"
+    jvm = [java, "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
+           "-cp", classpath]
+    if not (data / "meta.properties").exists():
+        cluster_id = subprocess.run(jvm + ["kafka.tools.StorageTool", "random-uuid"], check=True,
+                                    capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        subprocess.run(jvm + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)],
+                       check=True, capture_output=True)
+    _spawn(profile, "kafka", jvm + ["kafka.Kafka", str(conf)])
+    say(f"Kafka starting on {profile.kafka_bootstrap}")
+
+
+def _kafka_ready(profile: Profile) -> bool:
+    if not _port_open(profile.kafka_port):
+        return False
+    from kafka import KafkaAdminClient  # the venv's client: a real metadata round trip
+
+    admin = KafkaAdminClient(bootstrap_servers=profile.kafka_bootstrap, request_timeout_ms=3000)
+    try:
+        admin.list_topics()
+        return True
+    finally:
+        admin.close()
+
+
+def start_ferretdb(profile: Profile) -> None:
+    if _running(profile, "ferretdb"):
+        return
+    if _port_open(profile.mongo_port):
+        sys.exit(f"[stack] error: port {profile.mongo_port} is taken by another program.")
+    data = profile.dir / "ferretdb-data"
+    state = profile.dir / "ferretdb-state"
+    data.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    _spawn(profile, "ferretdb", [
+        str(FERRETDB_BIN), "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={state}",
+        f"--listen-addr=127.0.0.1:{profile.mongo_port}", f"--debug-addr=127.0.0.1:{profile.ferret_debug_port}",
+        "--telemetry=disable", "--log-level=warn",
+    ])
+    say(f"FerretDB starting on {profile.mongo_uri}")
+
+
+def _mongo_ready(profile: Profile) -> bool:
+    from pymongo import MongoClient
+
+    client = MongoClient(profile.mongo_uri, serverSelectionTimeoutMS=1000)
+    try:
+        client.admin.command("ping")
+        return True
+    finally:
+        client.close()
+
+
+def start(profile: Profile, fresh: bool = False) -> None:
+    """Start Kafka and FerretDB for ``profile`` and return once both answer real requests."""
+    fetch()
+    if fresh:
+        stop(profile)
+        for sub in ("kafka-data", "ferretdb-data", "ferretdb-state"):
+            shutil.rmtree(profile.dir / sub, ignore_errors=True)
+    start_ferretdb(profile)
+    start_kafka(profile)
+    _wait("FerretDB", lambda: _mongo_ready(profile), 60, profile.dir / "ferretdb.log")
+    _wait("Kafka", lambda: _kafka_ready(profile), 120, profile.dir / "kafka.log")
+    say(f"ready: Kafka {profile.kafka_bootstrap}, MongoDB protocol {profile.mongo_uri}")
+
+
+def _stop_pid(pid: int, name: str, timeout: float = 30) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        say(f"{name} did not stop in {timeout:.0f}s; killing it")
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def stop(profile: Profile) -> None:
+    """Stop the profile's Kafka and FerretDB (SIGTERM, then SIGKILL after a timeout)."""
+    for name in ("kafka", "ferretdb"):
+        pid = _running(profile, name)
+        if pid:
+            _stop_pid(pid, name)
+            say(f"{name} stopped")
+        _pidfile(profile, name).unlink(missing_ok=True)
+
+
+def status(profile: Profile) -> int:
+    code = 0
+    for name in ("kafka", "ferretdb"):
+        pid = _running(profile, name)
+        print(f"{name:10s} {'running (pid %d)' % pid if pid else 'stopped'}")
+        code |= 0 if pid else 1
+    return code
+
+
+# ------------------------------------------------------------------ Jalin processes
+
+def service_env(profile: Profile, prefix: str | None = None) -> dict:
+    """The environment every Jalin process of ``profile`` gets."""
+    ports = profile.api_ports
+    return {
+        "JALIN_PREFIX": prefix or profile.prefix,
+        "JALIN_MONGO_URI": profile.mongo_uri,
+        "JALIN_KAFKA_BOOTSTRAP": profile.kafka_bootstrap,
+        "JALIN_PARTNERS_URL": f"http://127.0.0.1:{ports['partners']}",
+        "JALIN_AGREEMENTS_URL": f"http://127.0.0.1:{ports['agreements']}",
+        "JALIN_EVALUATION_URL": f"http://127.0.0.1:{ports['evaluation']}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def process_table(profile: Profile) -> list[tuple[str, list[str], dict]]:
+    """Every API (under gunicorn, as in production) and worker of Jalin: (name, argv, extra env)."""
+    py = sys.executable
+    gunicorn = [py, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    apis = [("partners", "services.partners:create_app()"),
+            ("evaluation", "services.evaluation:create_app()")]
+    table = [(f"{name}-api", gunicorn + [app], {"JALIN_BIND": f"127.0.0.1:{profile.api_ports[name]}",
+                                                  "JALIN_WEB_WORKERS": os.environ.get("JALIN_WEB_WORKERS", "2")})
+             for name, app in apis]
+    table += [
+        ("partners-relay", [py, "-m", "services.partners.workers", "relay"], {}),
+        ("evaluation-projector", [py, "-m", "services.evaluation.workers", "projector"], {}),
+    ]
+    return table
+
+
+class Supervisor:
+    """Starts the Jalin processes, watches them, and stops them all on request."""
+
+    def __init__(self, profile: Profile, prefix: str | None = None, extra_env: dict | None = None):
+        self.profile = profile
+        self.env = {**service_env(profile, prefix), **(extra_env or {})}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, only: list[str] | None = None) -> None:
+        self.profile.dir.mkdir(parents=True, exist_ok=True)
+        for name, argv, extra in process_table(self.profile):
+            if only and name not in only:
+                continue
+            log = open(self.profile.dir / f"{name}.log", "ab")
+            self.procs[name] = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, env={**os.environ, **self.env, **extra},
+                                                start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        for name, port in self.profile.api_ports.items():
+            if f"{name}-api" not in self.procs:
+                continue
+
+            def ready(port=port, name=name):
+                if self.procs[f"{name}-api"].poll() is not None:
+                    raise RuntimeError(f"{name}-api exited")
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    return response.status == 200
+
+            _wait(f"{name}-api", ready, timeout, self.profile.dir / f"{name}-api.log")
+
+    def stop(self, timeout: float = 30) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say(f"{name} did not stop in time; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+
+def run(profile: Profile) -> None:
+    """The main job: infrastructure, every service and worker, URLs; Ctrl-C stops everything."""
+    start(profile)
+    supervisor = Supervisor(profile)
+    stopping = {"flag": False}
+
+    def on_signal(_signum, _frame):
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        supervisor.start()
+        supervisor.wait_ready()
+        ports = profile.api_ports
+        say("Jalin is running (Ctrl-C stops everything):")
+        for name in ("partners", "evaluation"):
+            say(f"  {name:11s} http://127.0.0.1:{ports[name]}/api/v1/openapi.json")
+        say(f"  logs        {profile.dir}/*.log")
+        say("  a token:    .venv/bin/jalin token --role kerjasama")
+        while not stopping["flag"]:
+            dead = supervisor.dead()
+            if dead:
+                say(f"process(es) exited: {', '.join(dead)}; see {profile.dir}/<name>.log — stopping")
+                break
+            time.sleep(0.5)
+    finally:
+        say("stopping…")
+        supervisor.stop()
+        stop(profile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("fetch", "start", "stop", "status", "run"))
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="run")
+    parser.add_argument("--fresh", action="store_true", help="start with empty Kafka and DB data")
+    args = parser.parse_args(argv)
+    profile = PROFILES[args.profile]
+    if args.command == "fetch":
+        fetch()
+    elif args.command == "start":
+        start(profile, fresh=args.fresh)
+    elif args.command == "stop":
+        stop(profile)
+    elif args.command == "status":
+        return status(profile)
+    elif args.command == "run":
+        run(profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

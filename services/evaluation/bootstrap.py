@@ -1,0 +1,36 @@
+"""Composition root of the evaluation service (read side + evaluations)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from shared.config import Settings
+from shared.mongo import make_client
+
+SERVICE = "evaluation"
+SOURCE_SERVICES = ("partners", "agreements", "evaluation")
+
+
+def projections():
+    """Every projection the evaluation projector maintains."""
+    from services.evaluation.projections.partners import PartnersProjection
+
+    return [PartnersProjection()]
+
+
+def create_app(config: Mapping[str, Any] | None = None):
+    """The evaluation API (gunicorn: ``services.evaluation:create_app()``)."""
+    from shared.http import create_service_app
+    from shared.kafka import kafka_reachable
+
+    from services.evaluation.api import blp
+
+    settings = Settings.from_env(config)
+    client = make_client(settings)
+    db = client[settings.database(SERVICE)]
+    app, api = create_service_app(
+        SERVICE, settings, title="Jalin Evaluation API",
+        description="Read models for dashboards, monitoring and audit; evaluations (monev).",
+        readiness={"mongodb": lambda: client.admin.command("ping"), "kafka": lambda: kafka_reachable(settings)})
+    app.extensions["jalin"].services.update(read_db=lambda: db, client=client)
+    api.register_blueprint(blp)
+    return app

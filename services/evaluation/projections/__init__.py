@@ -1,0 +1,1 @@
+"""Read-model projections of the evaluation service (one module per read model)."""

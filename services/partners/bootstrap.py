@@ -1,0 +1,62 @@
+"""Composition root of the partners service: builds adapters from settings and wires them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from pymongo import MongoClient
+
+from shared.application import Clock, Repository
+from shared.config import Settings
+from shared.idempotency import MongoIdempotencyStore
+from shared.mongo import make_client
+from shared.mongo_eventstore import MongoEventStore
+from shared.uniqueness import MongoUniqueKeys
+
+from services.partners.domain import Partner
+from services.partners.handlers import PartnerHandlers
+
+SERVICE = "partners"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    client: MongoClient
+    store: MongoEventStore
+    handlers: PartnerHandlers
+
+    @property
+    def db(self):
+        return self.client[self.settings.database(SERVICE)]
+
+
+def build(config: Mapping[str, Any] | None = None, clock: Clock | None = None) -> Container:
+    settings = Settings.from_env(config)
+    client = make_client(settings)
+    db = client[settings.database(SERVICE)]
+    store = MongoEventStore(db)
+    handlers = PartnerHandlers(Repository(store, Partner, clock), MongoUniqueKeys(db))
+    return Container(settings, client, store, handlers)
+
+
+def create_app(config: Mapping[str, Any] | None = None):
+    """The partners API (gunicorn: ``services.partners:create_app()``)."""
+    from shared.http import create_service_app
+    from shared.kafka import kafka_reachable
+    from shared.streams import streams_blueprint
+
+    from services.partners.api import blp
+
+    c = build(config)
+    c.store.ensure_indexes()
+    app, api = create_service_app(
+        SERVICE, c.settings, title="Jalin Partners API",
+        description="Registry of cooperation partners (Mitra). Publishes to " + c.settings.topic(SERVICE),
+        readiness={"mongodb": lambda: c.client.admin.command("ping"),
+                   "kafka": lambda: kafka_reachable(c.settings)},
+        idempotency=MongoIdempotencyStore(c.db))
+    app.extensions["jalin"].services.update(handlers=c.handlers, store=c.store, container=c)
+    api.register_blueprint(blp)
+    api.register_blueprint(streams_blueprint(lambda: c.store))
+    return app

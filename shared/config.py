@@ -1,0 +1,86 @@
+"""Configuration read from environment variables (twelve-factor), overridable in code.
+
+Every variable the code reads is declared here, in ``Settings``, so deployment files can be
+checked against one list (``ENV_VARS``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+DEV_JWT_SECRET = "jalin-local-development-secret-change-me"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of a Jalin process. Field ``x`` is read from ``JALIN_X``."""
+
+    env: str = "development"
+    prefix: str = "jalin"  # namespaces topics (``<prefix>.partners.events``) and databases
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_partitions: int = 3
+    jwt_secret: str = DEV_JWT_SECRET  # HS256 for local use; production sets jwt_public_key
+    jwt_public_key: str = ""          # PEM of the identity provider (RS256/ES256)
+    jwt_algorithms: str = "HS256"
+    jwt_issuer: str = "jalin-local"
+    jwt_audience: str = "jalin"
+    service_token: str = ""           # bearer token this process uses to call other services
+    partners_url: str = "http://127.0.0.1:8001"
+    agreements_url: str = "http://127.0.0.1:8002"
+    evaluation_url: str = "http://127.0.0.1:8003"
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 20_971_520
+    log_level: str = "INFO"
+    metrics_port: int = 0             # workers expose /metrics here when > 0
+    relay_batch: int = 500
+    relay_idle_seconds: float = 0.2
+    consumer_max_attempts: int = 3
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, overrides: Mapping[str, Any] | None = None) -> "Settings":
+        """Build settings from ``JALIN_*`` variables, then apply ``overrides`` (by field name)."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get("JALIN_" + f.name.upper())
+            if raw is not None:
+                values[f.name] = type(f.default)(raw) if not isinstance(f.default, str) else raw
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = {}
+        for key, value in (overrides or {}).items():
+            if key in known:
+                values[key] = value
+            else:
+                extra[key] = value
+        settings = cls(**values, extra=extra)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe outside development."""
+        if self.env == "production" and self.jwt_secret == DEV_JWT_SECRET and not self.jwt_public_key:
+            raise RuntimeError("JALIN_JWT_SECRET or JALIN_JWT_PUBLIC_KEY must be set in production")
+
+    def topic(self, service: str) -> str:
+        """The event topic of a service, e.g. ``jalin.partners.events``."""
+        return f"{self.prefix}.{service}.events"
+
+    def database(self, service: str) -> str:
+        """The database owned by a service (database per service), e.g. ``jalin_partners``."""
+        return f"{self.prefix}_{service}"
+
+    def service_url(self, service: str) -> str:
+        return {"partners": self.partners_url, "agreements": self.agreements_url,
+                "evaluation": self.evaluation_url}[service]
+
+
+ENV_VARS = tuple("JALIN_" + f.name.upper() for f in dataclasses.fields(Settings) if f.name != "extra")

@@ -1,0 +1,354 @@
+"""The consumer runner: Kafka → projections → MongoDB, never skipping, never reordering.
+
+Per poll batch: decode and upcast the events, apply each to the projections through one
+``UnitOfWork``, flush it with bulk writes, record the applied version of every stream, and only
+then commit the Kafka offsets (at-least-once delivery + version-checked apply = effectively once).
+
+For each event of stream S at version v, with p the last version of S applied here:
+- v ≤ p: a duplicate, ignored;
+- v = p + 1: applied;
+- v > p + 1: a gap. The missing versions are fetched from the owning service's stream API
+  (``StreamSource``); if that fails the event is *parked* and retried later.
+A handler that keeps failing sends its event to the dead letters (a collection + the DLQ topic);
+later events of the same stream are parked behind it, other streams go on. Operators request a
+retry or a discard by changing the dead letter's status; the runner carries it out.
+"""
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Iterable, Protocol, Sequence
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from shared.envelope import compute_hash
+from shared.kafka import decode
+from shared.logs import correlation_id_var
+from shared.metrics import Metrics
+from shared.readmodel import UnitOfWork
+from shared.upcasting import Upcasters
+
+log = logging.getLogger("jalin.consumer")
+
+POSITIONS, PARKED, DEAD_LETTERS = "positions", "parked_events", "dead_letters"
+REQUIRED = ("event_id", "event_type", "stream_id", "stream_type", "version", "data", "hash")
+
+
+class Projection(abc.ABC):
+    """Builds read-model documents from events. Must only write through the unit of work."""
+
+    name: str = ""
+
+    def setup(self, db: Database) -> None:
+        """Create indexes (idempotent)."""
+
+    @abc.abstractmethod
+    def handles(self, event_type: str) -> bool: ...
+
+    @abc.abstractmethod
+    def apply(self, event: dict, uow: UnitOfWork) -> None: ...
+
+
+class StreamSource(Protocol):
+    """Port: the owning service's events of one stream, versions ``from_version..to_version``."""
+
+    def events(self, stream_id: str, stream_type: str, from_version: int, to_version: int) -> list[dict]: ...
+
+
+class Publisher(Protocol):
+    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None: ...
+
+
+class GapNotFilled(Exception):
+    """The missing events could not be fetched or did not fit the stream."""
+
+
+class ConsumerRunner:
+    """Applies events to projections with the guarantees described in the module docstring."""
+
+    def __init__(self, name: str, db: Database, projections: Sequence[Projection], *,
+                 source: StreamSource | None = None, upcasters: Upcasters | None = None,
+                 metrics: Metrics | None = None, dlq: Publisher | None = None, dlq_topic: str | None = None,
+                 max_attempts: int = 3):
+        self.name, self.db, self.projections = name, db, list(projections)
+        self.source, self.upcasters = source, upcasters or Upcasters()
+        self.dlq, self.dlq_topic, self.max_attempts = dlq, dlq_topic, max_attempts
+        metrics = metrics or Metrics()
+        self.metrics = metrics
+        self._events = metrics.counter("consumer_events_total", "Events by outcome", ("consumer", "outcome"))
+        self._gaps = metrics.counter("consumer_gaps_total", "Gaps detected and filled", ("consumer", "outcome"))
+        self._parked_gauge = metrics.gauge("consumer_parked_events", "Events parked behind a gap or dead letter", ("consumer",))
+        self._dead_gauge = metrics.gauge("consumer_dead_letters_open", "Dead letters waiting for an operator", ("consumer",))
+        self._lag = metrics.gauge("consumer_lag", "Messages not yet consumed", ("consumer", "topic", "partition"))
+        self._batch_seconds = metrics.histogram("consumer_batch_seconds", "Time to apply and flush one batch", ("consumer",))
+
+    # ------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        """Create the runner's and the projections' indexes."""
+        self.db[PARKED].create_index([("stream_id", ASCENDING), ("version", ASCENDING)])
+        self.db[DEAD_LETTERS].create_index([("status", ASCENDING)])
+        self.db[DEAD_LETTERS].create_index([("stream_id", ASCENDING)])
+        for projection in self.projections:
+            projection.setup(self.db)
+
+    # ------------------------------------------------------------ core
+
+    def handle(self, envelopes: Iterable[dict]) -> None:
+        """Apply a batch of envelopes (already decoded) durably; safe to call again with the same."""
+        started = time.perf_counter()
+        self._process(list(envelopes))
+        self._batch_seconds.labels(self.name).observe(time.perf_counter() - started)
+
+    def _process(self, envelopes: list[dict], draining: frozenset[str] = frozenset()) -> None:
+        if not envelopes:
+            return
+        sids = list(dict.fromkeys(e["stream_id"] for e in envelopes))
+        positions = {d["_id"]: d for d in self.db[POSITIONS].find({"_id": {"$in": sids}})}
+        blocked = self._blocked(sids) - draining
+        uow = UnitOfWork(self.db)
+        applied: dict[str, dict] = {}
+        for envelope in envelopes:
+            sid, version = envelope["stream_id"], envelope["version"]
+            last = applied.get(sid) or positions.get(sid) or {"version": 0, "hash": None}
+            if sid in blocked:
+                self._park(uow, envelope, "behind_dead_letter" if self._has_open_dead_letter(sid) else "behind_gap")
+                continue
+            if version <= last["version"]:
+                self._events.labels(self.name, "duplicate").inc()
+                continue
+            chain = [envelope]
+            if version > last["version"] + 1:
+                self._gaps.labels(self.name, "detected").inc()
+                try:
+                    chain = self._fill(sid, envelope, last) + [envelope]
+                    self._gaps.labels(self.name, "filled").inc()
+                except GapNotFilled as exc:
+                    log.warning("gap not filled, parking", extra={"stream_id": sid, "version": version, "error": str(exc)})
+                    self._park(uow, envelope, "gap")
+                    blocked.add(sid)
+                    continue
+            for event in chain:
+                if not self._apply(uow, event):
+                    blocked.add(sid)
+                    break
+                applied[sid] = {"version": event["version"], "hash": event["hash"]}
+        for sid, pos in applied.items():
+            uow.versioned(POSITIONS, sid, "self", pos["version"],
+                          set_fields={"version": pos["version"], "hash": pos["hash"],
+                                      "updated_at": datetime.now(timezone.utc)})
+        uow.flush()
+
+    def _apply(self, uow: UnitOfWork, envelope: dict) -> bool:
+        """Apply one event to every projection that handles it; dead-letter it if it keeps failing."""
+        event = self.upcasters.upcast(envelope)
+        handlers = [p for p in self.projections if p.handles(event["event_type"])]
+        if not handlers:
+            self._events.labels(self.name, "unknown").inc()
+            return True
+        token = correlation_id_var.set(event.get("correlation_id"))
+        try:
+            error = None
+            for _attempt in range(self.max_attempts):
+                mark = uow.mark()
+                try:
+                    for projection in handlers:
+                        projection.apply(event, uow)
+                    self._events.labels(self.name, "applied").inc()
+                    return True
+                except PyMongoError:
+                    raise  # the database is unavailable: not the event's fault, retry the batch
+                except Exception as exc:  # a handler bug or an event it cannot digest
+                    uow.rollback(mark)
+                    error = exc
+            self._dead_letter(uow, envelope, error)
+            return False
+        finally:
+            correlation_id_var.reset(token)
+
+    def _fill(self, sid: str, envelope: dict, last: dict) -> list[dict]:
+        if self.source is None:
+            raise GapNotFilled("no stream source configured")
+        start, end = last["version"] + 1, envelope["version"] - 1
+        try:
+            missing = self.source.events(sid, envelope["stream_type"], start, end)
+        except Exception as exc:
+            raise GapNotFilled(f"fetch failed: {exc!r}") from exc
+        if [e.get("version") for e in missing] != list(range(start, end + 1)):
+            raise GapNotFilled(f"source returned versions {[e.get('version') for e in missing]}")
+        prev = last["hash"]
+        for event in missing + [envelope]:
+            if (prev is not None and event["prev_hash"] != prev) or compute_hash(event) != event["hash"]:
+                raise GapNotFilled(f"hash chain does not link at version {event['version']}")
+            prev = event["hash"]
+        return missing
+
+    # ------------------------------------------------------------ parking and dead letters
+
+    def _blocked(self, sids: list[str]) -> set[str]:
+        query = {"stream_id": {"$in": sids}}
+        blocked = {d["stream_id"] for d in self.db[PARKED].find(query, {"stream_id": 1})}
+        blocked |= {d["stream_id"] for d in self.db[DEAD_LETTERS].find(
+            {**query, "status": {"$in": ["open", "retry_requested", "discard_requested"]}}, {"stream_id": 1})}
+        return blocked
+
+    def _has_open_dead_letter(self, sid: str) -> bool:
+        return self.db[DEAD_LETTERS].count_documents(
+            {"stream_id": sid, "status": {"$in": ["open", "retry_requested", "discard_requested"]}}, limit=1) > 0
+
+    def _park(self, uow: UnitOfWork, envelope: dict, reason: str) -> None:
+        self._events.labels(self.name, "parked").inc()
+        uow.add(PARKED, UpdateOne(
+            {"_id": f"{envelope['stream_id']}:{envelope['version']}"},
+            {"$setOnInsert": {"stream_id": envelope["stream_id"], "version": envelope["version"],
+                              "envelope": envelope, "reason": reason, "parked_at": datetime.now(timezone.utc)}},
+            upsert=True))
+
+    def _dead_letter(self, uow: UnitOfWork, envelope: dict, error: Exception | None) -> None:
+        self._events.labels(self.name, "dead_lettered").inc()
+        detail = "".join(traceback.format_exception(error)) if error else ""
+        log.error("event dead-lettered", extra={"stream_id": envelope["stream_id"], "version": envelope["version"],
+                                                 "event_type": envelope["event_type"], "error": repr(error)})
+        uow.add(DEAD_LETTERS, UpdateOne(
+            {"_id": f"{envelope['stream_id']}:{envelope['version']}"},
+            {"$set": {"stream_id": envelope["stream_id"], "version": envelope["version"],
+                      "event_type": envelope["event_type"], "envelope": envelope, "status": "open",
+                      "error": repr(error), "traceback": detail[-4000:], "consumer": self.name,
+                      "updated_at": datetime.now(timezone.utc)},
+             "$setOnInsert": {"created_at": datetime.now(timezone.utc), "history": []},
+             "$inc": {"attempts": self.max_attempts}},
+            upsert=True))
+        if self.dlq is not None and self.dlq_topic:
+            try:
+                self.dlq.publish([(self.dlq_topic, envelope["stream_id"],
+                                   {"consumer": self.name, "error": repr(error), "envelope": envelope})])
+            except Exception as exc:  # the collection is the source of truth; the topic is a copy
+                log.warning("dlq publish failed", extra={"error": repr(exc)})
+
+    def maintain(self) -> None:
+        """Carry out operator requests on dead letters and retry parked streams."""
+        for letter in list(self.db[DEAD_LETTERS].find({"status": "discard_requested"})):
+            self._settle(letter, "discarded")
+        for letter in list(self.db[DEAD_LETTERS].find({"status": "retry_requested"})):
+            uow = UnitOfWork(self.db)
+            envelope = letter["envelope"]
+            pos = self.db[POSITIONS].find_one({"_id": letter["stream_id"]}) or {"version": 0}
+            if envelope["version"] <= pos["version"]:
+                self._settle(letter, "resolved")
+                continue
+            self.db[DEAD_LETTERS].update_one({"_id": letter["_id"]}, {"$set": {"status": "retrying"}})
+            if self._apply(uow, envelope):
+                uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
+                              set_fields={"version": envelope["version"], "hash": envelope["hash"],
+                                          "updated_at": datetime.now(timezone.utc)})
+                uow.flush()
+                self._settle(letter, "resolved")
+            else:
+                uow.flush()  # the dead letter was written again as open, with the new error
+        self._drain_parked()
+        self._parked_gauge.labels(self.name).set(self.db[PARKED].count_documents({}))
+        self._dead_gauge.labels(self.name).set(self.db[DEAD_LETTERS].count_documents({"status": "open"}))
+
+    def _settle(self, letter: dict, status: str) -> None:
+        if status == "discarded":
+            envelope = letter["envelope"]
+            uow = UnitOfWork(self.db)
+            uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
+                          set_fields={"version": envelope["version"], "hash": envelope["hash"],
+                                      "updated_at": datetime.now(timezone.utc)})
+            uow.flush()
+        self.db[DEAD_LETTERS].update_one({"_id": letter["_id"]}, {
+            "$set": {"status": status, "updated_at": datetime.now(timezone.utc)},
+            "$push": {"history": {"status": status, "at": datetime.now(timezone.utc)}}})
+
+    def _drain_parked(self) -> None:
+        sids = sorted({d["stream_id"] for d in self.db[PARKED].find({}, {"stream_id": 1})})
+        for sid in sids:
+            if self._has_open_dead_letter(sid):
+                continue
+            docs = list(self.db[PARKED].find({"stream_id": sid}).sort("version", ASCENDING))
+            self._process([d["envelope"] for d in docs], draining=frozenset({sid}))
+            pos = self.db[POSITIONS].find_one({"_id": sid}) or {"version": 0}
+            self.db[PARKED].delete_many({"stream_id": sid, "version": {"$lte": pos["version"]}})
+
+    # ------------------------------------------------------------ the Kafka loop
+
+    def run(self, consumer, stop: threading.Event, maintain_every: float = 2.0, poll_ms: int = 500) -> None:
+        """Poll → apply → commit until ``stop`` is set. ``consumer`` is a kafka-python KafkaConsumer."""
+        self.setup()
+        last_maintenance = 0.0
+        log.info("consumer started", extra={"consumer": self.name})
+        while not stop.is_set():
+            try:
+                records = consumer.poll(timeout_ms=poll_ms)
+                batch = []
+                for _tp, messages in sorted(records.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
+                    for message in messages:
+                        envelope = self._decode(message)
+                        if envelope is not None:
+                            batch.append(envelope)
+                if batch:
+                    self.handle(batch)
+                if records:
+                    consumer.commit()
+                if time.monotonic() - last_maintenance > maintain_every:
+                    self.maintain()
+                    self._measure_lag(consumer)
+                    last_maintenance = time.monotonic()
+            except PyMongoError as exc:
+                # Nothing was committed: rewind to the last committed offsets and retry.
+                log.warning("database unavailable, retrying batch", extra={"error": repr(exc)})
+                self._rewind(consumer)
+                stop.wait(1.0)
+        log.info("consumer stopped", extra={"consumer": self.name})
+
+    def _decode(self, message) -> dict | None:
+        try:
+            envelope = decode(message.value)
+            missing = [k for k in REQUIRED if k not in envelope]
+            if missing:
+                raise ValueError(f"envelope lacks {missing}")
+            return envelope
+        except Exception as exc:  # undecodable bytes cannot block anything: record and go on
+            self._events.labels(self.name, "undecodable").inc()
+            self.db[DEAD_LETTERS].update_one(
+                {"_id": f"{message.topic}:{message.partition}:{message.offset}"},
+                {"$set": {"status": "undecodable", "error": repr(exc), "raw": message.value[:10000],
+                          "consumer": self.name, "updated_at": datetime.now(timezone.utc)}}, upsert=True)
+            return None
+
+    @staticmethod
+    def _rewind(consumer) -> None:
+        for tp in consumer.assignment():
+            committed = consumer.committed(tp)
+            if committed is not None:
+                consumer.seek(tp, committed)
+            else:
+                consumer.seek_to_beginning(tp)
+
+    def _measure_lag(self, consumer) -> None:
+        try:
+            assignment = list(consumer.assignment())
+            if not assignment:
+                return
+            ends = consumer.end_offsets(assignment)
+            for tp in assignment:
+                self._lag.labels(self.name, tp.topic, str(tp.partition)).set(max(0, ends[tp] - consumer.position(tp)))
+        except Exception as exc:  # lag is informative only
+            log.debug("lag not measured", extra={"error": repr(exc)})
+
+
+class StoreStreamSource:
+    """A ``StreamSource`` reading an ``EventStore`` directly (tools, tests of the runner)."""
+
+    def __init__(self, stores: dict):
+        self.stores = stores  # stream_type -> EventStore
+
+    def events(self, stream_id, stream_type, from_version, to_version):
+        return self.stores[stream_type].load(stream_id, from_version, to_version)

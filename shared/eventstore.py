@@ -1,0 +1,135 @@
+"""The event store port, its commit model and the in-memory fake (DESIGN.md §2).
+
+A command's events are appended as ONE commit; a commit is also the outbox entry that the
+relay publishes. The store guarantees per stream: versions are contiguous from 1, and an
+append at an expected version that is no longer current fails with ``ConcurrencyError``.
+"""
+from __future__ import annotations
+
+import abc
+import copy
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Sequence
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since it was loaded: another commit took the expected version."""
+
+    def __init__(self, stream_id: str, expected_version: int, current_version: int | None = None):
+        super().__init__(f"{stream_id}: expected version {expected_version}, current {current_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+
+@dataclass
+class Commit:
+    """The events of one command on one stream, stored atomically and published together."""
+
+    stream_id: str
+    stream_type: str
+    first_version: int
+    last_version: int
+    events: list[dict]
+    committed_at: datetime
+    published: bool = False
+    id: str = field(default="")
+
+    def __post_init__(self):
+        if not self.id:
+            self.id = commit_id(self.stream_id, self.first_version)
+
+
+def commit_id(stream_id: str, first_version: int) -> str:
+    """The commit key: two appends at the same position of a stream collide on it."""
+    return f"{stream_id}:{first_version}"
+
+
+def check_append(stream_id: str, expected_version: int, events: Sequence[dict]) -> None:
+    """Validate an append request before any adapter writes it."""
+    if not events:
+        raise ValueError("a commit needs at least one event")
+    for offset, event in enumerate(events, start=1):
+        if event["stream_id"] != stream_id or event["version"] != expected_version + offset:
+            raise ValueError(f"event {event.get('event_id')} does not follow {stream_id}@{expected_version}")
+
+
+class EventStore(abc.ABC):
+    """Port: durable, append-only streams of envelopes, doubling as the outbox."""
+
+    @abc.abstractmethod
+    def append(self, stream_id: str, stream_type: str, expected_version: int, events: Sequence[dict],
+               committed_at: datetime) -> Commit:
+        """Store ``events`` (versions expected_version+1…) atomically or raise ConcurrencyError."""
+
+    @abc.abstractmethod
+    def load(self, stream_id: str, from_version: int = 1, to_version: int | None = None) -> list[dict]:
+        """Return the stream's envelopes in version order (empty list if it does not exist)."""
+
+    @abc.abstractmethod
+    def unpublished(self, limit: int = 500) -> list[Commit]:
+        """Commits not yet marked published, oldest first, in version order within a stream."""
+
+    @abc.abstractmethod
+    def mark_published(self, commit_ids: Sequence[str]) -> None:
+        """Record that these commits reached the broker."""
+
+    @abc.abstractmethod
+    def stream_ids(self, stream_type: str | None = None) -> Iterator[str]:
+        """Every stream id in the store (optionally of one type), for audits and rebuilds."""
+
+    def version(self, stream_id: str) -> int:
+        """The stream's current version (0 when it does not exist)."""
+        events = self.load(stream_id)
+        return events[-1]["version"] if events else 0
+
+    def unpublished_count(self) -> int:
+        """How many commits wait for the relay (a gauge for operators)."""
+        return len(self.unpublished(limit=1_000_000))
+
+
+class InMemoryEventStore(EventStore):
+    """Fake event store for unit tests; passes the same contract suite as the real adapter."""
+
+    def __init__(self):
+        self._commits: dict[str, Commit] = {}
+        self._order: list[str] = []
+        self._lock = threading.Lock()
+
+    def append(self, stream_id, stream_type, expected_version, events, committed_at):
+        check_append(stream_id, expected_version, events)
+        commit = Commit(stream_id, stream_type, expected_version + 1, expected_version + len(events),
+                        copy.deepcopy(list(events)), committed_at)
+        with self._lock:
+            # The same rule as the unique _id in MongoDB: the position may be taken only once,
+            # and only at the end of the stream.
+            if commit.id in self._commits or self._current(stream_id) != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, self._current(stream_id))
+            self._commits[commit.id] = commit
+            self._order.append(commit.id)
+        return commit
+
+    def _current(self, stream_id: str) -> int:
+        versions = [c.last_version for c in self._commits.values() if c.stream_id == stream_id]
+        return max(versions, default=0)
+
+    def load(self, stream_id, from_version=1, to_version=None):
+        commits = sorted((c for c in self._commits.values() if c.stream_id == stream_id),
+                         key=lambda c: c.first_version)
+        return [copy.deepcopy(e) for c in commits for e in c.events
+                if e["version"] >= from_version and (to_version is None or e["version"] <= to_version)]
+
+    def unpublished(self, limit=500):
+        pending = [self._commits[i] for i in self._order if not self._commits[i].published]
+        return [copy.deepcopy(c) for c in pending[:limit]]
+
+    def mark_published(self, commit_ids):
+        for cid in commit_ids:
+            self._commits[cid].published = True
+
+    def stream_ids(self, stream_type=None):
+        seen = dict.fromkeys(c.stream_id for c in (self._commits[i] for i in self._order)
+                             if stream_type is None or c.stream_type == stream_type)
+        return iter(seen)

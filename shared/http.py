@@ -1,0 +1,338 @@
+"""HTTP conventions shared by every service (DESIGN.md §4).
+
+``create_service_app`` builds a Flask app with: problem+json errors (RFC 9457) with field
+details, a body size limit (413), correlation ids, JSON access logs, Prometheus metrics,
+``/healthz``, ``/readyz`` and an OpenAPI document at ``/api/v1/openapi.json`` generated from
+the marshmallow schemas by flask-smorest. Helpers here implement ETag/If-Match and
+Idempotency-Key for the command endpoints.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from shared.application import StreamNotFound, VersionMismatch
+from shared.auth import AuthError, current_actor
+from shared.config import Settings
+from shared.domain import DomainError
+from shared.eventstore import ConcurrencyError
+from shared.idempotency import IdempotencyStore, StoredResponse, key_id
+from shared.logs import configure_logging, correlation_id_var
+from shared.metrics import Metrics
+
+log = logging.getLogger("jalin.http")
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class ServiceExtension:
+    """Per-app state reachable as ``current_app.extensions["jalin"]``."""
+
+    name: str
+    settings: Settings
+    metrics: Metrics
+    readiness: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    idempotency: IdempotencyStore | None = None
+    services: dict[str, Any] = field(default_factory=dict)  # the composition root's objects
+
+
+def ext() -> ServiceExtension:
+    """The current app's ``ServiceExtension``."""
+    return current_app.extensions["jalin"]
+
+
+# ---------------------------------------------------------------- problem+json
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem+json document."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, *, rule: str | None = None,
+                 errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None,
+                 **extensions):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.rule = status, title, detail, rule
+        self.errors = dict(errors or {})
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+def problem_response(status: int, title: str, detail: str | None = None, *, rule: str | None = None,
+                     errors: Mapping[str, list[str]] | None = None, headers: Mapping[str, str] | None = None,
+                     **extensions) -> Response:
+    """Build an ``application/problem+json`` response."""
+    body: dict[str, Any] = {
+        "type": f"urn:jalin:problem:{rule}" if rule else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if rule:
+        body["rule"] = rule
+    if errors:
+        body["errors"] = errors
+    body.update(extensions)
+    body["instance"] = request.path
+    body["correlation_id"] = correlation_id_var.get()
+    response = current_app.response_class(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                                          mimetype=PROBLEM)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into ``{"contacts.0.email": ["Not a valid email."]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(flatten_messages(value, name))
+    elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
+        out[prefix or "_body"] = list(messages)
+    elif isinstance(messages, (list, tuple)):
+        for index, value in enumerate(messages):
+            out.update(flatten_messages(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out[prefix or "_body"] = [str(messages)]
+    return out
+
+
+def _webargs_errors(exc: HTTPException) -> dict[str, list[str]]:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or {}
+    errors: dict[str, list[str]] = {}
+    for location, fields in messages.items():
+        flat = flatten_messages(fields)
+        if location == "json":
+            errors.update(flat)
+        else:
+            errors.update({f"{location}.{k}": v for k, v in flat.items()})
+    return errors
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def on_problem(exc: Problem):
+        return problem_response(exc.status, exc.title, exc.detail, rule=exc.rule, errors=exc.errors,
+                                headers=exc.headers, **exc.extensions)
+
+    @app.errorhandler(DomainError)
+    def on_domain_error(exc: DomainError):
+        title = {403: "Forbidden", 404: "Not Found", 409: "Conflict"}.get(exc.status, "Rule violated")
+        return problem_response(exc.status, title, exc.detail, rule=exc.rule,
+                                errors={k: v if isinstance(v, list) else [str(v)] for k, v in exc.fields.items()})
+
+    @app.errorhandler(AuthError)
+    def on_auth_error(exc: AuthError):
+        headers = {"WWW-Authenticate": 'Bearer realm="jalin"'} if exc.status == 401 else {}
+        return problem_response(exc.status, "Unauthorized" if exc.status == 401 else "Forbidden", exc.detail,
+                                headers=headers)
+
+    @app.errorhandler(StreamNotFound)
+    def on_not_found(exc: StreamNotFound):
+        return problem_response(404, "Not Found", f"{exc.stream_id} does not exist", rule="not_found")
+
+    @app.errorhandler(VersionMismatch)
+    def on_version_mismatch(exc: VersionMismatch):
+        return problem_response(412, "Precondition Failed",
+                                f"If-Match version {exc.expected} is not the current version {exc.current}",
+                                rule="version_mismatch", headers={"ETag": etag(exc.current)},
+                                current_version=exc.current)
+
+    @app.errorhandler(ConcurrencyError)
+    def on_concurrency(exc: ConcurrencyError):
+        return problem_response(409, "Conflict", "the resource was changed by another request; reload and retry",
+                                rule="concurrent_modification", current_version=exc.current_version)
+
+    @app.errorhandler(HTTPException)
+    def on_http(exc: HTTPException):
+        if exc.code in (400, 422) and getattr(exc, "data", None):
+            errors = _webargs_errors(exc)
+            detail = "the request body is not valid JSON" if exc.code == 400 else "some fields are invalid"
+            return problem_response(exc.code, "Bad Request" if exc.code == 400 else "Unprocessable Content",
+                                    detail, rule="invalid_json" if exc.code == 400 else "validation_failed",
+                                    errors=errors)
+        if exc.code == 413:
+            return problem_response(413, "Content Too Large",
+                                    f"the body exceeds the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes",
+                                    rule="body_too_large")
+        return problem_response(exc.code or 500, exc.name, exc.description)
+
+    @app.errorhandler(Exception)
+    def on_unexpected(exc: Exception):
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem_response(500, "Internal Server Error", "an unexpected error occurred; quote the correlation_id")
+
+
+# ---------------------------------------------------------------- ETag / If-Match
+
+def etag(version: int) -> str:
+    """The strong ETag of a stream version: ``"<version>"``."""
+    return f'"{version}"'
+
+
+def expected_version() -> int | None:
+    """The version in ``If-Match`` (``"3"``, ``3`` or ``W/"3"``), or None when absent or ``*``."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Problem(400, "Bad Request", "If-Match must be an entity tag holding a version number",
+                      rule="invalid_if_match", errors={"headers.If-Match": ["expected a version such as \"3\""]})
+    return int(value)
+
+
+def versioned(body: Any, version: int, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response carrying ``ETag: "<version>"``."""
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = etag(version)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# ---------------------------------------------------------------- Idempotency-Key
+
+def idempotent(view: Callable) -> Callable:
+    """Make a POST view safe to retry with an ``Idempotency-Key`` header.
+
+    The key is scoped to the caller and the path. Only successful and client-error answers
+    are remembered; a failure (exception or 5xx) releases the key so a retry runs again.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        store = ext().idempotency
+        if not key or store is None:
+            return view(*args, **kwargs)
+        if len(key) > 255:
+            raise Problem(400, "Bad Request", "Idempotency-Key is longer than 255 characters",
+                          rule="invalid_idempotency_key")
+        actor = current_actor()
+        kid = key_id(f"{actor.sub}\n{request.method}\n{request.path}", key)
+        fingerprint = hashlib.sha256(request.get_data()).hexdigest()
+        reservation = store.reserve(kid, fingerprint)
+        if not reservation.fresh:
+            if not reservation.fingerprint_matches:
+                raise Problem(422, "Unprocessable Content", "this Idempotency-Key was used with a different body",
+                              rule="idempotency_key_reused")
+            if reservation.response is None:
+                raise Problem(409, "Conflict", "a request with this Idempotency-Key is still being processed",
+                              rule="request_in_progress", headers={"Retry-After": "1"})
+            stored = reservation.response
+            response = current_app.response_class(stored.body, status=stored.status, headers=stored.headers)
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except Exception:
+            store.release(kid)
+            raise
+        if response.status_code >= 500:
+            store.release(kid)
+        else:
+            keep = {h: response.headers[h] for h in ("Content-Type", "ETag", "Location") if h in response.headers}
+            store.complete(kid, StoredResponse(response.status_code, response.get_data(), keep))
+        return response
+
+    return wrapper
+
+
+# ---------------------------------------------------------------- the app
+
+def create_service_app(name: str, settings: Settings, *, title: str, description: str = "",
+                       readiness: Mapping[str, Callable[[], Any]] | None = None,
+                       idempotency: IdempotencyStore | None = None) -> tuple[Flask, Api]:
+    """A Flask app with every convention wired; register blueprints on the returned ``Api``."""
+    configure_logging(settings.log_level, service=name)
+    app = Flask(name)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE=title,
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"info": {"description": description},
+                          "security": [{"bearerAuth": []}]},
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    metrics = Metrics()
+    extension = ServiceExtension(name, settings, metrics, dict(readiness or {}), idempotency)
+    app.extensions["jalin"] = extension
+    api = Api(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    _register_error_handlers(app)
+    _register_request_hooks(app, metrics)
+    _register_operational_routes(app, extension)
+    return app, api
+
+
+def _register_request_hooks(app: Flask, metrics: Metrics) -> None:
+    requests_total = metrics.counter("http_requests_total", "HTTP requests", ("method", "endpoint", "status"))
+    latency = metrics.histogram("http_request_seconds", "HTTP request latency", ("method", "endpoint"))
+
+    @app.before_request
+    def start():
+        cid = request.headers.get("X-Correlation-ID") or request.headers.get("X-Request-ID") or str(uuid.uuid4())
+        g.correlation_id = cid[:128]
+        g.cid_token = correlation_id_var.set(g.correlation_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response):
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        requests_total.labels(request.method, endpoint, str(response.status_code)).inc()
+        latency.labels(request.method, endpoint).observe(elapsed)
+        response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
+        if endpoint not in ("/healthz", "/readyz", "/metrics"):
+            log.info("request", extra={"method": request.method, "path": request.path,
+                                       "status": response.status_code, "ms": round(elapsed * 1000, 2)})
+        return response
+
+    @app.teardown_request
+    def reset(_exc):
+        token = g.pop("cid_token", None)
+        if token is not None:
+            correlation_id_var.reset(token)
+
+
+def _register_operational_routes(app: Flask, extension: ServiceExtension) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service=extension.name)
+
+    @app.get("/readyz")
+    def readyz():
+        checks, ready = {}, True
+        for check_name, check in extension.readiness.items():
+            try:
+                check()
+                checks[check_name] = "ok"
+            except Exception as exc:  # readiness reports, never raises
+                checks[check_name] = f"unavailable: {type(exc).__name__}"
+                ready = False
+        response = jsonify(status="ready" if ready else "not ready", checks=checks)
+        response.status_code = 200 if ready else 503
+        return response
+
+    @app.get("/metrics")
+    def metrics_route():
+        body, ctype = extension.metrics.render()
+        return Response(body, mimetype=ctype.split(";")[0], headers={"Content-Type": ctype})

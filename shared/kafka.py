@@ -1,0 +1,156 @@
+"""Kafka adapters: producer/consumer factories, topic creation and the event publisher.
+
+Topics are the replayable audit log, so they are created with infinite retention.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Iterable, Sequence
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.config import Settings
+
+log = logging.getLogger("jalin.kafka")
+
+
+class PublishError(Exception):
+    """Some messages of a batch were not acknowledged; ``failed`` holds their indexes."""
+
+    def __init__(self, failed: set[int], cause: Exception | None = None):
+        super().__init__(f"{len(failed)} message(s) not acknowledged: {cause}")
+        self.failed = failed
+        self.cause = cause
+
+
+def encode(envelope: dict) -> bytes:
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode(value: bytes) -> dict:
+    return json.loads(value.decode("utf-8"))
+
+
+def make_producer(settings: Settings, **overrides) -> KafkaProducer:
+    """An idempotent, acks=all producer: retries cannot duplicate or reorder within a partition."""
+    options = dict(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        linger_ms=5,
+        max_block_ms=5000,
+        request_timeout_ms=10000,
+        retry_backoff_ms=200,
+        client_id=f"{settings.prefix}-producer",
+    )
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def make_consumer(settings: Settings, group_id: str, topics: Sequence[str], **overrides) -> KafkaConsumer:
+    """A consumer-group member with manual commits, starting from the beginning of the log."""
+    options = dict(
+        bootstrap_servers=settings.kafka_bootstrap.split(","),
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=3000,
+        client_id=f"{group_id}-consumer",
+    )
+    options.update(overrides)
+    consumer = KafkaConsumer(**options)
+    consumer.subscribe(list(topics))
+    return consumer
+
+
+def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | None = None) -> None:
+    """Create missing topics with infinite retention (idempotent)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                             client_id=f"{settings.prefix}-admin", request_timeout_ms=10000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [NewTopic(t, partitions or settings.topic_partitions, 1,
+                           topic_configs={"retention.ms": "-1", "retention.bytes": "-1"})
+                  for t in topics if t not in existing]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+class KafkaPublisher:
+    """Publishes envelopes keyed by stream id and waits for every acknowledgement."""
+
+    def __init__(self, settings: Settings, flush_timeout: float = 30.0):
+        self.settings = settings
+        self.flush_timeout = flush_timeout
+        self._producer: KafkaProducer | None = None
+
+    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None:
+        """Send ``(topic, key, envelope)`` in order; raise ``PublishError`` naming failures."""
+        if self._producer is None:
+            try:
+                self._producer = make_producer(self.settings)
+            except KafkaError as exc:
+                raise PublishError(set(range(len(messages))), exc) from exc
+        futures = []
+        failed: set[int] = set()
+        cause: Exception | None = None
+        for index, (topic, key, envelope) in enumerate(messages):
+            try:
+                futures.append((index, self._producer.send(topic, key=key.encode(), value=encode(envelope))))
+            except KafkaError as exc:
+                failed.add(index)
+                cause = exc
+        try:
+            self._producer.flush(timeout=self.flush_timeout)
+        except KafkaError as exc:
+            cause = exc
+        for index, future in futures:
+            try:
+                future.get(timeout=0)
+            except Exception as exc:  # not acknowledged, timed out or still pending
+                failed.add(index)
+                cause = exc
+        if failed:
+            self.reset()
+            raise PublishError(failed, cause)
+
+    def reset(self) -> None:
+        """Drop the producer (after failures) so the next publish reconnects from scratch."""
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # closing a broken producer may fail; it is discarded anyway
+                pass
+            self._producer = None
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(timeout=self.flush_timeout)
+            self._producer.close()
+            self._producer = None
+
+
+def kafka_reachable(settings: Settings, timeout: float = 1.0) -> None:
+    """Raise if no bootstrap server accepts a TCP connection (a cheap readiness probe)."""
+    import socket
+
+    errors = []
+    for server in settings.kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return
+        except OSError as exc:
+            errors.append(f"{server}: {exc}")
+    raise ConnectionError("; ".join(errors))

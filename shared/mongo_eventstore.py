@@ -1,0 +1,91 @@
+"""MongoDB adapter of the event store: one document per commit (DESIGN.md §2).
+
+The commit's ``_id`` is ``<stream_id>:<first_version>``, so two writers appending at the same
+expected version collide on the primary key and the loser gets ``ConcurrencyError``. One
+``insert_one`` is atomic, hence a command's events are all stored or none are; no
+multi-document transaction is needed (FerretDB v1 has none).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.eventstore import Commit, ConcurrencyError, EventStore, check_append
+
+COMMITS = "commits"
+
+
+class MongoEventStore(EventStore):
+    """Event store over a pymongo ``Database`` (MongoDB or FerretDB)."""
+
+    def __init__(self, db: Database, collection: str = COMMITS):
+        self._commits = db[collection]
+
+    def ensure_indexes(self) -> None:
+        """Create the indexes the store relies on (idempotent)."""
+        self._commits.create_index([("stream_id", ASCENDING), ("first_version", ASCENDING)], unique=True)
+        self._commits.create_index([("published", ASCENDING), ("committed_at", ASCENDING)])
+        self._commits.create_index([("stream_type", ASCENDING)])
+
+    def append(self, stream_id, stream_type, expected_version, events, committed_at):
+        check_append(stream_id, expected_version, events)
+        commit = Commit(stream_id, stream_type, expected_version + 1, expected_version + len(events),
+                        list(events), committed_at)
+        if expected_version > 0 and self._last_version(stream_id) != expected_version:
+            # Appending after a stale read would leave a hole or overlap; refuse early.
+            raise ConcurrencyError(stream_id, expected_version, self._last_version(stream_id))
+        doc = {
+            "_id": commit.id, "stream_id": stream_id, "stream_type": stream_type,
+            "first_version": commit.first_version, "last_version": commit.last_version,
+            "events": commit.events, "committed_at": committed_at, "published": False,
+        }
+        try:
+            self._commits.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise ConcurrencyError(stream_id, expected_version, self._last_version(stream_id)) from exc
+        return commit
+
+    def _last_version(self, stream_id: str) -> int:
+        doc = self._commits.find_one({"stream_id": stream_id}, {"last_version": 1},
+                                     sort=[("first_version", -1)])
+        return doc["last_version"] if doc else 0
+
+    def version(self, stream_id):
+        return self._last_version(stream_id)
+
+    def load(self, stream_id, from_version=1, to_version=None):
+        query: dict = {"stream_id": stream_id, "last_version": {"$gte": from_version}}
+        if to_version is not None:
+            query["first_version"] = {"$lte": to_version}
+        events = []
+        for doc in self._commits.find(query, {"events": 1}).sort("first_version", ASCENDING):
+            events.extend(e for e in doc["events"]
+                          if e["version"] >= from_version and (to_version is None or e["version"] <= to_version))
+        return events
+
+    def unpublished(self, limit=500):
+        docs = self._commits.find({"published": False}).sort([("committed_at", ASCENDING),
+                                                             ("first_version", ASCENDING)]).limit(limit)
+        return [_to_commit(d) for d in docs]
+
+    def unpublished_count(self):
+        return self._commits.count_documents({"published": False})
+
+    def mark_published(self, commit_ids):
+        if commit_ids:
+            self._commits.update_many({"_id": {"$in": list(commit_ids)}}, {"$set": {"published": True}})
+
+    def stream_ids(self, stream_type=None) -> Iterator[str]:
+        query = {"first_version": 1}
+        if stream_type:
+            query["stream_type"] = stream_type
+        for doc in self._commits.find(query, {"stream_id": 1}).sort("committed_at", ASCENDING):
+            yield doc["stream_id"]
+
+
+def _to_commit(doc: dict) -> Commit:
+    return Commit(doc["stream_id"], doc["stream_type"], doc["first_version"], doc["last_version"],
+                  doc["events"], doc["committed_at"], doc["published"], doc["_id"])

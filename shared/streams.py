@@ -1,0 +1,99 @@
+"""The event store read API every write service exposes, and its HTTP client.
+
+``GET /api/v1/streams/{stream_id}/events?from=&to=`` returns a stream's stored envelopes
+exactly as stored (no upcasting: auditors verify hashes on them). Readers: auditor, service, admin.
+"""
+from __future__ import annotations
+
+import requests
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from shared.auth import STREAM_READERS, mint_token, requires
+from shared.config import Settings
+from shared.envelope import verify_chain
+from shared.eventstore import EventStore
+from shared.http import Problem
+
+# Which service owns each stream type (the topology, in one place).
+STREAM_OWNERS = {"partner": "partners", "agreement": "agreements", "evaluation": "evaluation"}
+
+
+class StreamQuery(Schema):
+    from_version = fields.Integer(data_key="from", load_default=1, validate=validate.Range(min=1))
+    to_version = fields.Integer(data_key="to", load_default=None, validate=validate.Range(min=1))
+
+
+class ActorSchema(Schema):
+    sub = fields.String()
+    role = fields.String()
+    name = fields.String()
+    opd = fields.String()
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.String()
+    event_type = fields.String()
+    schema_version = fields.Integer()
+    stream_id = fields.String()
+    stream_type = fields.String()
+    version = fields.Integer()
+    occurred_at = fields.String()
+    actor = fields.Nested(ActorSchema)
+    correlation_id = fields.String()
+    causation_id = fields.String(allow_none=True)
+    data = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class StreamEventsSchema(Schema):
+    stream_id = fields.String()
+    version = fields.Integer()
+    chain_intact = fields.Boolean(metadata={"description": "whole stream verified (only when from=1 and no to)"})
+    events = fields.List(fields.Nested(EnvelopeSchema))
+
+
+def streams_blueprint(store_getter) -> Blueprint:
+    """A blueprint serving the event store of the service (``store_getter()`` -> EventStore)."""
+    blp = Blueprint("streams", __name__, url_prefix="/api/v1/streams",
+                    description="Event store read API (audit, gap filling)")
+
+    @blp.route("/<stream_id>/events")
+    class StreamEvents(MethodView):
+        @blp.arguments(StreamQuery, location="query")
+        @blp.response(200, StreamEventsSchema)
+        @requires(*STREAM_READERS)
+        def get(self, query, stream_id):
+            store: EventStore = store_getter()
+            events = store.load(stream_id, query["from_version"], query["to_version"])
+            if not events and store.version(stream_id) == 0:
+                raise Problem(404, "Not Found", f"{stream_id} does not exist", rule="not_found")
+            whole = query["from_version"] == 1 and query["to_version"] is None
+            return {"stream_id": stream_id, "version": store.version(stream_id),
+                    "chain_intact": (not verify_chain(events, stream_id)) if whole else None,
+                    "events": events}
+
+    return blp
+
+
+class HttpStreamSource:
+    """``StreamSource`` over the owning services' stream APIs (used to fill gaps)."""
+
+    def __init__(self, settings: Settings, timeout: float = 5.0):
+        self.settings = settings
+        self.timeout = timeout
+        self._session = requests.Session()
+
+    def _token(self) -> str:
+        return self.settings.service_token or mint_token(self.settings, "service", sub="jalin-projector",
+                                                         ttl_seconds=300)
+
+    def events(self, stream_id, stream_type, from_version, to_version):
+        base = self.settings.service_url(STREAM_OWNERS[stream_type])
+        response = self._session.get(f"{base}/api/v1/streams/{stream_id}/events",
+                                     params={"from": from_version, "to": to_version},
+                                     headers={"Authorization": f"Bearer {self._token()}"}, timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()["events"]
