@@ -2,8 +2,8 @@
 
 Usage: ``Agreement(new_agreement_id()).draft(...)`` starts a stream; later commands run on
 ``Agreement.rebuild(stream_id, envelopes)``. Every command takes the actor's ``role`` (and
-``opd`` for OPD officers), checks permissions first (403), then the state (409), then the
-named rules (422), and only then emits, so a refused command leaves the aggregate unchanged.
+``opd`` for OPD officers), checks permissions first (403), then the state (409), then its
+named rules, and only then emits, so a refused command leaves the aggregate unchanged.
 
 Choices worth knowing:
 - States advance by themselves: a favourable TKKSD review leads to AWAITING_DPRD when DPRD
@@ -26,9 +26,7 @@ from typing import Any, Mapping, Sequence
 from shared.domain import Aggregate, InvalidTransition, NewEvent
 
 from . import rules
-from .rules import (
-    AttachmentKind, Category, DocumentKind, PartnerView, Role, Rule, SignatoryPosition, Status, refuse,
-)
+from .rules import AttachmentKind, Category, DocumentKind, PartnerView, Rule, Status, refuse
 from .workplan import (
     Activity, Report, agreement_progress, check_activity_fields, check_realisation, period_bounds,
 )
@@ -296,7 +294,8 @@ class Agreement(Aggregate):
                                          current=None, partner_ids=partner_ids, start=merged["start_date"],
                                          end=merged["end_date"], require_signed=False)
         merged["partner_ids"], merged["parent_kb_id"] = partner_ids, parent_kb_id
-        diff = {name: _encode(value) for name, value in merged.items() if _encode(value) != _encode(getattr(self, name))}
+        diff = {name: _encode(value) for name, value in merged.items()
+                if _encode(value) != _encode(getattr(self, name))}
         if not diff:
             return []
         return [self._emit(EventType.DRAFT_EDITED, {"changes": diff})]
@@ -329,7 +328,7 @@ class Agreement(Aggregate):
         return [self._emit(EventType.RETURNED_FOR_REVISION, {"reason": rules.check_reason(reason)})]
 
     def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date) -> list[NewEvent]:
-        """The TKKSD's finding: recommended → the next approval or READY_TO_SIGN; not → REJECTED (notes required)."""
+        """The TKKSD's finding: recommended → next approval or READY_TO_SIGN; not → REJECTED (with notes)."""
         rules.check_role("record_review", role)
         rules.check_state("record_review", self.status)
         if not recommended:
@@ -409,7 +408,8 @@ class Agreement(Aggregate):
         """SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
-        return [self._emit(EventType.TERMINATED, {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
+        return [self._emit(EventType.TERMINATED,
+                           {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
 
     def reject(self, *, role: str, reason: str) -> list[NewEvent]:
         """Any state before SIGNED → REJECTED."""

@@ -1,4 +1,4 @@
-"""Builders shared by the agreement unit tests (imported as ``test_agreement_builders``), and their own checks."""
+"""Builders shared by the agreement unit tests (imported by the other test modules), and their own checks."""
 from __future__ import annotations
 
 import json

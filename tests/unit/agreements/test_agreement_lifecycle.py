@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.agreements.domain import EVENT_TYPES, Agreement, EventType, Status
+from services.agreements.domain import EVENT_TYPES, Agreement, EventType
 from shared.domain import InvalidTransition
-from test_agreement_builders import (
+from tests.unit.agreements.test_agreement_builders import (
     END, LEAD_OPD, SIGNED_ON, START, Stream, advance, at, draft_kwargs, drafted, envelopes, file_meta, partner,
     partner_for, refused, step,
 )
@@ -159,7 +159,8 @@ def test_termination_needs_a_reason(source):
 
 
 @pytest.mark.parametrize("source", PRE_SIGNING)
-@pytest.mark.parametrize("command, role, final", [("reject", "tkksd", "REJECTED"), ("cancel", "kerjasama", "CANCELLED")])
+@pytest.mark.parametrize("command, role, final", [("reject", "tkksd", "REJECTED"),
+                                                  ("cancel", "kerjasama", "CANCELLED")])
 def test_reject_and_cancel_from_every_state_before_signing(source, command, role, final):
     stream = at(source, "KSDPL")
     stream.do(command, role=role, reason="Tidak dilanjutkan")

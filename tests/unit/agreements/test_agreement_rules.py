@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from services.agreements.domain import HEAD_POSITIONS, Rule, SignatoryPosition, add_years, latest_end
-from test_agreement_builders import (
+from tests.unit.agreements.test_agreement_builders import (
     END, KIND_FOR, SIGNED_ON, START, Stream, advance, at, draft_kwargs, drafted, partner, partner_for, refused,
 )
 

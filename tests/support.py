@@ -1,0 +1,57 @@
+"""Helpers shared by integration and e2e tests: the local stack, settings, polling."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_stack():
+    """The deploy/local/stack.py module (the same code `make test` uses to start things)."""
+    if "jalin_stack" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("jalin_stack", ROOT / "deploy" / "local" / "stack.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["jalin_stack"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["jalin_stack"]
+
+
+def unique_prefix(label: str) -> str:
+    """A fresh namespace for topics and databases, so tests never see each other's data."""
+    return f"t{label}{uuid.uuid4().hex[:8]}"
+
+
+def wait_until(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    """Poll ``check()`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value: {last!r})")
+
+
+def require_infrastructure(profile) -> None:
+    """Fail loudly (never skip) when Kafka or the MongoDB-protocol server is not running."""
+    from kafka import KafkaAdminClient
+    from pymongo import MongoClient
+
+    problems = []
+    try:
+        MongoClient(profile.mongo_uri, serverSelectionTimeoutMS=3000).admin.command("ping")
+    except Exception as exc:
+        problems.append(f"MongoDB protocol server at {profile.mongo_uri}: {exc}")
+    try:
+        KafkaAdminClient(bootstrap_servers=profile.kafka_bootstrap, request_timeout_ms=5000).close()
+    except Exception as exc:
+        problems.append(f"Kafka at {profile.kafka_bootstrap}: {exc}")
+    if problems:
+        raise RuntimeError("integration infrastructure is not running — start it with "
+                           "`python deploy/local/stack.py start --profile test` (make test does): "
+                           + "; ".join(problems))

@@ -1,0 +1,201 @@
+"""Random command sequences against an independent model of the lifecycle (DOMAIN.md §2).
+
+Every command is tried in every state it meets: where the model allows it, it must succeed and
+lead where the model says; elsewhere it must be refused with 409 and leave the aggregate
+unchanged. After every step the stream rebuilt from its (JSON round-tripped) events must equal
+the live aggregate.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, assume, settings, strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+)
+
+from services.agreements.domain import Status
+from shared.domain import DomainError
+from tests.unit.agreements.test_agreement_builders import (
+    END, SIGNED_ON, START, at, drafted, file_meta, partner_for, step,
+)
+
+PRE_SIGNING = {"DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"}
+IN_FORCE = {"SIGNED", "ACTIVE"}
+ENDED = {"EXPIRED", "TERMINATED"}
+ALL_STATES = {s.value for s in Status}
+FOREIGN = {"KSDPL", "KSDLL"}
+
+CASES = [(c, "KB") for c in ("KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI")] + \
+        [(c, "PKS") for c in ("KSDD", "KSDPK", "KSDLL", "SINERGI")]
+SIGNATORY = dict(signatory_name="Bupati", signatory_position="kepala_daerah")
+
+
+# How to reach the end states that are not on the normal path: (from, command, arguments).
+FINISH = {
+    "REJECTED": ("SUBMITTED", "reject", dict(role="tkksd", reason="Ditolak")),
+    "CANCELLED": ("DRAFT", "cancel", dict(role="kerjasama", reason="Dibatalkan")),
+    "TERMINATED": ("ACTIVE", "terminate", dict(role="pimpinan", reason="Diakhiri", on=date(2025, 6, 1))),
+}
+
+
+class AgreementLifecycle(RuleBasedStateMachine):
+    """Subclassed once per starting state (``start_at``) so that every state is explored."""
+
+    start_at = "DRAFT"
+
+    @initialize(case=st.sampled_from(CASES), burdens_public=st.booleans(), budgeted=st.booleans())
+    def start(self, case, burdens_public, budgeted):
+        category, kind = case
+        self.foreign = category in FOREIGN
+        self.dprd = burdens_public or not budgeted or self.foreign
+        self.work_plan = kind == "PKS" or category == "SINERGI"
+        path = ["DRAFT", "SUBMITTED", "UNDER_REVIEW"] + ["AWAITING_DPRD"] * self.dprd + \
+            ["AWAITING_CENTRAL"] * self.foreign + ["READY_TO_SIGN", "SIGNED", "ACTIVE", "EXPIRED"]
+        walk_to, finish, finish_kwargs = FINISH.get(self.start_at, (self.start_at, None, None))
+        assume(walk_to in path)
+        self.parent = at("SIGNED", category).agreement if kind == "PKS" and category != "SINERGI" else None
+        self.stream = drafted(category, kind, parent=self.parent, burdens_public=burdens_public,
+                              budgeted_in_apbd=budgeted)
+        self.partners = [partner_for(category)]
+        self.reminded = False
+        self.activities = 0
+        for _ in range(path.index(walk_to)):
+            step(self.stream)
+        self.model = walk_to
+        if finish:
+            self.stream.do(finish, **finish_kwargs)
+            self.model = self.start_at
+
+    def attempt(self, command, allowed, goes_to=None, named=None, **kwargs):
+        """Send ``command``; the model decides whether it must succeed or be refused."""
+        agreement = self.stream.agreement
+        before = agreement.snapshot()
+        if self.model in allowed:
+            events = self.stream.do(command, **kwargs)
+            assert agreement.version == before["version"] + len(events)
+            if goes_to is not None:
+                self.model = goes_to
+            return events
+        with pytest.raises(DomainError) as err:
+            self.stream.do(command, **kwargs)
+        assert err.value.rule == (named or {}).get(self.model, "invalid_transition")
+        assert err.value.status == 409
+        assert agreement.snapshot() == before
+        return None
+
+    @rule()
+    def edit_draft(self):
+        events = self.attempt("edit_draft", {"DRAFT"}, role="kerjasama",
+                              changes={"title": f"Judul v{self.stream.agreement.version}"})
+        assert events is None or len(events) == 1
+
+    @rule()
+    def submit(self):
+        self.attempt("submit", {"DRAFT"}, "SUBMITTED", role="kerjasama", partners=self.partners,
+                     parent_kb=self.parent)
+
+    @rule()
+    def start_review(self):
+        self.attempt("start_review", {"SUBMITTED"}, "UNDER_REVIEW", role="tkksd")
+
+    @rule()
+    def return_for_revision(self):
+        self.attempt("return_for_revision", {"SUBMITTED", "UNDER_REVIEW"}, "DRAFT", role="tkksd", reason="Perbaiki")
+
+    @rule(recommended=st.booleans())
+    def record_review(self, recommended):
+        after = ("AWAITING_DPRD" if self.dprd else "READY_TO_SIGN") if recommended else "REJECTED"
+        self.attempt("record_review", {"UNDER_REVIEW"}, after, role="tkksd", recommended=recommended,
+                     notes="Catatan TKKSD", reviewed_on=date(2024, 12, 1))
+
+    @rule()
+    def approve_dprd(self):
+        self.attempt("approve_dprd", {"AWAITING_DPRD"}, "AWAITING_CENTRAL" if self.foreign else "READY_TO_SIGN",
+                     role="pimpinan", approval_ref="DPRD-1", approved_on=date(2024, 12, 5))
+
+    @rule()
+    def approve_central(self):
+        self.attempt("approve_central", {"AWAITING_CENTRAL"}, "READY_TO_SIGN",
+                     named={"AWAITING_DPRD": "dprd_approval_required"},
+                     role="pimpinan", approval_ref="PUSAT-1", approved_on=date(2024, 12, 10))
+
+    @rule()
+    def sign(self):
+        self.attempt("sign", {"READY_TO_SIGN"}, "SIGNED",
+                     named={"AWAITING_DPRD": "dprd_approval_required",
+                            "AWAITING_CENTRAL": "central_approval_required"},
+                     role="pimpinan", signed_on=SIGNED_ON, parent_kb=self.parent, **SIGNATORY)
+
+    @rule()
+    def activate(self):
+        self.attempt("activate", {"SIGNED"}, "ACTIVE", role="service", on=START)
+
+    @rule()
+    def expire(self):
+        self.attempt("expire", IN_FORCE, "EXPIRED", role="service", on=END + timedelta(days=1))
+
+    @rule()
+    def terminate(self):
+        self.attempt("terminate", IN_FORCE, "TERMINATED", role="pimpinan", reason="Diakhiri", on=date(2026, 1, 1))
+
+    @rule()
+    def reject(self):
+        self.attempt("reject", PRE_SIGNING, "REJECTED", role="tkksd", reason="Ditolak")
+
+    @rule()
+    def cancel(self):
+        self.attempt("cancel", PRE_SIGNING, "CANCELLED", role="kerjasama", reason="Dibatalkan")
+
+    @rule()
+    def raise_expiry_reminder(self):
+        events = self.attempt("raise_expiry_reminder", IN_FORCE, role="service", on=END - timedelta(days=30))
+        if events is not None:
+            assert len(events) == (0 if self.reminded else 1)
+            self.reminded = True
+
+    @rule()
+    def amend(self):
+        self.attempt("amend", IN_FORCE, role="pimpinan", number=f"ADD-{self.stream.agreement.version}",
+                     signed_on=date(2025, 6, 1), reason="Ubah judul", changes={"title": "Judul adendum"}, **SIGNATORY)
+
+    @rule()
+    def attach_document(self):
+        self.attempt("attach_document", ALL_STATES - {"REJECTED", "CANCELLED"}, role="kerjasama", kind="other",
+                     file=file_meta())
+
+    @rule()
+    def add_activity(self):
+        named = {} if self.work_plan else {s: "work_plan_requires_pks" for s in IN_FORCE}
+        events = self.attempt("add_activity", IN_FORCE if self.work_plan else set(), named=named, role="kerjasama",
+                              activity_id=f"act-{self.activities}", name="Kegiatan", indicator="Peserta", target=10,
+                              unit="orang", schedule_start=START, schedule_end=END, responsible_opd="DINKES")
+        if events:
+            self.activities += 1
+
+    @precondition(lambda self: self.activities > 0)
+    @rule(realisation=st.integers(0, 20))
+    def file_report(self, realisation):
+        self.attempt("file_report", IN_FORCE | ENDED, role="kerjasama", activity_id="act-0", period="2025-TW1",
+                     realisation=realisation, filed_on=date(2025, 4, 1))
+        assert self.stream.agreement.activity_progress("act-0") == min(100, realisation * 10) or \
+            self.model not in IN_FORCE | ENDED
+
+    @invariant()
+    def status_follows_the_model(self):
+        assert self.stream.status == self.model
+
+    @invariant()
+    def rebuilding_from_the_events_gives_the_same_state(self):
+        rebuilt = self.stream.rebuilt()
+        assert rebuilt.version == len(self.stream.events) == self.stream.agreement.version
+        assert rebuilt.snapshot() == self.stream.agreement.snapshot()
+        assert rebuilt.progress == self.stream.agreement.progress
+
+
+@pytest.mark.parametrize("start_at", sorted(ALL_STATES))
+def test_lifecycle_follows_the_model_from_every_state(start_at):
+    machine = type(f"AgreementLifecycleFrom{start_at.title()}", (AgreementLifecycle,), {"start_at": start_at})
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=40, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]))
