@@ -27,8 +27,8 @@ test: setup
 	set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; $(STACK) stop --profile test; exit $$rc
 
 bench: setup
-	$(STACK) start --profile test --fresh
-	set +e; $(PY) -m bench; rc=$$?; $(STACK) stop --profile test; exit $$rc
+	$(STACK) start --profile bench --fresh
+	set +e; $(PY) -m bench $(BENCH_ARGS); rc=$$?; $(STACK) stop --profile bench; exit $$rc
 
 infra-up: setup
 	$(STACK) start --profile run

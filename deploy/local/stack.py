@@ -75,6 +75,8 @@ PROFILES = {
                     {"partners": _port("JALIN_TEST_PARTNERS_PORT", 18001),
                      "agreements": _port("JALIN_TEST_AGREEMENTS_PORT", 18002),
                      "evaluation": _port("JALIN_TEST_EVALUATION_PORT", 18003)}),
+    "bench": Profile("bench", 29092, 29093, 47017, 48088,
+                     {"partners": 28001, "agreements": 28002, "evaluation": 28003}),
 }
 
 
