@@ -37,6 +37,35 @@ class FixedClock(Clock):
         self.moment += timedelta(**delta)
 
 
+class FileClock(Clock):
+    """Reads the current moment from a file on every call (``2025-06-30`` or a full ISO time).
+
+    Lets tests and rehearsals move time for running processes (the scheduler, the APIs);
+    refused in production by ``Settings.check``. A missing or empty file means real time.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                text = fh.read().strip()
+        except FileNotFoundError:
+            text = ""
+        if not text:
+            return super().now()
+        moment = datetime.fromisoformat(text if "T" in text else text + "T12:00:00+07:00")
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def clock_from_settings(settings) -> Clock:
+    """``system`` → the real clock; ``file:<path>`` → a ``FileClock``."""
+    if settings.clock.startswith("file:"):
+        return FileClock(settings.clock[len("file:"):])
+    return Clock()
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """Who asks and which request chain the resulting events belong to."""

@@ -42,6 +42,9 @@ class Settings:
     relay_batch: int = 500
     relay_idle_seconds: float = 0.2
     consumer_max_attempts: int = 3
+    timezone: str = "Asia/Jakarta"    # agreement dates are local dates of the region
+    clock: str = "system"             # or "file:<path>" holding an ISO date/time (tests, drills)
+    scheduler_interval_seconds: float = 60.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +72,8 @@ class Settings:
         """Refuse settings that are unsafe outside development."""
         if self.env == "production" and self.jwt_secret == DEV_JWT_SECRET and not self.jwt_public_key:
             raise RuntimeError("JALIN_JWT_SECRET or JALIN_JWT_PUBLIC_KEY must be set in production")
+        if self.env == "production" and self.clock != "system":
+            raise RuntimeError("JALIN_CLOCK must be 'system' in production")
 
     def topic(self, service: str) -> str:
         """The event topic of a service, e.g. ``jalin.partners.events``."""

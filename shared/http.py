@@ -22,7 +22,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from shared.application import StreamNotFound, VersionMismatch
-from shared.auth import AuthError, current_actor
+from shared.auth import AuthError, current_actor, requires
 from shared.config import Settings
 from shared.domain import DomainError
 from shared.eventstore import ConcurrencyError
@@ -336,3 +336,30 @@ def _register_operational_routes(app: Flask, extension: ServiceExtension) -> Non
     def metrics_route():
         body, ctype = extension.metrics.render()
         return Response(body, mimetype=ctype.split(";")[0], headers={"Content-Type": ctype})
+
+
+# ---------------------------------------------------------------- command endpoints
+
+COMMAND_HEADERS = [
+    {"in": "header", "name": "If-Match", "schema": {"type": "string"},
+     "description": "expected version (the ETag) for optimistic concurrency; a stale one gets 412"},
+    {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
+     "description": "a retried POST with the same key returns the first answer"},
+]
+
+
+def command_endpoint(blp, rule: str, schema, response_schema, roles, summary: str, run: Callable,
+                     respond: Callable, endpoint: str | None = None):
+    """Register ``POST rule`` as a command: parse ``schema``, check ``roles``, honour Idempotency-Key,
+    then ``respond(run(expected_version, data, **path_args))``."""
+    @blp.route(rule, methods=["POST"], endpoint=endpoint or rule.strip("/").replace("/", "_").replace("<", "")
+               .replace(">", ""))
+    @blp.arguments(schema)
+    @blp.response(200, response_schema)
+    @blp.doc(summary=summary, parameters=COMMAND_HEADERS)
+    @requires(*roles)
+    @idempotent
+    def view(data, **path_args):
+        return respond(run(expected_version(), data, **path_args))
+
+    return view

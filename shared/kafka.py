@@ -44,6 +44,7 @@ def make_producer(settings: Settings, **overrides) -> KafkaProducer:
         linger_ms=5,
         max_block_ms=5000,
         request_timeout_ms=10000,
+        delivery_timeout_ms=15000,
         retry_backoff_ms=200,
         client_id=f"{settings.prefix}-producer",
     )
@@ -88,18 +89,27 @@ def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | N
 
 
 class KafkaPublisher:
-    """Publishes envelopes keyed by stream id and waits for every acknowledgement."""
+    """Publishes envelopes keyed by stream id and waits for every acknowledgement.
 
-    def __init__(self, settings: Settings, flush_timeout: float = 30.0):
+    The producer is kept across failures: its idempotence session (producer id + sequence
+    numbers) is what lets the broker drop the producer's own retries, so replacing it after a
+    timeout would turn an in-flight retry into a duplicate. ``publish`` waits until every record
+    is acknowledged or has definitively failed (``delivery_timeout_ms``), never less.
+    """
+
+    def __init__(self, settings: Settings, delivery_timeout: float = 15.0):
         self.settings = settings
-        self.flush_timeout = flush_timeout
+        self.delivery_timeout = delivery_timeout
         self._producer: KafkaProducer | None = None
 
     def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None:
         """Send ``(topic, key, envelope)`` in order; raise ``PublishError`` naming failures."""
         if self._producer is None:
             try:
-                self._producer = make_producer(self.settings)
+                delivery_ms = int(self.delivery_timeout * 1000)
+                # Kafka requires delivery.timeout >= request.timeout + linger.
+                self._producer = make_producer(self.settings, delivery_timeout_ms=delivery_ms,
+                                               request_timeout_ms=min(10000, delivery_ms - 10))
             except KafkaError as exc:
                 raise PublishError(set(range(len(messages))), exc) from exc
         futures = []
@@ -112,17 +122,16 @@ class KafkaPublisher:
                 failed.add(index)
                 cause = exc
         try:
-            self._producer.flush(timeout=self.flush_timeout)
+            self._producer.flush(timeout=self.delivery_timeout + 10)
         except KafkaError as exc:
             cause = exc
         for index, future in futures:
             try:
                 future.get(timeout=0)
-            except Exception as exc:  # not acknowledged, timed out or still pending
+            except Exception as exc:  # definitively not acknowledged
                 failed.add(index)
                 cause = exc
         if failed:
-            self.reset()
             raise PublishError(failed, cause)
 
     def reset(self) -> None:
@@ -136,7 +145,7 @@ class KafkaPublisher:
 
     def close(self) -> None:
         if self._producer is not None:
-            self._producer.flush(timeout=self.flush_timeout)
+            self._producer.flush(timeout=self.delivery_timeout + 10)
             self._producer.close()
             self._producer = None
 

@@ -359,12 +359,16 @@ def process_table(profile: Profile) -> list[tuple[str, list[str], dict]]:
     py = sys.executable
     gunicorn = [py, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     apis = [("partners", "services.partners:create_app()"),
+            ("agreements", "services.agreements:create_app()"),
             ("evaluation", "services.evaluation:create_app()")]
     table = [(f"{name}-api", gunicorn + [app], {"JALIN_BIND": f"127.0.0.1:{profile.api_ports[name]}",
                                                   "JALIN_WEB_WORKERS": os.environ.get("JALIN_WEB_WORKERS", "2")})
              for name, app in apis]
     table += [
         ("partners-relay", [py, "-m", "services.partners.workers", "relay"], {}),
+        ("agreements-relay", [py, "-m", "services.agreements.workers", "relay"], {}),
+        ("agreements-partner-replica", [py, "-m", "services.agreements.workers", "partner-replica"], {}),
+        ("agreements-scheduler", [py, "-m", "services.agreements.workers", "scheduler"], {}),
         ("evaluation-projector", [py, "-m", "services.evaluation.workers", "projector"], {}),
     ]
     return table
@@ -439,7 +443,7 @@ def run(profile: Profile) -> None:
         supervisor.wait_ready()
         ports = profile.api_ports
         say("Jalin is running (Ctrl-C stops everything):")
-        for name in ("partners", "evaluation"):
+        for name in ("partners", "agreements", "evaluation"):
             say(f"  {name:11s} http://127.0.0.1:{ports[name]}/api/v1/openapi.json")
         say(f"  logs        {profile.dir}/*.log")
         say("  a token:    .venv/bin/jalin token --role kerjasama")

@@ -49,3 +49,52 @@ class PartnerPage(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+AGREEMENT_STATUSES = ("DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN",
+                      "SIGNED", "ACTIVE", "EXPIRED", "TERMINATED", "REJECTED", "CANCELLED")
+CATEGORIES = ("KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI")
+
+
+class AgreementListQuery(PageQuery):
+    status = fields.List(fields.String(validate=validate.OneOf(AGREEMENT_STATUSES)),
+                         metadata={"description": "repeat for several"})
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    document_kind = fields.String(validate=validate.OneOf(("KB", "PKS")))
+    partner = fields.String(metadata={"description": "partner id"})
+    opd = fields.String(metadata={"description": "lead or responsible OPD code"})
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100), metadata={"description": "start year"})
+    scope = fields.String(validate=validate.OneOf(("dalam_negeri", "luar_negeri")))
+    expiring = fields.Integer(validate=validate.Range(min=1, max=3650),
+                              metadata={"description": "only SIGNED/ACTIVE agreements ending within this many days"})
+    overdue_report = fields.Boolean(metadata={"description": "only ACTIVE agreements with a report past due"})
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "text in the title"})
+    sort = fields.String(load_default="-start_date", validate=validate.OneOf(
+        ("start_date", "-start_date", "end_date", "-end_date", "title", "-title", "progress", "-progress",
+         "updated_at", "-updated_at")))
+
+
+class AgreementItem(Schema):
+    id = fields.String()
+    version = fields.Integer(metadata={"description": "the agreement stream version this item reflects"})
+    status = fields.String()
+    category = fields.String()
+    document_kind = fields.String()
+    title = fields.String()
+    lead_opd = fields.String()
+    start_date = fields.String()
+    end_date = fields.String()
+    scope = fields.String()
+    partners = fields.List(fields.Dict())
+    progress = fields.Float()
+    expiring_within_90_days = fields.Boolean()
+    days_to_end = fields.Integer(allow_none=True)
+    report_overdue = fields.Boolean()
+
+
+class AgreementPage(Schema):
+    items = fields.List(fields.Nested(AgreementItem))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    as_of = fields.String()

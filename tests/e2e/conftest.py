@@ -14,7 +14,6 @@ class Stack:
         self.profile = profile
         self.settings = Settings.from_env({"prefix": prefix})
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in profile.api_ports.items()}
-        self.http = requests.Session()
 
     def token(self, role, **kw):
         return mint_token(self.settings, role, opd=kw.get("opd") or ("DISKOMINFO" if role == "opd" else None),
@@ -23,10 +22,16 @@ class Stack:
     def headers(self, role="kerjasama", **extra):
         return {"Authorization": f"Bearer {self.token(role)}", **extra}
 
+    def set_today(self, iso_date: str | None) -> None:
+        """Move every process's clock to ``iso_date`` (None: back to real time)."""
+        self.clock_file.write_text(iso_date or "")
+
     def call(self, method, service, path, role="kerjasama", headers=None, **kw):
         all_headers = self.headers(role) if role else {}
         all_headers.update(headers or {})
-        return self.http.request(method, self.urls[service] + path, headers=all_headers, timeout=30, **kw)
+        # A new connection per call: a pooled keep-alive connection can be closed by the server
+        # (gunicorn keepalive) just as the next request goes out, which is noise, not a finding.
+        return requests.request(method, self.urls[service] + path, headers=all_headers, timeout=30, **kw)
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +40,17 @@ def stack():
     profile = module.PROFILES["test"]
     require_infrastructure(profile)
     prefix = unique_prefix("e")
-    supervisor = module.Supervisor(profile, prefix=prefix, extra_env={"JALIN_WEB_WORKERS": "2"})
+    profile.dir.mkdir(parents=True, exist_ok=True)
+    clock_file = profile.dir / f"clock-{prefix}.txt"
+    clock_file.write_text("")  # empty: real time, until a test moves it
+    supervisor = module.Supervisor(profile, prefix=prefix, extra_env={
+        "JALIN_WEB_WORKERS": "2", "JALIN_CLOCK": f"file:{clock_file}", "JALIN_SCHEDULER_INTERVAL_SECONDS": "0.5"})
     supervisor.start()
     try:
         supervisor.wait_ready(90)
-        yield Stack(profile, prefix)
+        stack = Stack(profile, prefix)
+        stack.clock_file = clock_file
+        yield stack
     finally:
         supervisor.stop()
+        clock_file.unlink(missing_ok=True)

@@ -54,7 +54,7 @@ def relay_setup(settings, db):
 
 def start_relay(store, settings, topic, db, owner="r1"):
     stop = threading.Event()
-    publisher = KafkaPublisher(settings, flush_timeout=5)
+    publisher = KafkaPublisher(settings, delivery_timeout=5)
     relay = OutboxRelay(store, publisher, topic, MongoLease(db, "relay:ledger"), owner=owner)
     thread = threading.Thread(target=relay.run, args=(stop,), kwargs={"idle_seconds": 0.05, "max_backoff": 1.0})
     thread.start()
@@ -140,4 +140,4 @@ def test_broker_outage_loses_nothing_and_keeps_order(settings, db, tmp_path):
         stack.stop(chaos)
     for sid, count in (("ledger-x", 15), ("ledger-y", 10)):
         versions = [m["version"] for m in messages if m["stream_id"] == sid]
-        assert versions == list(range(1, count + 1)), versions  # once each, in order
+        assert versions == list(range(1, count + 1)), str(versions)  # once each, in order

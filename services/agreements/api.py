@@ -1,0 +1,168 @@
+"""HTTP ↔ agreement commands and queries (nothing else lives here)."""
+from __future__ import annotations
+
+import io
+
+from flask import g, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields
+
+from shared.application import CommandContext
+from shared.auth import current_actor, requires
+from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_version, ext, idempotent, versioned
+
+from services.agreements import schemas as s
+from services.agreements.domain import Agreement
+from services.agreements.files import TooLarge
+from services.agreements.handlers import AgreementHandlers
+
+blp = Blueprint("agreements", __name__, url_prefix="/api/v1",
+                description="Agreements (KB/MoU, PKS, addenda), their workflow, work plans and reports")
+
+# Who may call each endpoint at the HTTP edge; the domain then applies its finer role table.
+STAFF = ("kerjasama",)
+REVIEW = ("kerjasama", "tkksd")
+LEADERS = ("pimpinan",)
+WORKFLOW = ("kerjasama", "tkksd", "pimpinan", "service")
+WORKPLAN = ("kerjasama", "opd")
+
+
+def handlers() -> AgreementHandlers:
+    return ext().services["handlers"]
+
+
+def ctx() -> CommandContext:
+    return CommandContext(actor=current_actor(), correlation_id=g.correlation_id)
+
+
+def show(agreement: Agreement, status: int = 200, headers=None):
+    return versioned(agreement.snapshot(), agreement.version, status, headers)
+
+
+class VersionQuery(Schema):
+    version = fields.Integer(load_default=None, metadata={"description": "state as of this version"})
+
+
+@blp.route("/agreements")
+class Agreements(MethodView):
+    @blp.arguments(s.DraftSchema)
+    @blp.response(201, s.AgreementSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
+    @requires(*STAFF)
+    @idempotent
+    def post(self, data):
+        """Draft an agreement (a KB, a PKS under its KB, or an extension of an earlier agreement)."""
+        agreement = handlers().draft(data, ctx())
+        return show(agreement, 201, {"Location": f"/api/v1/agreements/{agreement.stream_id}"})
+
+
+@blp.route("/agreements/<agreement_id>")
+class AgreementResource(MethodView):
+    @blp.arguments(VersionQuery, location="query")
+    @blp.response(200, s.AgreementSchema)
+    @requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
+    def get(self, query, agreement_id):
+        """An agreement folded from its stream (ETag = version); ``?version=`` for an earlier state."""
+        return show(handlers().get(agreement_id, query["version"]))
+
+
+def command(path, schema, roles, summary, run):
+    """``POST /agreements/<agreement_id>/<path>`` → ``run(handlers, id, expected, data, ctx)``."""
+    command_endpoint(blp, f"/agreements/<agreement_id>/{path}", schema, s.AgreementSchema, roles, summary,
+                     lambda expected, data, agreement_id, **rest: run(handlers(), agreement_id, expected,
+                                                                     {**data, **rest}, ctx()),
+                     show, endpoint=path.replace("/", "_").replace("<", "").replace(">", ""))
+
+
+def simple(name, dated=None):
+    return lambda h, aid, exp, data, c: h.simple(name, aid, exp, data, c, dated)
+
+
+command("edit", s.EditDraftSchema, STAFF, "Edit a draft", lambda h, aid, exp, d, c: h.edit_draft(aid, exp, d, c))
+command("submit", s.Empty, STAFF, "Submit a draft (partners must be verified)",
+        lambda h, aid, exp, d, c: h.submit(aid, exp, c))
+command("start-review", s.Empty, REVIEW, "TKKSD takes up the review", simple("start_review"))
+command("return", s.ReasonSchema, REVIEW, "Return to draft for revision", simple("return_for_revision"))
+command("review", s.ReviewSchema, ("tkksd",), "Record the TKKSD review result", simple("record_review", "reviewed_on"))
+command("dprd-approval", s.ApprovalSchema, LEADERS, "Record the DPRD approval", simple("approve_dprd", "approved_on"))
+command("central-approval", s.ApprovalSchema, LEADERS, "Record the central-government approval",
+        simple("approve_central", "approved_on"))
+command("sign", s.SignSchema, LEADERS, "Record the signing",
+        lambda h, aid, exp, d, c: h.sign(aid, exp, {**d, "signed_on": d["signed_on"] or h.today()}, c))
+command("activate", s.OnSchema, ("kerjasama", "service"), "Activate once the start date is reached",
+        simple("activate", "on"))
+command("expire", s.OnSchema, ("kerjasama", "service"), "Expire after the end date", simple("expire", "on"))
+command("terminate", s.TerminateSchema, ("kerjasama", "pimpinan"), "Terminate early, with the reason",
+        simple("terminate", "on"))
+command("reject", s.ReasonSchema, ("tkksd", "pimpinan"), "Reject (before signing)", simple("reject"))
+command("cancel", s.ReasonSchema, STAFF, "Cancel (before signing)", simple("cancel"))
+command("amend", s.AmendSchema, LEADERS, "Record a signed addendum (ADENDUM)",
+        lambda h, aid, exp, d, c: h.amend(aid, exp, {**d, "signed_on": d["signed_on"] or h.today()}, c))
+command("activities", s.AddActivitySchema, WORKPLAN, "Add an activity to the work plan",
+        lambda h, aid, exp, d, c: h.work_plan("add_activity", aid, exp, d, c))
+command("activities/<activity_id>/update", s.UpdateActivitySchema, WORKPLAN, "Change an activity",
+        lambda h, aid, exp, d, c: h.work_plan("update_activity", aid, exp,
+                                              {"activity_id": d.pop("activity_id"), "changes": d}, c))
+command("activities/<activity_id>/remove", s.Empty, WORKPLAN, "Remove an activity without reports",
+        lambda h, aid, exp, d, c: h.work_plan("remove_activity", aid, exp, d, c))
+command("activities/<activity_id>/reports", s.ReportSchema, WORKPLAN, "File an implementation report",
+        lambda h, aid, exp, d, c: h.file_report(aid, exp, d, c))
+
+
+def _upload():
+    """The multipart ``file`` part, read under the upload limit (413 beyond it)."""
+    request.max_content_length = ext().settings.max_upload_bytes + 64 * 1024
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Problem(422, "Unprocessable Content", "a multipart part named 'file' is required",
+                      rule="validation_failed", errors={"file": ["Missing data for required field."]})
+    return {"stream": upload.stream, "filename": upload.filename[:255],
+            "media_type": upload.mimetype or "application/octet-stream"}
+
+
+def _too_large():
+    return Problem(413, "Content Too Large", f"files are limited to {ext().settings.max_upload_bytes} bytes",
+                   rule="file_too_large")
+
+
+@blp.route("/agreements/<agreement_id>/documents", methods=["POST"])
+@blp.doc(summary="Attach a document (multipart: file, kind = signed_scan|kak|feasibility_study|other)",
+         parameters=COMMAND_HEADERS)
+@requires("kerjasama", "pimpinan")
+@idempotent
+def attach_document(agreement_id):
+    upload = _upload()
+    try:
+        kind = s.UploadForm().load({"kind": request.form.get("kind")})["kind"]
+    except ValidationError as exc:
+        raise Problem(422, "Unprocessable Content", "some fields are invalid", rule="validation_failed",
+                      errors={k: v for k, v in exc.messages.items()}) from exc
+    try:
+        agreement = handlers().attach_document(agreement_id, expected_version(), kind, upload, ctx())
+    except TooLarge:
+        raise _too_large() from None
+    return show(agreement, 201)
+
+
+@blp.route("/files", methods=["POST"])
+@blp.doc(summary="Upload report evidence (multipart: file); refer to it by file_id in a report")
+@requires("kerjasama", "opd", "pimpinan")
+def upload_file():
+    upload = _upload()
+    try:
+        meta = handlers().files.put(upload["stream"], upload["filename"], upload["media_type"], current_actor().sub)
+    except TooLarge:
+        raise _too_large() from None
+    return meta, 201
+
+
+@blp.route("/agreements/<agreement_id>/files/<file_id>")
+@blp.doc(summary="Download an attachment; refused (409 attachment_tampered) if it no longer matches its hash")
+@requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor")
+def download(agreement_id, file_id):
+    stored = handlers().attachment(agreement_id, file_id)
+    response = send_file(io.BytesIO(stored.content), mimetype=stored.meta["media_type"], as_attachment=True,
+                         download_name=stored.meta["filename"])
+    response.headers["Digest"] = f"sha-256={stored.meta['sha256']}"
+    return response

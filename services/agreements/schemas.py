@@ -1,0 +1,186 @@
+"""Request and response schemas of the agreements API (the single source of validation)."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.agreements.domain import AttachmentKind, Category, DocumentKind, KsddType, SignatoryPosition, Status
+
+OPD_CODE = validate.Regexp(r"^[A-Z0-9][A-Z0-9._-]{1,39}$", error="an OPD code such as DISKOMINFO")
+TEXT = validate.Length(max=2000)
+SHORT = validate.Length(min=1, max=200)
+PERIOD = validate.Regexp(r"^\d{4}-TW[1-4]$", error="a quarter such as 2025-TW1")
+
+
+def one_of(enum):
+    return validate.OneOf([m.value for m in enum])
+
+
+class Empty(Schema):
+    """A command without a body."""
+
+
+class NonEmpty(Schema):
+    @validates_schema
+    def something(self, data, **_):
+        if not data:
+            raise ValidationError("give at least one field")
+
+
+class TermsFields(Schema):
+    title = fields.String(validate=validate.Length(min=3, max=500))
+    our_number = fields.String(allow_none=True, validate=validate.Length(max=100))
+    partner_number = fields.String(allow_none=True, validate=validate.Length(max=100))
+    urusan = fields.List(fields.String(validate=SHORT), validate=validate.Length(max=20))
+    purpose = fields.String(validate=TEXT)
+    scope = fields.String(validate=TEXT)
+    location = fields.String(validate=validate.Length(max=500))
+    lead_opd = fields.String(validate=OPD_CODE)
+    start_date = fields.Date()
+    end_date = fields.Date()
+    value = fields.Integer(validate=validate.Range(min=0), metadata={"description": "rupiah"})
+    funding_scheme = fields.String(allow_none=True, validate=validate.Length(max=200))
+    burdens_public = fields.Boolean()
+    budgeted_in_apbd = fields.Boolean()
+    ksdd_type = fields.String(allow_none=True, validate=one_of(KsddType))
+
+
+class DraftSchema(TermsFields):
+    category = fields.String(required=True, validate=one_of(Category))
+    document_kind = fields.String(required=True, validate=one_of(DocumentKind))
+    title = fields.String(required=True, validate=validate.Length(min=3, max=500))
+    partner_ids = fields.List(fields.String(validate=SHORT), required=True, validate=validate.Length(min=1, max=10))
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    lead_opd = fields.String(required=True, validate=OPD_CODE)
+    urusan = fields.List(fields.String(validate=SHORT), required=True, validate=validate.Length(min=1, max=20))
+    burdens_public = fields.Boolean(required=True)
+    budgeted_in_apbd = fields.Boolean(required=True)
+    parent_kb_id = fields.String(allow_none=True, metadata={"description": "the KB a PKS implements"})
+    extends_agreement_id = fields.String(allow_none=True, metadata={"description": "the agreement this extends"})
+
+
+class EditDraftSchema(TermsFields, NonEmpty):
+    partner_ids = fields.List(fields.String(validate=SHORT), validate=validate.Length(min=1, max=10))
+    parent_kb_id = fields.String()
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class ReviewSchema(Schema):
+    recommended = fields.Boolean(required=True)
+    notes = fields.String(load_default="", validate=TEXT)
+    reviewed_on = fields.Date(load_default=None)
+
+
+class ApprovalSchema(Schema):
+    approval_ref = fields.String(required=True, validate=SHORT, metadata={"description": "letter/decree number"})
+    approved_on = fields.Date(load_default=None)
+
+
+class SignSchema(Schema):
+    signatory_name = fields.String(required=True, validate=SHORT)
+    signatory_position = fields.String(required=True, validate=one_of(SignatoryPosition))
+    signed_on = fields.Date(load_default=None)
+    power_of_attorney_ref = fields.String(load_default=None, allow_none=True, validate=SHORT)
+    partner_signatory_name = fields.String(load_default=None, allow_none=True, validate=SHORT)
+    partner_signatory_position = fields.String(load_default=None, allow_none=True, validate=SHORT)
+    our_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    partner_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class OnSchema(Schema):
+    on = fields.Date(load_default=None, metadata={"description": "defaults to today (Asia/Jakarta)"})
+
+
+class TerminateSchema(ReasonSchema, OnSchema):
+    pass
+
+
+class AmendmentChanges(NonEmpty):
+    title = fields.String(validate=validate.Length(min=3, max=500))
+    urusan = fields.List(fields.String(validate=SHORT))
+    purpose = fields.String(validate=TEXT)
+    scope = fields.String(validate=TEXT)
+    location = fields.String(validate=validate.Length(max=500))
+    lead_opd = fields.String(validate=OPD_CODE)
+    end_date = fields.Date()
+    value = fields.Integer(validate=validate.Range(min=0))
+    funding_scheme = fields.String(allow_none=True)
+
+
+class AmendSchema(Schema):
+    number = fields.String(required=True, validate=SHORT, metadata={"description": "the addendum's number"})
+    signed_on = fields.Date(load_default=None)
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    changes = fields.Nested(AmendmentChanges, required=True)
+    signatory_name = fields.String(required=True, validate=SHORT)
+    signatory_position = fields.String(required=True, validate=one_of(SignatoryPosition))
+    power_of_attorney_ref = fields.String(load_default=None, allow_none=True, validate=SHORT)
+    partner_number = fields.String(load_default=None, allow_none=True)
+
+
+class ActivityFields(Schema):
+    name = fields.String(validate=validate.Length(min=3, max=300))
+    indicator = fields.String(validate=validate.Length(min=3, max=500))
+    target = fields.Float(validate=validate.Range(min=0, min_inclusive=False))
+    unit = fields.String(validate=validate.Length(min=1, max=50))
+    schedule_start = fields.Date()
+    schedule_end = fields.Date()
+    responsible_opd = fields.String(validate=OPD_CODE)
+    budget = fields.Integer(validate=validate.Range(min=0), metadata={"description": "rupiah"})
+
+
+class AddActivitySchema(ActivityFields):
+    activity_id = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,39}$"))
+    name = fields.String(required=True, validate=validate.Length(min=3, max=300))
+    indicator = fields.String(required=True, validate=validate.Length(min=3, max=500))
+    target = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    schedule_start = fields.Date(required=True)
+    schedule_end = fields.Date(required=True)
+    responsible_opd = fields.String(required=True, validate=OPD_CODE)
+    budget = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class UpdateActivitySchema(ActivityFields, NonEmpty):
+    pass
+
+
+class ReportSchema(Schema):
+    period = fields.String(required=True, validate=PERIOD)
+    realisation = fields.Float(required=True, validate=validate.Range(min=0),
+                               metadata={"description": "cumulative realisation at the end of the period"})
+    obstacles = fields.String(load_default="", validate=TEXT, metadata={"description": "kendala"})
+    solutions = fields.String(load_default="", validate=TEXT, metadata={"description": "solusi"})
+    evidence = fields.List(fields.String(validate=SHORT), load_default=list,
+                           metadata={"description": "file ids from POST /api/v1/files"})
+    filed_on = fields.Date(load_default=None)
+
+
+class UploadForm(Schema):
+    kind = fields.String(required=True, validate=one_of(AttachmentKind))
+
+
+class FileMeta(Schema):
+    file_id = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    media_type = fields.String()
+    sha256 = fields.String()
+
+
+class AgreementSchema(Schema):
+    """An agreement folded from its stream (see the domain's snapshot for every field)."""
+
+    id = fields.String()
+    version = fields.Integer()
+    status = fields.String(validate=one_of(Status))
+    category = fields.String()
+    document_kind = fields.String()
+    title = fields.String()
+    partner_ids = fields.List(fields.String())
+    start_date = fields.Date()
+    end_date = fields.Date()
+    progress = fields.Float()

@@ -1,0 +1,129 @@
+"""The ``agreements`` read model: one document per agreement for the register and dashboards."""
+from __future__ import annotations
+
+from datetime import date
+
+from pymongo import ASCENDING, UpdateMany
+from pymongo.database import Database
+
+from shared.consumer import Projection
+from shared.readmodel import UnitOfWork
+
+from services.evaluation.projections.progress import (
+    activity_progress, agreement_progress, period_key, report_due_by,
+)
+
+COLLECTION = "agreements"
+FOREIGN = ("KSDPL", "KSDLL")
+TERMS = ("title", "our_number", "partner_number", "urusan", "purpose", "scope", "location", "lead_opd",
+         "start_date", "end_date", "value", "funding_scheme", "burdens_public", "budgeted_in_apbd", "ksdd_type")
+NEXT_STATUS_EVENTS = ("review_recorded", "dprd_approved", "central_approved")
+STATUS_OF = {"submitted": "SUBMITTED", "review_started": "UNDER_REVIEW", "returned_for_revision": "DRAFT",
+             "signed": "SIGNED", "activated": "ACTIVE", "expired": "EXPIRED", "terminated": "TERMINATED",
+             "rejected": "REJECTED", "cancelled": "CANCELLED"}
+WORK_PLAN_EVENTS = ("activity_added", "activity_updated", "activity_removed", "report_filed")
+
+
+class AgreementsProjection(Projection):
+    name = "agreements"
+
+    def setup(self, db: Database) -> None:
+        col = db[COLLECTION]
+        for field in ("status", "category", "partner_ids", "opds", "year", "end_date", "scope", "report_due_by"):
+            col.create_index([(field, ASCENDING)])
+
+    def handles(self, event_type: str) -> bool:
+        kind, _, name = event_type.partition(".")
+        if kind == "partner":
+            return name == "profile_updated"
+        return kind == "agreement" and (name in STATUS_OF or name in NEXT_STATUS_EVENTS or name in WORK_PLAN_EVENTS
+                                        or name in ("drafted", "draft_edited", "amended", "document_attached",
+                                                    "expiry_reminder_raised"))
+
+    def apply(self, event: dict, uow: UnitOfWork) -> None:
+        kind, _, name = event["event_type"].partition(".")
+        if kind == "partner":
+            self._partner_renamed(event, uow)
+            return
+        data = event["data"]
+        fields: dict = {"version": event["version"], "updated_at": event["occurred_at"]}
+        inc = None
+        if name == "drafted":
+            fields.update(self._drafted(data, event, uow))
+        elif name == "draft_edited":
+            fields.update(self._terms(data["changes"], uow))
+        elif name == "amended":
+            fields.update(self._terms(data["changes"], uow))
+            inc = {"amendment_count": 1}
+        elif name in NEXT_STATUS_EVENTS:
+            fields["status"] = data["next_status"]
+        elif name in STATUS_OF:
+            fields["status"] = STATUS_OF[name]
+            fields.update({k: data[k] for k in ("signed_on", "activated_on", "expired_on", "terminated_on")
+                           if k in data})
+            if name in ("terminated", "rejected", "cancelled"):
+                fields["closing_reason"] = data.get("reason")
+        elif name == "expiry_reminder_raised":
+            fields["reminder_raised_on"] = data["raised_on"]
+        elif name == "document_attached":
+            inc = {"document_count": 1}
+        elif name in WORK_PLAN_EVENTS:
+            fields.update(self._work_plan(name, data, event, uow))
+        uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"], set_fields=fields, inc=inc)
+
+    # ------------------------------------------------------------ helpers
+
+    def _drafted(self, data, event, uow):
+        fields = dict(category=data["category"], document_kind=data["document_kind"],
+                      parent_kb_id=data.get("parent_kb_id"), extends_agreement_id=data.get("extends_agreement_id"),
+                      status="DRAFT", drafted_at=event["occurred_at"], activities={}, progress=0.0,
+                      amendment_count=0, document_count=0,
+                      scope="luar_negeri" if data["category"] in FOREIGN else "dalam_negeri")
+        fields.update(self._terms({"partner_ids": data["partner_ids"], **{k: data.get(k) for k in TERMS}}, uow))
+        return fields
+
+    def _terms(self, changes, uow):
+        fields = {k: v for k, v in changes.items() if k in TERMS or k in ("partner_ids", "parent_kb_id")}
+        if "start_date" in changes:
+            fields["year"] = int(changes["start_date"][:4])
+        if "lead_opd" in changes:
+            fields["opds"] = [changes["lead_opd"]]
+        if "partner_ids" in changes:
+            partners = {pid: uow.find_one("partners", {"_id": pid}, {"name": 1, "kind": 1}) or {}
+                        for pid in changes["partner_ids"]}
+            fields["partner_names"] = {pid: p.get("name", pid) for pid, p in partners.items()}
+            fields["partner_kinds"] = sorted({p.get("kind", "unknown") for p in partners.values()})
+        return fields
+
+    def _work_plan(self, name, data, event, uow):
+        doc = uow.find_one(COLLECTION, {"_id": event["stream_id"]}) or {}
+        activities = dict(doc.get("activities") or {})
+        aid = data["activity_id"]
+        if name == "activity_added":
+            activities[aid] = {k: v for k, v in data.items() if k != "activity_id"} | {"realisation": None,
+                                                                                       "last_period": None}
+        elif name == "activity_updated":
+            activities[aid] = {**activities.get(aid, {}), **data["changes"]}
+        elif name == "activity_removed":
+            activities.pop(aid, None)
+        elif name == "report_filed":
+            activity = dict(activities.get(aid, {}))
+            last = activity.get("last_period")
+            if last is None or period_key(data["period"]) >= period_key(last):
+                activity.update(realisation=data["realisation"], last_period=data["period"])
+            activity["report_count"] = activity.get("report_count", 0) + (0 if data["period"] in
+                                                                           activity.get("periods", []) else 1)
+            activity["periods"] = sorted(set(activity.get("periods", [])) | {data["period"]}, key=period_key)
+            activities[aid] = activity
+        for activity in activities.values():
+            activity["progress"] = activity_progress(activity)
+        start = date.fromisoformat(doc.get("start_date") or "1970-01-01")
+        opds = sorted({doc.get("lead_opd")} | {a["responsible_opd"] for a in activities.values()} - {None})
+        return {"activities": activities, "progress": agreement_progress(activities),
+                "report_due_by": report_due_by(activities, start), "opds": opds}
+
+    def _partner_renamed(self, event, uow):
+        name = event["data"]["changes"].get("name")
+        if name:
+            uow.add(COLLECTION, UpdateMany({"partner_ids": event["stream_id"]},
+                                           {"$set": {f"partner_names.{event['stream_id']}": name}}))
