@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
-from shared.http import ext, expected_version, idempotent, versioned
+from shared.http import command_endpoint, ext, idempotent, versioned
 
 from services.partners.domain import Partner
 from services.partners.handlers import PartnerHandlers
@@ -22,8 +22,6 @@ blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
 
 WRITERS = ("kerjasama",)
 VERIFIERS = ("kerjasama", "pimpinan")
-HEADERS = {"If-Match": "expected version (ETag) for optimistic concurrency",
-           "Idempotency-Key": "makes a retried POST return the first result"}
 
 
 def handlers() -> PartnerHandlers:
@@ -68,19 +66,10 @@ class PartnerResource(MethodView):
 
 
 def command(path: str, schema, roles, summary: str, call):
-    """Register ``POST /<partner_id>/<path>`` running ``call(handlers, partner_id, expected, data, ctx)``."""
-
-    @blp.route(f"/<partner_id>/{path}", methods=["POST"], endpoint=path)
-    @blp.arguments(schema)
-    @blp.response(200, PartnerSchema)
-    @blp.doc(summary=summary, parameters=[{"in": "header", "name": name, "schema": {"type": "string"},
-                                           "description": text} for name, text in HEADERS.items()])
-    @requires(*roles)
-    @idempotent
-    def view(data, partner_id):
-        return show(call(handlers(), partner_id, expected_version(), data, ctx()))
-
-    return view
+    """``POST /<partner_id>/<path>`` running ``call(handlers, partner_id, expected, data, ctx)``."""
+    command_endpoint(blp, f"/<partner_id>/{path}", schema, PartnerSchema, roles, summary,
+                     lambda expected, data, partner_id: call(handlers(), partner_id, expected, data, ctx()),
+                     show, endpoint=path)
 
 
 command("profile", UpdateProfileSchema, WRITERS, "Update the profile",

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from pymongo import MongoClient
 
-from shared.application import Clock, Repository
+from shared.application import Repository, clock_from_settings
 from shared.config import Settings
 from shared.idempotency import MongoIdempotencyStore
 from shared.mongo import make_client
@@ -31,12 +31,11 @@ class Container:
         return self.client[self.settings.database(SERVICE)]
 
 
-def build(config: Mapping[str, Any] | None = None, clock: Clock | None = None) -> Container:
-    settings = Settings.from_env(config)
+def build(settings: Settings) -> Container:
     client = make_client(settings)
     db = client[settings.database(SERVICE)]
     store = MongoEventStore(db)
-    handlers = PartnerHandlers(Repository(store, Partner, clock), MongoUniqueKeys(db))
+    handlers = PartnerHandlers(Repository(store, Partner, clock_from_settings(settings)), MongoUniqueKeys(db))
     return Container(settings, client, store, handlers)
 
 
@@ -48,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None):
 
     from services.partners.api import blp
 
-    c = build(config)
+    c = build(Settings.from_env(config))
     c.store.ensure_indexes()
     app, api = create_service_app(
         SERVICE, c.settings, title="Jalin Partners API",
