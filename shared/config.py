@@ -45,6 +45,7 @@ class Settings:
     timezone: str = "Asia/Jakarta"    # agreement dates are local dates of the region
     clock: str = "system"             # or "file:<path>" holding an ISO date/time (tests, drills)
     scheduler_interval_seconds: float = 60.0
+    rubric_dir: str = ""              # extra evaluation rubric versions (*.json) besides the default
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -54,6 +54,14 @@ class Projection(abc.ABC):
     @abc.abstractmethod
     def apply(self, event: dict, uow: UnitOfWork) -> None: ...
 
+    def refresh(self, db: Database) -> None:
+        """Recompute derived documents (statistics) from the state documents.
+
+        Called after batches that applied events (at most every ``refresh_every`` seconds) and
+        when the consumer is idle; derived documents are a pure function of the state, so a
+        refresh is idempotent and a crash can never double-count.
+        """
+
 
 class StreamSource(Protocol):
     """Port: the owning service's events of one stream, versions ``from_version..to_version``."""
@@ -75,8 +83,10 @@ class ConsumerRunner:
     def __init__(self, name: str, db: Database, projections: Sequence[Projection], *,
                  source: StreamSource | None = None, upcasters: Upcasters | None = None,
                  metrics: Metrics | None = None, dlq: Publisher | None = None, dlq_topic: str | None = None,
-                 max_attempts: int = 3):
+                 max_attempts: int = 3, refresh_every: float = 1.0):
         self.name, self.db, self.projections = name, db, list(projections)
+        self.refresh_every = refresh_every
+        self._dirty, self._refreshed_at = False, 0.0
         self.source, self.upcasters = source, upcasters or Upcasters()
         self.dlq, self.dlq_topic, self.max_attempts = dlq, dlq_topic, max_attempts
         metrics = metrics or Metrics()
@@ -161,6 +171,7 @@ class ConsumerRunner:
                     for projection in handlers:
                         projection.apply(event, uow)
                     self._events.labels(self.name, "applied").inc()
+                    self._dirty = True
                     return True
                 except PyMongoError:
                     raise  # the database is unavailable: not the event's fault, retry the batch
@@ -231,6 +242,15 @@ class ConsumerRunner:
             except Exception as exc:  # the collection is the source of truth; the topic is a copy
                 log.warning("dlq publish failed", extra={"error": repr(exc)})
 
+    def refresh(self, force: bool = False) -> None:
+        """Let projections recompute derived documents if events were applied since the last time."""
+        if not self._dirty or (not force and time.monotonic() - self._refreshed_at < self.refresh_every):
+            return
+        self._dirty = False
+        for projection in self.projections:
+            projection.refresh(self.db)
+        self._refreshed_at = time.monotonic()
+
     def maintain(self) -> None:
         """Carry out operator requests on dead letters and retry parked streams."""
         for letter in list(self.db[DEAD_LETTERS].find({"status": "discard_requested"})):
@@ -252,6 +272,7 @@ class ConsumerRunner:
             else:
                 uow.flush()  # the dead letter was written again as open, with the new error
         self._drain_parked()
+        self.refresh(force=True)
         self._parked_gauge.labels(self.name).set(self.db[PARKED].count_documents({}))
         self._dead_gauge.labels(self.name).set(self.db[DEAD_LETTERS].count_documents({"status": "open"}))
 
@@ -297,6 +318,7 @@ class ConsumerRunner:
                     self.handle(batch)
                 if records:
                     consumer.commit()
+                self.refresh(force=not records)
                 if time.monotonic() - last_maintenance > maintain_every:
                     self.maintain()
                     self._measure_lag(consumer)

@@ -46,7 +46,9 @@ class UnitOfWork:
             update["$push"] = dict(push)
         if inc:
             update["$inc"] = dict(inc)
-        self.add(collection, UpdateOne({"_id": doc_id, seen: {"$lt": version}}, update))
+        # "$exists: false" covers documents created by another stream before this one touched them.
+        self.add(collection, UpdateOne({"_id": doc_id, "$or": [{seen: {"$lt": version}}, {seen: {"$exists": False}}]},
+                                       update))
 
     def mark(self) -> int:
         """A point to roll back to if the handler that follows fails."""

@@ -369,6 +369,7 @@ def process_table(profile: Profile) -> list[tuple[str, list[str], dict]]:
         ("agreements-relay", [py, "-m", "services.agreements.workers", "relay"], {}),
         ("agreements-partner-replica", [py, "-m", "services.agreements.workers", "partner-replica"], {}),
         ("agreements-scheduler", [py, "-m", "services.agreements.workers", "scheduler"], {}),
+        ("evaluation-relay", [py, "-m", "services.evaluation.workers", "relay"], {}),
         ("evaluation-projector", [py, "-m", "services.evaluation.workers", "projector"], {}),
     ]
     return table

@@ -11,7 +11,12 @@ from flask_smorest import Blueprint
 from shared.auth import current_actor, requires
 from shared.http import Problem, ext
 
-from services.evaluation.schemas import AgreementItem, AgreementListQuery, AgreementPage, PartnerListQuery, PartnerPage
+from marshmallow import fields
+
+from services.evaluation.schemas import (
+    AgreementItem, AgreementListQuery, AgreementPage, EvaluationListQuery, EvaluationPage, PageQuery, PartnerListQuery,
+    PartnerPage,
+)
 
 blp = Blueprint("read_partners", __name__, url_prefix="/api/v1/partners",
                 description="Partners read model (for dashboards and other systems)")
@@ -145,3 +150,121 @@ class AgreementView(MethodView):
         if doc is None:
             raise Problem(404, "Not Found", f"{agreement_id} is not in the register", rule="not_found")
         return jsonify(agreement_item(doc, today()))
+
+
+# ---------------------------------------------------------------- evaluations register
+
+evaluations_blp = Blueprint("read_evaluations", __name__, url_prefix="/api/v1/evaluations",
+                            description="Evaluations read model: lists, due and overdue")
+OPEN_EVALUATION = ["SCHEDULED", "IN_PROGRESS", "SUBMITTED"]
+
+
+def evaluation_item(doc: dict, on) -> dict:
+    item = {k: v for k, v in doc.items() if not k.startswith("_")}
+    item["id"] = doc["_id"]
+    item["overdue"] = bool(doc.get("status") in OPEN_EVALUATION and doc.get("due_date", "9999") < on.isoformat())
+    return item
+
+
+@evaluations_blp.route("")
+class EvaluationList(MethodView):
+    @evaluations_blp.arguments(EvaluationListQuery, location="query")
+    @evaluations_blp.response(200, EvaluationPage)
+    @requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
+    def get(self, args):
+        """Evaluations with filters; ``due=overdue`` lists those past due and not finalized."""
+        on = today()
+        query: dict = {}
+        if args.get("status"):
+            query["status"] = {"$in": args["status"]}
+        for name, field in (("agreement", "agreement_id"), ("opd", "lead_opd"), ("year", "year"),
+                            ("period", "period")):
+            if args.get(name) is not None:
+                query[field] = args[name]
+        if args.get("due") == "overdue":
+            query["status"] = {"$in": OPEN_EVALUATION}
+            query["due_date"] = {"$lt": on.isoformat()}
+        elif args.get("due") == "upcoming":
+            query["status"] = {"$in": OPEN_EVALUATION}
+            query["due_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["within"])).isoformat()}
+        actor = current_actor()
+        if actor.role == "opd":
+            query["lead_opd"] = actor.opd
+        field = args["sort"].lstrip("-")
+        sort = [(field, -1 if args["sort"].startswith("-") else 1), ("_id", 1)]
+        return jsonify({**page_of(read_db()["evaluations"], query, sort, args["page"], args["per_page"],
+                                  lambda d: evaluation_item(d, on)), "as_of": on.isoformat()})
+
+
+# ---------------------------------------------------------------- statistics, portfolios, feed
+
+stats_blp = Blueprint("statistics", __name__, url_prefix="/api/v1",
+                      description="Dashboard statistics, portfolios and the activity feed")
+
+
+def live_counts(db, on) -> dict:
+    """The figures that depend on today's date, counted at query time."""
+    out = {}
+    for days in (30, 60, 90):
+        out[f"expiring_within_{days}"] = db["agreements"].count_documents({
+            "status": {"$in": LIVE}, "end_date": {"$gte": on.isoformat(),
+                                                  "$lte": (on + timedelta(days=days)).isoformat()}})
+    out["reports_overdue"] = db["agreements"].count_documents({"status": "ACTIVE",
+                                                               "report_due_by": {"$lt": on.isoformat()}})
+    out["evaluations_overdue"] = db["evaluations"].count_documents({"status": {"$in": OPEN_EVALUATION},
+                                                                    "due_date": {"$lt": on.isoformat()}})
+    return out
+
+
+@stats_blp.route("/stats/overview")
+@stats_blp.doc(summary="Headline numbers and chart data for the dashboard (precomputed + today's counts)")
+@requires()
+def overview():
+    db, on = read_db(), today()
+    doc = db["statistics"].find_one({"_id": "overview"}) or {"agreements": {"total": 0}, "evaluations": {"total": 0},
+                                                            "partners": {"total": 0}}
+    doc.pop("_id", None)
+    return jsonify({**doc, "today": live_counts(db, on), "as_of": on.isoformat()})
+
+
+def portfolio_routes(kind: str, collection: str, label):
+    @stats_blp.route(f"/portfolios/{kind}", endpoint=f"portfolios_{kind}")
+    @stats_blp.doc(summary=f"Portfolios per {kind[:-1]}: agreements, categories, average score and progress")
+    @requires()
+    def listing():
+        db = read_db()
+        items = [{"id": d["_id"], "name": label(db, d.pop("_id")), **d} for d in db[collection].find().sort("_id", 1)]
+        return jsonify({"items": items, "total": len(items)})
+
+    @stats_blp.route(f"/portfolios/{kind}/<key>", endpoint=f"portfolio_{kind}")
+    @requires()
+    def single(key):
+        db = read_db()
+        doc = db[collection].find_one({"_id": key})
+        if doc is None:
+            raise Problem(404, "Not Found", f"no portfolio for {key}", rule="not_found")
+        doc.pop("_id")
+        return jsonify({"id": key, "name": label(db, key), **doc})
+
+
+portfolio_routes("partners", "partner_portfolios",
+                 lambda db, key: (db["partners"].find_one({"_id": key}, {"name": 1}) or {}).get("name", key))
+portfolio_routes("opds", "opd_portfolios", lambda db, key: key)
+
+
+class FeedQuery(PageQuery):
+    subject = fields.String(metadata={"description": "a stream id: an agreement (with its evaluations), "
+                                                     "a partner or an evaluation"})
+
+
+@stats_blp.route("/feed")
+@stats_blp.arguments(FeedQuery, location="query")
+@stats_blp.doc(summary="The activity feed, newest first; ?subject= gives an agreement's timeline")
+@requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
+def feed(args):
+    query = {"subject_ids": args["subject"]} if args.get("subject") else {}
+    return jsonify(page_of(read_db()["feed"], query, [("occurred_at", -1), ("_id", 1)], args["page"],
+                           args["per_page"], lambda d: {"event_id": d.pop("_id"), **d}))
+
+
+BLUEPRINTS = [blp, agreements_blp, evaluations_blp, stats_blp]

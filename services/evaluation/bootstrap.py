@@ -1,44 +1,68 @@
-"""Composition root of the evaluation service (read side + evaluations)."""
+"""Composition root of the evaluation service (read side + evaluations).
+
+Two databases: ``<prefix>_evaluation`` holds the service's own event store (evaluations) and
+operational state; ``<prefix>_evaluation_read`` holds the disposable read models the projector
+builds from all three topics (a rebuild replays into a fresh one).
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
+from shared.application import Repository, clock_from_settings
 from shared.config import Settings
 from shared.mongo import make_client
+from shared.mongo_eventstore import MongoEventStore
 
 SERVICE = "evaluation"
 SOURCE_SERVICES = ("partners", "agreements", "evaluation")
 
 
+def read_database_name(settings: Settings) -> str:
+    return settings.database(SERVICE) + "_read"
+
+
 def projections():
     """Every projection the evaluation projector maintains."""
     from services.evaluation.projections.agreements import AgreementsProjection
+    from services.evaluation.projections.evaluations import EvaluationsProjection, FeedProjection
     from services.evaluation.projections.partners import PartnersProjection
+    from services.evaluation.projections.statistics import StatisticsProjection
 
-    return [PartnersProjection(), AgreementsProjection()]
+    return [PartnersProjection(), AgreementsProjection(), EvaluationsProjection(), FeedProjection(),
+            StatisticsProjection()]
 
 
 def create_app(config: Mapping[str, Any] | None = None):
     """The evaluation API (gunicorn: ``services.evaluation:create_app()``)."""
     from shared.http import create_service_app
+    from shared.idempotency import MongoIdempotencyStore
     from shared.kafka import kafka_reachable
+    from shared.streams import streams_blueprint
 
-    from zoneinfo import ZoneInfo
-
-    from shared.application import clock_from_settings
-
-    from services.evaluation.api import agreements_blp, blp
+    from services.evaluation import api, monev_api
+    from services.evaluation.domain import Evaluation
+    from services.evaluation.handlers import EvaluationHandlers
+    from services.evaluation.rubrics import RubricCatalog
 
     settings = Settings.from_env(config)
     client = make_client(settings)
     db = client[settings.database(SERVICE)]
-    app, api = create_service_app(
-        SERVICE, settings, title="Jalin Evaluation API",
-        description="Read models for dashboards, monitoring and audit; evaluations (monev).",
-        readiness={"mongodb": lambda: client.admin.command("ping"), "kafka": lambda: kafka_reachable(settings)})
+    read_db = client[read_database_name(settings)]
+    store = MongoEventStore(db)
+    store.ensure_indexes()
     clock, tz = clock_from_settings(settings), ZoneInfo(settings.timezone)
-    app.extensions["jalin"].services.update(read_db=lambda: db, client=client,
+    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), RubricCatalog.load(settings.rubric_dir),
+                                  read_db, clock, settings.timezone)
+    app, flask_api = create_service_app(
+        SERVICE, settings, title="Jalin Evaluation API",
+        description="Evaluations (monev), read models for dashboards and other systems, exports. Publishes to "
+                    + settings.topic(SERVICE),
+        readiness={"mongodb": lambda: client.admin.command("ping"), "kafka": lambda: kafka_reachable(settings)},
+        idempotency=MongoIdempotencyStore(db))
+    app.extensions["jalin"].services.update(read_db=lambda: read_db, client=client, store=store,
+                                            evaluation_handlers=handlers,
                                             today=lambda: clock.now().astimezone(tz).date())
-    api.register_blueprint(blp)
-    api.register_blueprint(agreements_blp)
+    for blueprint in api.BLUEPRINTS + [monev_api.blp, streams_blueprint(lambda: store)]:
+        flask_api.register_blueprint(blueprint)
     return app

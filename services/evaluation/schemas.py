@@ -98,3 +98,65 @@ class AgreementPage(Schema):
     per_page = fields.Integer()
     total = fields.Integer()
     as_of = fields.String()
+
+
+PERIODS = ("TW1", "TW2", "TW3", "TW4", "TAHUNAN", "AKHIR")
+ASSESSORS = ("opd", "kerjasama", "tkksd")
+EVALUATION_STATUSES = ("SCHEDULED", "IN_PROGRESS", "SUBMITTED", "FINALIZED", "CANCELLED")
+
+
+class ScheduleSchema(Schema):
+    agreement_id = fields.String(required=True, validate=validate.Length(min=3, max=100))
+    period = fields.String(required=True, validate=validate.OneOf(PERIODS))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    due_date = fields.Date(required=True)
+    assessor_kind = fields.String(required=True, validate=validate.OneOf(ASSESSORS))
+
+
+class AnswersSchema(Schema):
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                          metadata={"description": "indicator id → option key, text, or list of evidence refs; "
+                                                   "null clears a draft answer (see GET /api/v1/rubric)"})
+
+
+class EvaluationReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class NoBody(Schema):
+    """A command without a body."""
+
+
+class EvaluationSchema(Schema):
+    stream_id = fields.String()
+    version = fields.Integer()
+    status = fields.String(validate=validate.OneOf(EVALUATION_STATUSES))
+    agreement_id = fields.String()
+    period = fields.String()
+    year = fields.Integer()
+    due_date = fields.String()
+    assessor_kind = fields.String()
+    answers = fields.Dict()
+    result = fields.Dict(allow_none=True)
+
+
+class EvaluationListQuery(PageQuery):
+    status = fields.List(fields.String(validate=validate.OneOf(EVALUATION_STATUSES)))
+    agreement = fields.String()
+    opd = fields.String()
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    period = fields.String(validate=validate.OneOf(PERIODS))
+    due = fields.String(validate=validate.OneOf(("overdue", "upcoming")),
+                        metadata={"description": "overdue: past due and not finalized/cancelled; "
+                                                 "upcoming: due within `within` days"})
+    within = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
+    sort = fields.String(load_default="due_date", validate=validate.OneOf(
+        ("due_date", "-due_date", "overall", "-overall", "updated_at", "-updated_at")))
+
+
+class EvaluationPage(Schema):
+    items = fields.List(fields.Dict())
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    as_of = fields.String()

@@ -1,4 +1,8 @@
-"""Long-running processes of the evaluation service: ``python -m services.evaluation.workers projector``."""
+"""Long-running processes of the evaluation service:
+
+    python -m services.evaluation.workers projector   # all topics -> read models
+    python -m services.evaluation.workers relay       # evaluations event store -> jalin.evaluation.events
+"""
 from __future__ import annotations
 
 import sys
@@ -8,16 +12,17 @@ from shared.consumer import ConsumerRunner
 from shared.kafka import KafkaPublisher, ensure_topics, make_consumer
 from shared.metrics import Metrics
 from shared.mongo import make_client
+from shared.relay_worker import run_relay
 from shared.streams import HttpStreamSource
 from shared.worker import run_worker
 
-from services.evaluation.bootstrap import SERVICE, SOURCE_SERVICES, projections
+from services.evaluation.bootstrap import SOURCE_SERVICES, projections, read_database_name
 
 CONSUMER = "evaluation-projector"
 
 
 def build_runner(settings: Settings, metrics: Metrics | None = None) -> ConsumerRunner:
-    db = make_client(settings)[settings.database(SERVICE)]
+    db = make_client(settings)[read_database_name(settings)]
     return ConsumerRunner(CONSUMER, db, projections(), source=HttpStreamSource(settings),
                           metrics=metrics, dlq=KafkaPublisher(settings),
                           dlq_topic=f"{settings.prefix}.{CONSUMER}.dlq",
@@ -46,11 +51,14 @@ def run_projector(settings: Settings) -> None:
     run_worker(CONSUMER, settings, metrics, body)
 
 
+COMMANDS = {"projector": run_projector, "relay": lambda s: run_relay("evaluation", s)}
+
+
 def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
-    if args != ["projector"]:
-        sys.exit("usage: python -m services.evaluation.workers projector")
-    run_projector(Settings.from_env())
+    if len(args) != 1 or args[0] not in COMMANDS:
+        sys.exit(f"usage: python -m services.evaluation.workers {'|'.join(COMMANDS)}")
+    COMMANDS[args[0]](Settings.from_env())
 
 
 if __name__ == "__main__":

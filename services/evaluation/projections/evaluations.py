@@ -1,0 +1,96 @@
+"""Read models of evaluations: the ``evaluations`` collection, each agreement's latest score, and the
+activity feed (one entry per event of any stream, for timelines)."""
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.database import Database
+
+from shared.consumer import Projection
+from shared.readmodel import UnitOfWork
+
+EVALUATIONS, AGREEMENTS, FEED = "evaluations", "agreements", "feed"
+STATUS_OF = {"evaluation.scheduled": "SCHEDULED", "evaluation.answers_saved": "IN_PROGRESS",
+             "evaluation.submitted": "SUBMITTED", "evaluation.returned": "IN_PROGRESS",
+             "evaluation.finalized": "FINALIZED", "evaluation.cancelled": "CANCELLED"}
+
+
+class EvaluationsProjection(Projection):
+    name = "evaluations"
+
+    def setup(self, db: Database) -> None:
+        for field in ("agreement_id", "status", "due_date", "lead_opd", "year"):
+            db[EVALUATIONS].create_index([(field, ASCENDING)])
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in STATUS_OF
+
+    def apply(self, event: dict, uow: UnitOfWork) -> None:
+        data, sid, version = event["data"], event["stream_id"], event["version"]
+        fields = {"status": STATUS_OF[event["event_type"]], "version": version, "updated_at": event["occurred_at"]}
+        if event["event_type"] == "evaluation.scheduled":
+            agreement = uow.find_one(AGREEMENTS, {"_id": data["agreement_id"]},
+                                     {"title": 1, "category": 1, "partner_ids": 1, "partner_kinds": 1}) or {}
+            fields.update(agreement_id=data["agreement_id"], lead_opd=data["agreement_lead_opd"],
+                          period=data["period"], year=data["year"], due_date=data["due_date"],
+                          assessor_kind=data["assessor_kind"], rubric_id=data["rubric_id"],
+                          rubric_version=data["rubric_version"], scheduled_at=event["occurred_at"],
+                          agreement_title=agreement.get("title"), category=agreement.get("category"),
+                          partner_ids=agreement.get("partner_ids", []),
+                          partner_kinds=agreement.get("partner_kinds", []))
+        elif event["event_type"] == "evaluation.finalized":
+            fields.update(overall=data["overall"], rating=data["rating"], group_scores=data["group_scores"],
+                          finalized_at=event["occurred_at"])
+        elif event["event_type"] == "evaluation.cancelled":
+            fields["cancel_reason"] = data.get("reason")
+        uow.versioned(EVALUATIONS, sid, sid, version, set_fields=fields)
+        self._agreement_side(event, fields, uow)
+
+    @staticmethod
+    def _agreement_side(event, fields, uow):
+        """The agreement's latest evaluation status and, once finalized, its latest score."""
+        evaluation = uow.find_one(EVALUATIONS, {"_id": event["stream_id"]}, {"agreement_id": 1, "period": 1,
+                                                                            "year": 1})
+        if not evaluation or not evaluation.get("agreement_id"):
+            return
+        latest = {"latest_evaluation": {"id": event["stream_id"], "status": fields["status"],
+                                        "period": evaluation.get("period"), "year": evaluation.get("year")}}
+        if event["event_type"] == "evaluation.finalized":
+            latest.update(latest_score=fields["overall"], latest_rating=fields["rating"],
+                          latest_scored_at=event["occurred_at"])
+        uow.versioned(AGREEMENTS, evaluation["agreement_id"], event["stream_id"], event["version"],
+                      set_fields=latest)
+
+
+SUMMARY_KEYS = ("name", "title", "status", "reason", "period", "year", "overall", "rating", "activity_id",
+                "next_status", "signed_on", "approval_ref", "recommended", "realisation", "kind")
+
+
+class FeedProjection(Projection):
+    """Every event as a short feed entry (no personal data: no contacts, no answers)."""
+
+    name = "feed"
+
+    def setup(self, db: Database) -> None:
+        db[FEED].create_index([("subject_ids", ASCENDING), ("occurred_at", DESCENDING)])
+        db[FEED].create_index([("occurred_at", DESCENDING)])
+
+    def handles(self, event_type: str) -> bool:
+        return event_type.split(".", 1)[0] in ("partner", "agreement", "evaluation")
+
+    def apply(self, event: dict, uow: UnitOfWork) -> None:
+        data = event["data"]
+        subjects = {event["stream_id"]}
+        if data.get("agreement_id"):
+            subjects.add(data["agreement_id"])
+        if event["stream_type"] == "evaluation" and not data.get("agreement_id"):
+            evaluation = uow.find_one(EVALUATIONS, {"_id": event["stream_id"]}, {"agreement_id": 1})
+            if evaluation and evaluation.get("agreement_id"):
+                subjects.add(evaluation["agreement_id"])
+        summary = {k: data[k] for k in SUMMARY_KEYS if k in data and not isinstance(data[k], (dict, list))}
+        if "changes" in data:
+            summary["changed"] = sorted(data["changes"])
+        uow.add(FEED, UpdateOne({"_id": event["event_id"]}, {"$setOnInsert": {
+            "stream_id": event["stream_id"], "stream_type": event["stream_type"], "version": event["version"],
+            "event_type": event["event_type"], "occurred_at": event["occurred_at"],
+            "actor": {"role": event["actor"].get("role"), "name": event["actor"].get("name")},
+            "subject_ids": sorted(subjects), "summary": summary}}, upsert=True))

@@ -1,0 +1,132 @@
+"""Dashboard statistics, partner and OPD portfolios: derived documents recomputed from the state
+documents after batches (idempotent by construction; see ``Projection.refresh``).
+
+Only ``$match/$group($sum)/$unwind/$project`` are used, which MongoDB and FerretDB v1 both run;
+averages are sums divided by counts in Python.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pymongo import ReplaceOne
+from pymongo.database import Database
+
+from shared.consumer import Projection
+
+STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfolios", "opd_portfolios"
+SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
+
+
+def counts(db: Database, collection: str, field: str, match: dict | None = None, unwind: bool = False) -> dict:
+    """``{value: count}`` of ``field`` over ``collection``."""
+    pipeline = [{"$match": match or {}}]
+    if unwind:
+        pipeline.append({"$unwind": f"${field}"})
+    pipeline.append({"$group": {"_id": f"${field}", "n": {"$sum": 1}}})
+    return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline) if d["_id"] is not None}
+
+
+def score_sums(db: Database, collection: str, field: str, score: str, match: dict, unwind: bool = False) -> dict:
+    """``{value: {"n": count, "sum": total}}`` of a score grouped by ``field``."""
+    pipeline = [{"$match": {**match, score: {"$exists": True, "$ne": None}}}]
+    if unwind:
+        pipeline.append({"$unwind": f"${field}"})
+    pipeline.append({"$group": {"_id": f"${field}", "n": {"$sum": 1}, "sum": {"$sum": f"${score}"}}})
+    return {str(d["_id"]): {"n": d["n"], "sum": d["sum"]} for d in db[collection].aggregate(pipeline)
+            if d["_id"] is not None}
+
+
+def average(bucket: dict | None) -> float | None:
+    return round(bucket["sum"] / bucket["n"], 2) if bucket and bucket["n"] else None
+
+
+class StatisticsProjection(Projection):
+    """Applies no event itself; recomputes the derived documents on refresh."""
+
+    name = "statistics"
+
+    def handles(self, event_type: str) -> bool:
+        return False
+
+    def apply(self, event, uow) -> None:  # pragma: no cover - never called (handles nothing)
+        raise NotImplementedError
+
+    def refresh(self, db: Database) -> None:
+        now = datetime.now(timezone.utc).isoformat()
+        agreements = {
+            "total": db["agreements"].count_documents({}),
+            "by_status": counts(db, "agreements", "status"),
+            "by_category": counts(db, "agreements", "category"),
+            "by_document_kind": counts(db, "agreements", "document_kind"),
+            "by_scope": counts(db, "agreements", "scope"),
+            "by_partner_kind": counts(db, "agreements", "partner_kinds", unwind=True),
+            "by_urusan": counts(db, "agreements", "urusan", unwind=True),
+            "by_lead_opd": counts(db, "agreements", "lead_opd"),
+            "by_year": counts(db, "agreements", "year"),
+            "signed_by_year": self._signed_by_year(db),
+        }
+        finalized = {"status": "FINALIZED"}
+        evaluations = {
+            "total": db["evaluations"].count_documents({}),
+            "by_status": counts(db, "evaluations", "status"),
+            "rating_distribution": counts(db, "evaluations", "rating", finalized),
+            "average_score": average(score_sums(db, "evaluations", "status", "overall", finalized).get("FINALIZED")),
+            "average_by_year": {k: average(v) for k, v in
+                                score_sums(db, "evaluations", "year", "overall", finalized).items()},
+            "average_by_opd": {k: average(v) for k, v in
+                               score_sums(db, "evaluations", "lead_opd", "overall", finalized).items()},
+            "average_by_category": {k: average(v) for k, v in
+                                    score_sums(db, "evaluations", "category", "overall", finalized).items()},
+            "average_by_partner_kind": {k: average(v) for k, v in score_sums(
+                db, "evaluations", "partner_kinds", "overall", finalized, unwind=True).items()},
+        }
+        partners = {"total": db["partners"].count_documents({}), "by_kind": counts(db, "partners", "kind"),
+                    "by_status": counts(db, "partners", "status")}
+        db[STATISTICS].replace_one({"_id": "overview"}, {"agreements": agreements, "evaluations": evaluations,
+                                                         "partners": partners, "computed_at": now}, upsert=True)
+        self._portfolios(db, now)
+
+    @staticmethod
+    def _signed_by_year(db: Database) -> dict:
+        out: dict = {}
+        for doc in db["agreements"].find({"signed_on": {"$exists": True, "$ne": None}}, {"signed_on": 1}):
+            year = doc["signed_on"][:4]
+            out[year] = out.get(year, 0) + 1
+        return out
+
+    @staticmethod
+    def _portfolios(db: Database, now: str) -> None:
+        """One pass over the agreements, accumulating per partner and per lead OPD.
+
+        (A ``$group`` on a compound key after ``$unwind`` loses all but the first key on FerretDB
+        v1, so the cross-tabulation by category is done here rather than in the pipeline.)
+        """
+        books: dict[str, dict] = {PARTNER_PORTFOLIOS: {}, OPD_PORTFOLIOS: {}}
+        fields = {"partner_ids": 1, "lead_opd": 1, "category": 1, "status": 1, "latest_score": 1, "progress": 1}
+        for doc in db["agreements"].find({}, fields):
+            for target, keys in ((PARTNER_PORTFOLIOS, doc.get("partner_ids") or []),
+                                 (OPD_PORTFOLIOS, [doc["lead_opd"]] if doc.get("lead_opd") else [])):
+                for key in keys:
+                    book = books[target].setdefault(key, {
+                        "agreements": 0, "active": 0, "signed_or_later": 0, "by_category": {},
+                        "scores": {"n": 0, "sum": 0.0}, "progress": {"n": 0, "sum": 0.0}})
+                    book["agreements"] += 1
+                    book["active"] += doc.get("status") == "ACTIVE"
+                    book["signed_or_later"] += doc.get("status") in SIGNED_OR_LATER
+                    category = doc.get("category") or "?"
+                    book["by_category"][category] = book["by_category"].get(category, 0) + 1
+                    if doc.get("latest_score") is not None:
+                        book["scores"]["n"] += 1
+                        book["scores"]["sum"] += doc["latest_score"]
+                    if doc.get("status") in ("SIGNED", "ACTIVE"):
+                        book["progress"]["n"] += 1
+                        book["progress"]["sum"] += doc.get("progress") or 0.0
+        for target, book_of in books.items():
+            ops = [ReplaceOne({"_id": key}, {
+                "agreements": b["agreements"], "active": b["active"], "signed_or_later": b["signed_or_later"],
+                "by_category": b["by_category"], "average_score": average(b["scores"]),
+                "scored_agreements": b["scores"]["n"], "average_progress": average(b["progress"]),
+                "computed_at": now}, upsert=True) for key, b in book_of.items()]
+            if ops:
+                db[target].bulk_write(ops, ordered=False)
+            db[target].delete_many({"_id": {"$nin": list(book_of)}})
