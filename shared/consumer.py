@@ -300,12 +300,16 @@ class ConsumerRunner:
 
     # ------------------------------------------------------------ the Kafka loop
 
-    def run(self, consumer, stop: threading.Event, maintain_every: float = 2.0, poll_ms: int = 500) -> None:
-        """Poll → apply → commit until ``stop`` is set. ``consumer`` is a kafka-python KafkaConsumer."""
+    def run(self, consumer, stop: threading.Event, maintain_every: float = 2.0, poll_ms: int = 500,
+            should_yield=None) -> None:
+        """Poll → apply → commit until ``stop`` is set (or ``should_yield()`` says so between batches).
+
+        ``consumer`` is a kafka-python KafkaConsumer.
+        """
         self.setup()
         last_maintenance = 0.0
         log.info("consumer started", extra={"consumer": self.name})
-        while not stop.is_set():
+        while not stop.is_set() and not (should_yield and should_yield()):
             try:
                 records = consumer.poll(timeout_ms=poll_ms)
                 batch = []
@@ -328,6 +332,7 @@ class ConsumerRunner:
                 log.warning("database unavailable, retrying batch", extra={"error": repr(exc)})
                 self._rewind(consumer)
                 stop.wait(1.0)
+        self.refresh(force=True)
         log.info("consumer stopped", extra={"consumer": self.name})
 
     def _decode(self, message) -> dict | None:

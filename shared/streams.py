@@ -5,7 +5,10 @@ exactly as stored (no upcasting: auditors verify hashes on them). Readers: audit
 """
 from __future__ import annotations
 
+from datetime import timezone
+
 import requests
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -15,6 +18,7 @@ from shared.config import Settings
 from shared.envelope import verify_chain
 from shared.eventstore import EventStore
 from shared.http import Problem
+from shared.upcasting import Upcasters
 
 # Which service owns each stream type (the topology, in one place).
 STREAM_OWNERS = {"partner": "partners", "agreement": "agreements", "evaluation": "evaluation"}
@@ -55,10 +59,62 @@ class StreamEventsSchema(Schema):
     events = fields.List(fields.Nested(EnvelopeSchema))
 
 
-def streams_blueprint(store_getter) -> Blueprint:
-    """A blueprint serving the event store of the service (``store_getter()`` -> EventStore)."""
+class StreamListQuery(Schema):
+    type = fields.String(metadata={"description": "stream type (partner, agreement, evaluation)"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000))
+
+
+class StateQuery(Schema):
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    as_of = fields.AwareDateTime(load_default=None, metadata={"description": "ISO date-time with offset"})
+
+
+def events_as_of(events: list[dict], as_of) -> list[dict]:
+    """The prefix of ``events`` that had occurred at ``as_of`` (an aware datetime)."""
+    if as_of is None:
+        return events
+    limit = as_of.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [e for e in events if e["occurred_at"] <= limit]
+
+
+def streams_blueprint(store_getter, aggregate_cls=None, upcasters: Upcasters | None = None) -> Blueprint:
+    """The event store read API of a service (``store_getter()`` -> EventStore).
+
+    With ``aggregate_cls``, ``/streams/{id}/state`` folds the stream up to a version or a moment
+    with the service's own domain code: the state an auditor asks about "as of" that point.
+    """
     blp = Blueprint("streams", __name__, url_prefix="/api/v1/streams",
-                    description="Event store read API (audit, gap filling)")
+                    description="Event store read API (audit, gap filling, time travel)")
+    upcasters = upcasters or Upcasters()
+
+    @blp.route("")
+    @blp.arguments(StreamListQuery, location="query")
+    @requires(*STREAM_READERS)
+    def listing(query):
+        """Every stream id of this service (in first-commit order), for audits and verification."""
+        store: EventStore = store_getter()
+        ids = store.stream_ids(query.get("type"))
+        start = (query["page"] - 1) * query["per_page"]
+        page = [sid for i, sid in enumerate(ids) if start <= i < start + query["per_page"]]
+        return jsonify({"items": page, "page": query["page"], "per_page": query["per_page"]})
+
+    if aggregate_cls is not None:
+        @blp.route("/<stream_id>/state")
+        @blp.arguments(StateQuery, location="query")
+        @requires(*STREAM_READERS)
+        def state(query, stream_id):
+            """The aggregate's state at a version or a moment, folded by the write side's domain code."""
+            store: EventStore = store_getter()
+            events = store.load(stream_id, 1, query["version"])
+            if not events:
+                raise Problem(404, "Not Found", f"{stream_id} does not exist", rule="not_found")
+            events = events_as_of(events, query["as_of"])
+            if not events:
+                raise Problem(404, "Not Found", f"{stream_id} did not exist yet at that moment", rule="not_yet")
+            aggregate = aggregate_cls.rebuild(stream_id, [upcasters.upcast(e) for e in events])
+            return jsonify({"stream_id": stream_id, "version": aggregate.version,
+                            "as_of": events[-1]["occurred_at"], "state": aggregate.snapshot()})
 
     @blp.route("/<stream_id>/events")
     class StreamEvents(MethodView):

@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     from shared.http import create_service_app
     from shared.idempotency import MongoIdempotencyStore
     from shared.kafka import kafka_reachable
+    from shared.deadletters import deadletters_blueprint
     from shared.streams import streams_blueprint
 
     from services.agreements.api import blp
@@ -61,5 +62,6 @@ def create_app(config: Mapping[str, Any] | None = None):
         idempotency=MongoIdempotencyStore(c.db))
     app.extensions["jalin"].services.update(handlers=c.handlers, store=c.store, container=c)
     api.register_blueprint(blp)
-    api.register_blueprint(streams_blueprint(lambda: c.store))
+    api.register_blueprint(streams_blueprint(lambda: c.store, Agreement))
+    api.register_blueprint(deadletters_blueprint(lambda: c.db))
     return app

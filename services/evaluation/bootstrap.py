@@ -1,8 +1,9 @@
 """Composition root of the evaluation service (read side + evaluations).
 
-Two databases: ``<prefix>_evaluation`` holds the service's own event store (evaluations) and
-operational state; ``<prefix>_evaluation_read`` holds the disposable read models the projector
-builds from all three topics (a rebuild replays into a fresh one).
+Two kinds of database: ``<prefix>_evaluation`` holds the service's own event store (evaluations)
+and operational state; the live read-model database (named by the pointer in ``readside.py``)
+holds the disposable read models the projector builds from all three topics (a rebuild replays
+into a fresh one and switches the pointer).
 """
 from __future__ import annotations
 
@@ -16,10 +17,6 @@ from shared.mongo_eventstore import MongoEventStore
 
 SERVICE = "evaluation"
 SOURCE_SERVICES = ("partners", "agreements", "evaluation")
-
-
-def read_database_name(settings: Settings) -> str:
-    return settings.database(SERVICE) + "_read"
 
 
 def projections():
@@ -43,26 +40,29 @@ def create_app(config: Mapping[str, Any] | None = None):
     from services.evaluation import api, monev_api
     from services.evaluation.domain import Evaluation
     from services.evaluation.handlers import EvaluationHandlers
+    from services.evaluation.readside import ReadSide
     from services.evaluation.rubrics import RubricCatalog
+    from shared.deadletters import deadletters_blueprint
 
     settings = Settings.from_env(config)
     client = make_client(settings)
     db = client[settings.database(SERVICE)]
-    read_db = client[read_database_name(settings)]
+    readside = ReadSide(client, settings)
     store = MongoEventStore(db)
     store.ensure_indexes()
     clock, tz = clock_from_settings(settings), ZoneInfo(settings.timezone)
     handlers = EvaluationHandlers(Repository(store, Evaluation, clock), RubricCatalog.load(settings.rubric_dir),
-                                  read_db, clock, settings.timezone)
+                                  readside, clock, settings.timezone)
     app, flask_api = create_service_app(
         SERVICE, settings, title="Jalin Evaluation API",
         description="Evaluations (monev), read models for dashboards and other systems, exports. Publishes to "
                     + settings.topic(SERVICE),
         readiness={"mongodb": lambda: client.admin.command("ping"), "kafka": lambda: kafka_reachable(settings)},
         idempotency=MongoIdempotencyStore(db))
-    app.extensions["jalin"].services.update(read_db=lambda: read_db, client=client, store=store,
+    app.extensions["jalin"].services.update(read_db=readside.db, readside=readside, client=client, store=store,
                                             evaluation_handlers=handlers,
                                             today=lambda: clock.now().astimezone(tz).date())
-    for blueprint in api.BLUEPRINTS + [monev_api.blp, streams_blueprint(lambda: store)]:
+    for blueprint in api.BLUEPRINTS + [monev_api.blp, streams_blueprint(lambda: store, Evaluation),
+                                       deadletters_blueprint(readside.db)]:
         flask_api.register_blueprint(blueprint)
     return app

@@ -5,8 +5,6 @@ from datetime import date
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from pymongo.database import Database
-
 from shared.application import Clock, CommandContext, Repository
 from shared.domain import DomainError
 
@@ -19,11 +17,11 @@ EVALUABLE = ("SIGNED", "ACTIVE", "EXPIRED", "TERMINATED")
 class EvaluationHandlers:
     """Schedule, answer, submit, return, finalize and cancel evaluations."""
 
-    def __init__(self, repository: Repository[Evaluation], rubrics: RubricCatalog, read_db: Database,
+    def __init__(self, repository: Repository[Evaluation], rubrics: RubricCatalog, readside,
                  clock: Clock, timezone: str = "Asia/Jakarta"):
         self.repository = repository
         self.rubrics = rubrics
-        self.read_db = read_db  # the agreements register this service builds from the agreements topic
+        self.readside = readside  # the agreements register this service builds from the agreements topic
         self.clock = clock
         self.tz = ZoneInfo(timezone)
 
@@ -31,7 +29,7 @@ class EvaluationHandlers:
         return self.clock.now().astimezone(self.tz).date()
 
     def _agreement(self, agreement_id: str) -> dict:
-        doc = self.read_db["agreements"].find_one({"_id": agreement_id}, {"status": 1, "lead_opd": 1})
+        doc = self.readside.db()["agreements"].find_one({"_id": agreement_id}, {"status": 1, "lead_opd": 1})
         if doc is None:
             raise DomainError("agreement_not_found", f"{agreement_id} is not in the register (yet)",
                               fields={"agreement_id": ["unknown agreement"]})

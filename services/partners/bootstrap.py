@@ -57,5 +57,5 @@ def create_app(config: Mapping[str, Any] | None = None):
         idempotency=MongoIdempotencyStore(c.db))
     app.extensions["jalin"].services.update(handlers=c.handlers, store=c.store, container=c)
     api.register_blueprint(blp)
-    api.register_blueprint(streams_blueprint(lambda: c.store))
+    api.register_blueprint(streams_blueprint(lambda: c.store, Partner))
     return app
