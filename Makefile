@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed
 	$(STACK) fetch
+	$(PY) deploy/local/kustomize.py >/dev/null
+	$(PY) deploy/local/compose.py >/dev/null
 
 run: setup
 	$(STACK) run

@@ -39,6 +39,7 @@ class Settings:
     max_upload_bytes: int = 20_971_520
     log_level: str = "INFO"
     metrics_port: int = 0             # workers expose /metrics here when > 0
+    metrics_host: str = "127.0.0.1"   # 0.0.0.0 in containers so Prometheus and probes can reach it
     relay_batch: int = 500
     relay_idle_seconds: float = 0.2
     consumer_max_attempts: int = 3

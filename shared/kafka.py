@@ -76,7 +76,8 @@ def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | N
                              client_id=f"{settings.prefix}-admin", request_timeout_ms=10000)
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(t, partitions or settings.topic_partitions, 1,
+        # Replication -1 = the broker's default.replication.factor (1 locally, 3 on a production cluster).
+        wanted = [NewTopic(t, partitions or settings.topic_partitions, -1,
                            topic_configs={"retention.ms": "-1", "retention.bytes": "-1"})
                   for t in topics if t not in existing]
         if wanted:

@@ -29,5 +29,5 @@ def run_worker(name: str, settings: Settings, metrics: Metrics, body: Callable[[
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if settings.metrics_port:
-        serve_metrics(metrics, settings.metrics_port)
+        serve_metrics(metrics, settings.metrics_port, settings.metrics_host)
     body(stop)
