@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STACK := $(PY) deploy/local/stack.py
 PYTEST_ARGS ?=
 
-.PHONY: setup run test bench infra-up infra-down clean
+.PHONY: setup test-tools run test bench infra-up infra-down clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -18,13 +18,16 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed
 	$(STACK) fetch
+
+# Tools only the deployment checks need (built once from the Go module proxy, cached).
+test-tools: $(VENV)/.installed
 	$(PY) deploy/local/kustomize.py >/dev/null
 	$(PY) deploy/local/compose.py >/dev/null
 
 run: setup
 	$(STACK) run
 
-test: setup
+test: setup test-tools
 	$(STACK) start --profile test --fresh
 	set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; $(STACK) stop --profile test; exit $$rc
 

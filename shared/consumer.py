@@ -44,6 +44,7 @@ class Projection(abc.ABC):
     """Builds read-model documents from events. Must only write through the unit of work."""
 
     name: str = ""
+    collections: tuple[str, ...] = ()  # what it writes (a single-projection rebuild needs to know)
 
     def setup(self, db: Database) -> None:
         """Create indexes (idempotent)."""

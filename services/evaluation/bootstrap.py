@@ -37,7 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None):
     from shared.kafka import kafka_reachable
     from shared.streams import streams_blueprint
 
-    from services.evaluation import api, monev_api
+    from services.evaluation import api, audit, monev_api
+    from services.evaluation.dashboard import dashboard_blueprint
     from services.evaluation.domain import Evaluation
     from services.evaluation.handlers import EvaluationHandlers
     from services.evaluation.readside import ReadSide
@@ -62,7 +63,8 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.extensions["jalin"].services.update(read_db=readside.db, readside=readside, client=client, store=store,
                                             evaluation_handlers=handlers,
                                             today=lambda: clock.now().astimezone(tz).date())
-    for blueprint in api.BLUEPRINTS + [monev_api.blp, streams_blueprint(lambda: store, Evaluation),
+    for blueprint in api.BLUEPRINTS + [monev_api.blp, audit.blp, streams_blueprint(lambda: store, Evaluation),
                                        deadletters_blueprint(readside.db)]:
         flask_api.register_blueprint(blueprint)
+    app.register_blueprint(dashboard_blueprint())
     return app

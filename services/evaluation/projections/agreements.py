@@ -26,6 +26,7 @@ WORK_PLAN_EVENTS = ("activity_added", "activity_updated", "activity_removed", "r
 
 class AgreementsProjection(Projection):
     name = "agreements"
+    collections = ("agreements",)
 
     def setup(self, db: Database) -> None:
         col = db[COLLECTION]

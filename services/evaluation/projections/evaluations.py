@@ -16,6 +16,7 @@ STATUS_OF = {"evaluation.scheduled": "SCHEDULED", "evaluation.answers_saved": "I
 
 class EvaluationsProjection(Projection):
     name = "evaluations"
+    collections = (EVALUATIONS, AGREEMENTS)
 
     def setup(self, db: Database) -> None:
         for field in ("agreement_id", "status", "due_date", "lead_opd", "year"):
@@ -69,6 +70,7 @@ class FeedProjection(Projection):
     """Every event as a short feed entry (no personal data: no contacts, no answers)."""
 
     name = "feed"
+    collections = (FEED,)
 
     def setup(self, db: Database) -> None:
         db[FEED].create_index([("subject_ids", ASCENDING), ("occurred_at", DESCENDING)])

@@ -12,6 +12,7 @@ COLLECTION = "partners"
 
 class PartnersProjection(Projection):
     name = "partners"
+    collections = ("partners",)
 
     def setup(self, db: Database) -> None:
         col = db[COLLECTION]

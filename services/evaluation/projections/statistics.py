@@ -44,6 +44,7 @@ class StatisticsProjection(Projection):
     """Applies no event itself; recomputes the derived documents on refresh."""
 
     name = "statistics"
+    collections = (STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS)
 
     def handles(self, event_type: str) -> bool:
         return False
