@@ -32,6 +32,7 @@ class Settings:
     jwt_issuer: str = "jalin-local"
     jwt_audience: str = "jalin"
     service_token: str = ""           # bearer token this process uses to call other services
+    audit_token: str = ""             # auditor token for `jalin audit` (locally one is minted)
     partners_url: str = "http://127.0.0.1:8001"
     agreements_url: str = "http://127.0.0.1:8002"
     evaluation_url: str = "http://127.0.0.1:8003"

@@ -62,10 +62,14 @@ def make_consumer(settings: Settings, group_id: str, topics: Sequence[str], **ov
         max_poll_records=500,
         session_timeout_ms=10000,
         heartbeat_interval_ms=3000,
+        # A member that joins before it has the topics' metadata is assigned nothing until the next
+        # refresh; keep that window short.
+        metadata_max_age_ms=10000,
         client_id=f"{group_id}-consumer",
     )
     options.update(overrides)
     consumer = KafkaConsumer(**options)
+    consumer.topics()  # fetch cluster metadata before joining the group
     consumer.subscribe(list(topics))
     return consumer
 

@@ -37,7 +37,7 @@ def run_partner_replica(settings: Settings) -> None:
         consumer = None
         while consumer is None and not stop.is_set():
             try:
-                ensure_topics(settings, [topic])
+                ensure_topics(settings, [topic, f"{settings.prefix}.{REPLICA}.dlq"])
                 consumer = make_consumer(settings, f"{settings.prefix}.{REPLICA}", [topic])
             except Exception:  # Kafka not reachable yet
                 stop.wait(2.0)

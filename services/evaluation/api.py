@@ -78,9 +78,11 @@ def today():
 
 
 def agreement_item(doc: dict, on) -> dict:
-    item = {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("partner_names", "opds")}
+    item = {k: v for k, v in doc.items()
+            if not k.startswith("_") and k not in ("partner_names", "partner_kind_of", "opds")}
     item["id"] = doc["_id"]
-    item["partners"] = [{"id": pid, "name": (doc.get("partner_names") or {}).get(pid, pid)}
+    item["partners"] = [{"id": pid, "name": (doc.get("partner_names") or {}).get(pid, pid),
+                         "kind": (doc.get("partner_kind_of") or {}).get(pid)}
                         for pid in doc.get("partner_ids") or []]
     item["activities"] = [{"activity_id": aid, **a} for aid, a in (doc.get("activities") or {}).items()]
     live = doc.get("status") in LIVE
@@ -116,9 +118,11 @@ class AgreementList(MethodView):
         query: dict = {}
         if args.get("status"):
             query["status"] = {"$in": args["status"]}
-        for name in ("category", "document_kind", "year", "scope"):
+        for name in ("category", "document_kind", "year"):
             if args.get(name) is not None:
                 query[name] = args[name]
+        if args.get("scope"):
+            query["cooperation_scope"] = args["scope"]
         if args.get("partner"):
             query["partner_ids"] = args["partner"]
         if args.get("opd"):

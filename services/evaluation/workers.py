@@ -50,7 +50,7 @@ def run_projector(settings: Settings) -> None:
                 stop.wait(0.5)  # a rebuild is comparing generations; reads still go to the live one
                 continue
             try:
-                ensure_topics(settings, topics(settings))
+                ensure_topics(settings, topics(settings) + [f"{settings.prefix}.{CONSUMER}.dlq"])
                 consumer = make_consumer(settings, pointer["group_id"], topics(settings))
             except Exception:  # Kafka not reachable yet
                 stop.wait(2.0)

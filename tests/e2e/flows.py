@@ -35,8 +35,19 @@ def act(stack, agreement_id, command, role, body=None, expect=200, **kw):
     return r.json()
 
 
+def submit(stack, agreement_id):
+    """Submit once the agreements service's partner replica has seen the verification (via Kafka)."""
+    def attempt():
+        r = stack.call("POST", "agreements", f"/api/v1/agreements/{agreement_id}/submit", json={})
+        if r.status_code == 422 and r.json().get("rule") == "partner_not_verified":
+            return None
+        assert r.status_code == 200, f"submit: {r.status_code} {r.text}"
+        return r.json()
+    return wait_until(attempt, 30, what="partner verification in the agreements replica")
+
+
 def to_ready(stack, agreement_id):
-    act(stack, agreement_id, "submit", "kerjasama")
+    submit(stack, agreement_id)
     act(stack, agreement_id, "start-review", "tkksd")
     return act(stack, agreement_id, "review", "tkksd", {"recommended": True, "notes": "layak"})
 

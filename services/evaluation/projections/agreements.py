@@ -30,13 +30,14 @@ class AgreementsProjection(Projection):
 
     def setup(self, db: Database) -> None:
         col = db[COLLECTION]
-        for field in ("status", "category", "partner_ids", "opds", "year", "end_date", "scope", "report_due_by"):
+        for field in ("status", "category", "partner_ids", "opds", "year", "end_date", "cooperation_scope",
+                      "report_due_by"):
             col.create_index([(field, ASCENDING)])
 
     def handles(self, event_type: str) -> bool:
         kind, _, name = event_type.partition(".")
         if kind == "partner":
-            return name == "profile_updated"
+            return name in ("registered", "profile_updated")
         return kind == "agreement" and (name in STATUS_OF or name in NEXT_STATUS_EVENTS or name in WORK_PLAN_EVENTS
                                         or name in ("drafted", "draft_edited", "amended", "document_attached",
                                                     "expiry_reminder_raised"))
@@ -44,7 +45,7 @@ class AgreementsProjection(Projection):
     def apply(self, event: dict, uow: UnitOfWork) -> None:
         kind, _, name = event["event_type"].partition(".")
         if kind == "partner":
-            self._partner_renamed(event, uow)
+            self._partner_named(event, uow)
             return
         data = event["data"]
         fields: dict = {"version": event["version"], "updated_at": event["occurred_at"]}
@@ -71,6 +72,10 @@ class AgreementsProjection(Projection):
         elif name in WORK_PLAN_EVENTS:
             fields.update(self._work_plan(name, data, event, uow))
         uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"], set_fields=fields, inc=inc)
+        shown = {f"agreement_{k}" if k == "title" else k: fields[k] for k in ("title", "category", "partner_ids")
+                 if k in fields}
+        if shown:  # the evaluations register shows these; set here too, whatever order events arrive in
+            uow.add("evaluations", UpdateMany({"agreement_id": event["stream_id"]}, {"$set": shown}))
 
     # ------------------------------------------------------------ helpers
 
@@ -79,7 +84,7 @@ class AgreementsProjection(Projection):
                       parent_kb_id=data.get("parent_kb_id"), extends_agreement_id=data.get("extends_agreement_id"),
                       status="DRAFT", drafted_at=event["occurred_at"], activities={}, progress=0.0,
                       amendment_count=0, document_count=0,
-                      scope="luar_negeri" if data["category"] in FOREIGN else "dalam_negeri")
+                      cooperation_scope="luar_negeri" if data["category"] in FOREIGN else "dalam_negeri")
         fields.update(self._terms({"partner_ids": data["partner_ids"], **{k: data.get(k) for k in TERMS}}, uow))
         return fields
 
@@ -90,10 +95,12 @@ class AgreementsProjection(Projection):
         if "lead_opd" in changes:
             fields["opds"] = [changes["lead_opd"]]
         if "partner_ids" in changes:
+            # Partners not projected yet (another topic, replayed in another order) are filled in by
+            # their partner.registered event below, so the result does not depend on topic order.
             partners = {pid: uow.find_one("partners", {"_id": pid}, {"name": 1, "kind": 1}) or {}
                         for pid in changes["partner_ids"]}
             fields["partner_names"] = {pid: p.get("name", pid) for pid, p in partners.items()}
-            fields["partner_kinds"] = sorted({p.get("kind", "unknown") for p in partners.values()})
+            fields["partner_kind_of"] = {pid: p.get("kind") for pid, p in partners.items()}
         return fields
 
     def _work_plan(self, name, data, event, uow):
@@ -123,8 +130,12 @@ class AgreementsProjection(Projection):
         return {"activities": activities, "progress": agreement_progress(activities),
                 "report_due_by": report_due_by(activities, start), "opds": opds}
 
-    def _partner_renamed(self, event, uow):
-        name = event["data"]["changes"].get("name")
-        if name:
-            uow.add(COLLECTION, UpdateMany({"partner_ids": event["stream_id"]},
-                                           {"$set": {f"partner_names.{event['stream_id']}": name}}))
+    def _partner_named(self, event, uow):
+        """Partner names and kinds shown on its agreements (set, so replays in any order converge)."""
+        data, pid = event["data"], event["stream_id"]
+        values = data if event["event_type"] == "partner.registered" else data["changes"]
+        fields = {f"partner_names.{pid}": values["name"]} if values.get("name") else {}
+        if values.get("kind"):
+            fields[f"partner_kind_of.{pid}"] = values["kind"]
+        if fields:
+            uow.add(COLLECTION, UpdateMany({"partner_ids": pid}, {"$set": fields}))

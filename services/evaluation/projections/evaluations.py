@@ -30,14 +30,13 @@ class EvaluationsProjection(Projection):
         fields = {"status": STATUS_OF[event["event_type"]], "version": version, "updated_at": event["occurred_at"]}
         if event["event_type"] == "evaluation.scheduled":
             agreement = uow.find_one(AGREEMENTS, {"_id": data["agreement_id"]},
-                                     {"title": 1, "category": 1, "partner_ids": 1, "partner_kinds": 1}) or {}
+                                     {"title": 1, "category": 1, "partner_ids": 1}) or {}
             fields.update(agreement_id=data["agreement_id"], lead_opd=data["agreement_lead_opd"],
                           period=data["period"], year=data["year"], due_date=data["due_date"],
                           assessor_kind=data["assessor_kind"], rubric_id=data["rubric_id"],
                           rubric_version=data["rubric_version"], scheduled_at=event["occurred_at"],
                           agreement_title=agreement.get("title"), category=agreement.get("category"),
-                          partner_ids=agreement.get("partner_ids", []),
-                          partner_kinds=agreement.get("partner_kinds", []))
+                          partner_ids=agreement.get("partner_ids", []))
         elif event["event_type"] == "evaluation.finalized":
             fields.update(overall=data["overall"], rating=data["rating"], group_scores=data["group_scores"],
                           finalized_at=event["occurred_at"])

@@ -59,8 +59,8 @@ class StatisticsProjection(Projection):
             "by_status": counts(db, "agreements", "status"),
             "by_category": counts(db, "agreements", "category"),
             "by_document_kind": counts(db, "agreements", "document_kind"),
-            "by_scope": counts(db, "agreements", "scope"),
-            "by_partner_kind": counts(db, "agreements", "partner_kinds", unwind=True),
+            "by_scope": counts(db, "agreements", "cooperation_scope"),
+            "by_partner_kind": self._by_partner_kind(db),
             "by_urusan": counts(db, "agreements", "urusan", unwind=True),
             "by_lead_opd": counts(db, "agreements", "lead_opd"),
             "by_year": counts(db, "agreements", "year"),
@@ -78,14 +78,35 @@ class StatisticsProjection(Projection):
                                score_sums(db, "evaluations", "lead_opd", "overall", finalized).items()},
             "average_by_category": {k: average(v) for k, v in
                                     score_sums(db, "evaluations", "category", "overall", finalized).items()},
-            "average_by_partner_kind": {k: average(v) for k, v in score_sums(
-                db, "evaluations", "partner_kinds", "overall", finalized, unwind=True).items()},
+            "average_by_partner_kind": self._average_by_partner_kind(db),
         }
         partners = {"total": db["partners"].count_documents({}), "by_kind": counts(db, "partners", "kind"),
                     "by_status": counts(db, "partners", "status")}
         db[STATISTICS].replace_one({"_id": "overview"}, {"agreements": agreements, "evaluations": evaluations,
                                                          "partners": partners, "computed_at": now}, upsert=True)
         self._portfolios(db, now)
+
+    @staticmethod
+    def _kinds_of(doc: dict) -> set[str]:
+        return {k for k in (doc.get("partner_kind_of") or {}).values() if k}
+
+    def _by_partner_kind(self, db: Database) -> dict:
+        """Agreements per partner kind (an agreement with two kinds of partner counts in both)."""
+        out: dict = {}
+        for doc in db["agreements"].find({}, {"partner_kind_of": 1}):
+            for kind in self._kinds_of(doc):
+                out[kind] = out.get(kind, 0) + 1
+        return out
+
+    def _average_by_partner_kind(self, db: Database) -> dict:
+        kinds = {d["_id"]: self._kinds_of(d) for d in db["agreements"].find({}, {"partner_kind_of": 1})}
+        sums: dict = {}
+        for doc in db["evaluations"].find({"status": "FINALIZED"}, {"agreement_id": 1, "overall": 1}):
+            for kind in kinds.get(doc.get("agreement_id"), ()):
+                bucket = sums.setdefault(kind, {"n": 0, "sum": 0.0})
+                bucket["n"] += 1
+                bucket["sum"] += doc["overall"]
+        return {k: average(v) for k, v in sums.items()}
 
     @staticmethod
     def _signed_by_year(db: Database) -> dict:
