@@ -429,7 +429,13 @@ class Supervisor:
 
 
 def run(profile: Profile) -> None:
-    """The main job: infrastructure, every service and worker, URLs; Ctrl-C stops everything."""
+    """The main job: infrastructure, every service and worker, the Muaro Jambi demo, URLs; Ctrl-C
+    stops everything.
+
+    The demo (``cli/demo.py``) is loaded through the public APIs once everything answers; it is
+    idempotent, so a second start adds nothing. ``JALIN_DEMO=0 make run`` (or ``false``/``off``/
+    ``no``) skips it.
+    """
     start(profile)
     supervisor = Supervisor(profile)
     stopping = {"flag": False}
@@ -443,7 +449,27 @@ def run(profile: Profile) -> None:
         supervisor.start()
         supervisor.wait_ready()
         ports = profile.api_ports
+        if os.environ.get("JALIN_DEMO", "1").strip().lower() in ("0", "false", "off", "no"):
+            say("demo data skipped (JALIN_DEMO=0)")
+        else:
+            if str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            from cli.demo import DemoError, Stopped, describe, load_demo
+            from shared.config import Settings
+
+            say("loading the Kabupaten Muaro Jambi demo through the APIs (JALIN_DEMO=0 skips this)…")
+            try:
+                summary = load_demo({name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+                                    Settings.from_env({"prefix": profile.prefix}), stop=lambda: stopping["flag"],
+                                    log=lambda message: say(message))
+                for line in describe(summary).splitlines():
+                    say(line)
+            except Stopped:
+                say("demo loading interrupted")
+            except (DemoError, OSError) as exc:  # the services keep running without (all of) the demo
+                say(f"demo loading failed: {exc} — the services keep running; see {profile.dir}/*.log")
         say("Jalin is running (Ctrl-C stops everything):")
+        say(f"  dashboard   http://127.0.0.1:{ports['evaluation']}/dashboard/")
         for name in ("partners", "agreements", "evaluation"):
             say(f"  {name:11s} http://127.0.0.1:{ports[name]}/api/v1/openapi.json")
         say(f"  logs        {profile.dir}/*.log")

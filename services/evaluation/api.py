@@ -271,4 +271,5 @@ def feed(args):
                            args["per_page"], lambda d: {"event_id": d.pop("_id"), **d}))
 
 
-BLUEPRINTS = [blp, agreements_blp, evaluations_blp, stats_blp]
+from services.evaluation.exports import blp as exports_blp  # noqa: E402  (it imports this module lazily)
+BLUEPRINTS = [blp, agreements_blp, evaluations_blp, stats_blp, exports_blp]
