@@ -43,25 +43,13 @@ def build(settings: Settings) -> Container:
 
 def create_app(config: Mapping[str, Any] | None = None):
     """The agreements API (gunicorn: ``services.agreements:create_app()``)."""
-    from shared.http import create_service_app
-    from shared.idempotency import MongoIdempotencyStore
-    from shared.kafka import kafka_reachable
     from shared.deadletters import deadletters_blueprint
-    from shared.streams import streams_blueprint
+    from shared.service import create_write_service_app
 
     from services.agreements.api import blp
 
     c = build(Settings.from_env(config))
-    c.store.ensure_indexes()
-    app, api = create_service_app(
-        SERVICE, c.settings, title="Jalin Agreements API",
-        description="Agreements from draft KB/MoU to PKS, work plans, reports, expiry. Publishes to "
-                    + c.settings.topic(SERVICE),
-        readiness={"mongodb": lambda: c.client.admin.command("ping"),
-                   "kafka": lambda: kafka_reachable(c.settings)},
-        idempotency=MongoIdempotencyStore(c.db))
-    app.extensions["jalin"].services.update(handlers=c.handlers, store=c.store, container=c)
-    api.register_blueprint(blp)
-    api.register_blueprint(streams_blueprint(lambda: c.store, Agreement))
-    api.register_blueprint(deadletters_blueprint(lambda: c.db))
-    return app
+    return create_write_service_app(
+        SERVICE, c.settings, c.client, c.store, Agreement, title="Jalin Agreements API",
+        description="Agreements from draft KB/MoU to PKS, work plans, reports, expiry.",
+        blueprints=[blp, deadletters_blueprint(lambda: c.db)], services={"handlers": c.handlers, "container": c})

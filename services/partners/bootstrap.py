@@ -8,7 +8,6 @@ from pymongo import MongoClient
 
 from shared.application import Repository, clock_from_settings
 from shared.config import Settings
-from shared.idempotency import MongoIdempotencyStore
 from shared.mongo import make_client
 from shared.mongo_eventstore import MongoEventStore
 from shared.uniqueness import MongoUniqueKeys
@@ -41,21 +40,12 @@ def build(settings: Settings) -> Container:
 
 def create_app(config: Mapping[str, Any] | None = None):
     """The partners API (gunicorn: ``services.partners:create_app()``)."""
-    from shared.http import create_service_app
-    from shared.kafka import kafka_reachable
-    from shared.streams import streams_blueprint
+    from shared.service import create_write_service_app
 
     from services.partners.api import blp
 
     c = build(Settings.from_env(config))
-    c.store.ensure_indexes()
-    app, api = create_service_app(
-        SERVICE, c.settings, title="Jalin Partners API",
-        description="Registry of cooperation partners (Mitra). Publishes to " + c.settings.topic(SERVICE),
-        readiness={"mongodb": lambda: c.client.admin.command("ping"),
-                   "kafka": lambda: kafka_reachable(c.settings)},
-        idempotency=MongoIdempotencyStore(c.db))
-    app.extensions["jalin"].services.update(handlers=c.handlers, store=c.store, container=c)
-    api.register_blueprint(blp)
-    api.register_blueprint(streams_blueprint(lambda: c.store, Partner))
-    return app
+    return create_write_service_app(
+        SERVICE, c.settings, c.client, c.store, Partner, title="Jalin Partners API",
+        description="Registry of cooperation partners (Mitra).", blueprints=[blp],
+        services={"handlers": c.handlers, "container": c})
