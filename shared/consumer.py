@@ -84,7 +84,7 @@ class ConsumerRunner:
     def __init__(self, name: str, db: Database, projections: Sequence[Projection], *,
                  source: StreamSource | None = None, upcasters: Upcasters | None = None,
                  metrics: Metrics | None = None, dlq: Publisher | None = None, dlq_topic: str | None = None,
-                 max_attempts: int = 3, refresh_every: float = 1.0):
+                 max_attempts: int = 3, refresh_every: float = 3.0):
         self.name, self.db, self.projections = name, db, list(projections)
         self.refresh_every = refresh_every
         self._dirty, self._refreshed_at = False, 0.0

@@ -13,6 +13,11 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 
+# Read-model documents their own stream has filled in (``versioned`` creates a document first and
+# fills it in the next operation; another stream may also create it before its own stream does).
+FILLED = {"version": {"$exists": True}}
+
+
 class UnitOfWork:
     """Ordered write operations grouped per collection at flush time."""
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from shared.auth import current_actor, requires
 from shared.http import Problem, ext
+from shared.readmodel import FILLED
 
 from marshmallow import fields
 
@@ -29,6 +30,7 @@ def read_db():
 
 
 def page_of(collection, query: dict, sort: list, page: int, per_page: int, shape) -> dict:
+    query = {**query, **FILLED}
     total = collection.count_documents(query)
     cursor = collection.find(query).sort(sort).skip((page - 1) * per_page).limit(per_page)
     return {"items": [shape(d) for d in cursor], "page": page, "per_page": per_page, "total": total}
@@ -150,7 +152,7 @@ class AgreementView(MethodView):
     def get(self, agreement_id):
         """One agreement of the register (read model; the write side has the full history)."""
         query = scope_for(current_actor(), {"_id": agreement_id})
-        doc = read_db()["agreements"].find_one(query)
+        doc = read_db()["agreements"].find_one({**query, **FILLED})
         if doc is None:
             raise Problem(404, "Not Found", f"{agreement_id} is not in the register", rule="not_found")
         return jsonify(agreement_item(doc, today()))

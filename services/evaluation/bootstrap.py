@@ -32,10 +32,8 @@ def projections():
 
 def create_app(config: Mapping[str, Any] | None = None):
     """The evaluation API (gunicorn: ``services.evaluation:create_app()``)."""
-    from shared.http import create_service_app
-    from shared.idempotency import MongoIdempotencyStore
-    from shared.kafka import kafka_reachable
-    from shared.streams import streams_blueprint
+    from shared.deadletters import deadletters_blueprint
+    from shared.service import create_write_service_app
 
     from services.evaluation import api, audit, monev_api
     from services.evaluation.dashboard import dashboard_blueprint
@@ -43,28 +41,19 @@ def create_app(config: Mapping[str, Any] | None = None):
     from services.evaluation.handlers import EvaluationHandlers
     from services.evaluation.readside import ReadSide
     from services.evaluation.rubrics import RubricCatalog
-    from shared.deadletters import deadletters_blueprint
 
     settings = Settings.from_env(config)
     client = make_client(settings)
-    db = client[settings.database(SERVICE)]
     readside = ReadSide(client, settings)
-    store = MongoEventStore(db)
-    store.ensure_indexes()
+    store = MongoEventStore(client[settings.database(SERVICE)])
     clock, tz = clock_from_settings(settings), ZoneInfo(settings.timezone)
     handlers = EvaluationHandlers(Repository(store, Evaluation, clock), RubricCatalog.load(settings.rubric_dir),
                                   readside, clock, settings.timezone)
-    app, flask_api = create_service_app(
-        SERVICE, settings, title="Jalin Evaluation API",
-        description="Evaluations (monev), read models for dashboards and other systems, exports. Publishes to "
-                    + settings.topic(SERVICE),
-        readiness={"mongodb": lambda: client.admin.command("ping"), "kafka": lambda: kafka_reachable(settings)},
-        idempotency=MongoIdempotencyStore(db))
-    app.extensions["jalin"].services.update(read_db=readside.db, readside=readside, client=client, store=store,
-                                            evaluation_handlers=handlers,
-                                            today=lambda: clock.now().astimezone(tz).date())
-    for blueprint in api.BLUEPRINTS + [monev_api.blp, audit.blp, streams_blueprint(lambda: store, Evaluation),
-                                       deadletters_blueprint(readside.db)]:
-        flask_api.register_blueprint(blueprint)
+    app = create_write_service_app(
+        SERVICE, settings, client, store, Evaluation, title="Jalin Evaluation API",
+        description="Evaluations (monev), read models for dashboards and other systems, audit, exports.",
+        blueprints=api.BLUEPRINTS + [monev_api.blp, audit.blp, deadletters_blueprint(readside.db)],
+        services={"read_db": readside.db, "readside": readside, "client": client, "evaluation_handlers": handlers,
+                  "today": lambda: clock.now().astimezone(tz).date()})
     app.register_blueprint(dashboard_blueprint())
     return app

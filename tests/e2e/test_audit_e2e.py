@@ -29,6 +29,9 @@ def published(stack, settings):
 
 def test_audit_stream_timeline_and_state_as_of(stack):
     partner, kb = signed_kb(stack)
+    # what the projection showed at some point, to compare with the audit fold at the same version
+    seen = wait_until(lambda: (r := stack.call("GET", "evaluation", f"/api/v1/agreements/{kb['id']}"))
+                      .status_code == 200 and r.json(), 30, what="in the register")
     r = stack.call("GET", "evaluation", f"/api/v1/audit/streams/{kb['id']}", role="auditor")
     assert r.status_code == 200 and r.json()["verification"]["intact"] is True
     assert [e["version"] for e in r.json()["events"]] == list(range(1, kb["version"] + 1))
@@ -56,6 +59,10 @@ def test_audit_stream_timeline_and_state_as_of(stack):
     assert state["state"]["status"] == "SIGNED" and state["version"] == signed["version"]
     assert stack.call("GET", "evaluation", f"/api/v1/audit/streams/{kb['id']}/state", role="auditor",
                       params={"version": 1}).json()["state"]["status"] == "DRAFT"
+    folded = stack.call("GET", "evaluation", f"/api/v1/audit/streams/{kb['id']}/state", role="auditor",
+                        params={"version": seen["version"]}).json()["state"]
+    for field in ("status", "title", "category", "document_kind", "start_date", "end_date", "lead_opd"):
+        assert folded[field] == seen[field], field  # the read model and the domain fold agree
     before = stack.call("GET", "evaluation", f"/api/v1/audit/streams/{kb['id']}/state", role="auditor",
                         params={"as_of": "2001-01-01T00:00:00+00:00"})
     assert before.status_code == 404

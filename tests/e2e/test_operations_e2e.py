@@ -69,6 +69,24 @@ def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(
                30, what="the old generation catches up after switching back")
 
 
+def test_single_projection_rebuild_copies_the_rest_and_switches(stack):
+    from services.evaluation.bootstrap import projections
+    from services.evaluation.rebuild import closure
+
+    settings = settings_for(stack)
+    readside = ReadSide(MongoClient(settings.mongo_uri), settings)
+    chosen = closure(projections(), {"partners"})
+    assert [p.name for p in chosen] == ["partners"]
+    keep = tuple(c for p in projections() if p.name != "partners" for c in p.collections)
+    result = Rebuild(settings, readside, lambda db: build_runner(settings, db, only={"partners"}), topics(settings),
+                     keep_collections=keep).run()
+    assert result.switched and all(row["match"] for row in result.report.values()), result.report
+    assert result.report["agreements"]["new_count"] == result.report["agreements"]["old_count"] > 0
+    # agreements share their collection with the evaluations projection: both are rebuilt together
+    assert {p.name for p in closure(projections(), {"agreements"})} == {"agreements", "evaluations"}
+    readside.switch_back()
+
+
 def test_poison_event_dead_letter_can_be_inspected_retried_and_discarded(stack):
     settings = settings_for(stack)
     sid = f"agreement-{uuid.uuid4()}"

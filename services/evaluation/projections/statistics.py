@@ -1,8 +1,9 @@
 """Dashboard statistics, partner and OPD portfolios: derived documents recomputed from the state
 documents after batches (idempotent by construction; see ``Projection.refresh``).
 
-Only ``$match/$group($sum)/$unwind/$project`` are used, which MongoDB and FerretDB v1 both run;
-averages are sums divided by counts in Python.
+Counts use ``$match/$group($sum: 1)/$unwind``, which MongoDB and FerretDB v1 both run; sums of
+scores and averages are computed in Python. Documents not yet filled in by their own stream
+(``version`` missing: see ``LIVE``) are left out.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pymongo import ReplaceOne
 from pymongo.database import Database
 
 from shared.consumer import Projection
+from shared.readmodel import FILLED
 
 STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfolios", "opd_portfolios"
 SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
@@ -19,7 +21,7 @@ SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
 
 def counts(db: Database, collection: str, field: str, match: dict | None = None, unwind: bool = False) -> dict:
     """``{value: count}`` of ``field`` over ``collection``."""
-    pipeline = [{"$match": match or {}}]
+    pipeline = [{"$match": {**(match or {}), **FILLED}}]
     if unwind:
         pipeline.append({"$unwind": f"${field}"})
     pipeline.append({"$group": {"_id": f"${field}", "n": {"$sum": 1}}})
@@ -27,13 +29,21 @@ def counts(db: Database, collection: str, field: str, match: dict | None = None,
 
 
 def score_sums(db: Database, collection: str, field: str, score: str, match: dict, unwind: bool = False) -> dict:
-    """``{value: {"n": count, "sum": total}}`` of a score grouped by ``field``."""
-    pipeline = [{"$match": {**match, score: {"$exists": True, "$ne": None}}}]
-    if unwind:
-        pipeline.append({"$unwind": f"${field}"})
-    pipeline.append({"$group": {"_id": f"${field}", "n": {"$sum": 1}, "sum": {"$sum": f"${score}"}}})
-    return {str(d["_id"]): {"n": d["n"], "sum": d["sum"]} for d in db[collection].aggregate(pipeline)
-            if d["_id"] is not None}
+    """``{value: {"n": count, "sum": total}}`` of a score grouped by ``field``.
+
+    Summed in Python: on FerretDB v1 a ``$group`` holding both ``{$sum: 1}`` and ``{$sum: "$score"}``
+    over doubles answers 0 for the count, so only single-purpose counts are left to the server.
+    """
+    out: dict = {}
+    for doc in db[collection].find({**match, **FILLED, score: {"$exists": True, "$ne": None}}, {field: 1, score: 1}):
+        keys = doc.get(field) if unwind else [doc.get(field)]
+        for key in keys or []:
+            if key is None:
+                continue
+            bucket = out.setdefault(str(key), {"n": 0, "sum": 0.0})
+            bucket["n"] += 1
+            bucket["sum"] += float(doc[score])
+    return out
 
 
 def average(bucket: dict | None) -> float | None:
@@ -55,7 +65,7 @@ class StatisticsProjection(Projection):
     def refresh(self, db: Database) -> None:
         now = datetime.now(timezone.utc).isoformat()
         agreements = {
-            "total": db["agreements"].count_documents({}),
+            "total": db["agreements"].count_documents(FILLED),
             "by_status": counts(db, "agreements", "status"),
             "by_category": counts(db, "agreements", "category"),
             "by_document_kind": counts(db, "agreements", "document_kind"),
@@ -68,7 +78,7 @@ class StatisticsProjection(Projection):
         }
         finalized = {"status": "FINALIZED"}
         evaluations = {
-            "total": db["evaluations"].count_documents({}),
+            "total": db["evaluations"].count_documents(FILLED),
             "by_status": counts(db, "evaluations", "status"),
             "rating_distribution": counts(db, "evaluations", "rating", finalized),
             "average_score": average(score_sums(db, "evaluations", "status", "overall", finalized).get("FINALIZED")),
@@ -80,7 +90,7 @@ class StatisticsProjection(Projection):
                                     score_sums(db, "evaluations", "category", "overall", finalized).items()},
             "average_by_partner_kind": self._average_by_partner_kind(db),
         }
-        partners = {"total": db["partners"].count_documents({}), "by_kind": counts(db, "partners", "kind"),
+        partners = {"total": db["partners"].count_documents(FILLED), "by_kind": counts(db, "partners", "kind"),
                     "by_status": counts(db, "partners", "status")}
         db[STATISTICS].replace_one({"_id": "overview"}, {"agreements": agreements, "evaluations": evaluations,
                                                          "partners": partners, "computed_at": now}, upsert=True)
@@ -93,13 +103,13 @@ class StatisticsProjection(Projection):
     def _by_partner_kind(self, db: Database) -> dict:
         """Agreements per partner kind (an agreement with two kinds of partner counts in both)."""
         out: dict = {}
-        for doc in db["agreements"].find({}, {"partner_kind_of": 1}):
+        for doc in db["agreements"].find(FILLED, {"partner_kind_of": 1}):
             for kind in self._kinds_of(doc):
                 out[kind] = out.get(kind, 0) + 1
         return out
 
     def _average_by_partner_kind(self, db: Database) -> dict:
-        kinds = {d["_id"]: self._kinds_of(d) for d in db["agreements"].find({}, {"partner_kind_of": 1})}
+        kinds = {d["_id"]: self._kinds_of(d) for d in db["agreements"].find(FILLED, {"partner_kind_of": 1})}
         sums: dict = {}
         for doc in db["evaluations"].find({"status": "FINALIZED"}, {"agreement_id": 1, "overall": 1}):
             for kind in kinds.get(doc.get("agreement_id"), ()):
@@ -125,7 +135,7 @@ class StatisticsProjection(Projection):
         """
         books: dict[str, dict] = {PARTNER_PORTFOLIOS: {}, OPD_PORTFOLIOS: {}}
         fields = {"partner_ids": 1, "lead_opd": 1, "category": 1, "status": 1, "latest_score": 1, "progress": 1}
-        for doc in db["agreements"].find({}, fields):
+        for doc in db["agreements"].find(FILLED, fields):
             for target, keys in ((PARTNER_PORTFOLIOS, doc.get("partner_ids") or []),
                                  (OPD_PORTFOLIOS, [doc["lead_opd"]] if doc.get("lead_opd") else [])):
                 for key in keys:
