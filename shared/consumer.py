@@ -84,7 +84,7 @@ class ConsumerRunner:
     def __init__(self, name: str, db: Database, projections: Sequence[Projection], *,
                  source: StreamSource | None = None, upcasters: Upcasters | None = None,
                  metrics: Metrics | None = None, dlq: Publisher | None = None, dlq_topic: str | None = None,
-                 max_attempts: int = 3, refresh_every: float = 3.0):
+                 max_attempts: int = 3, refresh_every: float = 5.0):
         self.name, self.db, self.projections = name, db, list(projections)
         self.refresh_every = refresh_every
         self._dirty, self._refreshed_at = False, 0.0
@@ -273,7 +273,7 @@ class ConsumerRunner:
             else:
                 uow.flush()  # the dead letter was written again as open, with the new error
         self._drain_parked()
-        self.refresh(force=True)
+        self.refresh()
         self._parked_gauge.labels(self.name).set(self.db[PARKED].count_documents({}))
         self._dead_gauge.labels(self.name).set(self.db[DEAD_LETTERS].count_documents({"status": "open"}))
 

@@ -80,6 +80,14 @@ class EventStore(abc.ABC):
     def stream_ids(self, stream_type: str | None = None) -> Iterator[str]:
         """Every stream id in the store (optionally of one type), for audits and rebuilds."""
 
+    def load_stored(self, stream_id: str) -> list[dict]:
+        """Everything stored for the stream, in stored order, even past a hole (for audits).
+
+        ``load`` follows the chain of commits and stops at a missing one; an auditor must see
+        what lies beyond a deletion too.
+        """
+        return self.load(stream_id)
+
     def version(self, stream_id: str) -> int:
         """The stream's current version (0 when it does not exist)."""
         events = self.load(stream_id)

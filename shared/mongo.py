@@ -8,7 +8,7 @@ from shared.config import Settings
 
 def make_client(settings: Settings, **overrides) -> MongoClient:
     """A client with short server-selection timeouts (fail fast, let callers retry) and aware datetimes."""
-    options = dict(serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, tz_aware=True,
+    options = dict(serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, socketTimeoutMS=60000, tz_aware=True,
                    uuidRepresentation="standard", appname=f"{settings.prefix}")
     options.update(overrides)
     return MongoClient(settings.mongo_uri, **options)

@@ -13,7 +13,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from shared.eventstore import Commit, ConcurrencyError, EventStore, check_append
+from shared.eventstore import Commit, ConcurrencyError, EventStore, check_append, commit_id
 
 COMMITS = "commits"
 
@@ -48,22 +48,44 @@ class MongoEventStore(EventStore):
             raise ConcurrencyError(stream_id, expected_version, self._last_version(stream_id)) from exc
         return commit
 
+    def _walk(self, stream_id: str, to_version: int | None = None, with_events: bool = True):
+        """The stream's commits in order, each fetched by its ``_id`` (``<stream>:<first_version>``).
+
+        Commits chain by construction (the next starts at last_version + 1), so a stream is read
+        with primary-key look-ups only — the one filter FerretDB's SQLite backend runs without
+        scanning the collection; on MongoDB it is as cheap as the index query.
+        """
+        version = 1
+        projection = None if with_events else {"last_version": 1}
+        while to_version is None or version <= to_version:
+            doc = self._commits.find_one({"_id": commit_id(stream_id, version)}, projection)
+            if doc is None:
+                return
+            yield doc
+            version = doc["last_version"] + 1
+
     def _last_version(self, stream_id: str) -> int:
-        doc = self._commits.find_one({"stream_id": stream_id}, {"last_version": 1},
-                                     sort=[("first_version", -1)])
-        return doc["last_version"] if doc else 0
+        last = 0
+        for doc in self._walk(stream_id, with_events=False):
+            last = doc["last_version"]
+        return last
 
     def version(self, stream_id):
         return self._last_version(stream_id)
 
     def load(self, stream_id, from_version=1, to_version=None):
-        query: dict = {"stream_id": stream_id, "last_version": {"$gte": from_version}}
-        if to_version is not None:
-            query["first_version"] = {"$lte": to_version}
         events = []
-        for doc in self._commits.find(query, {"events": 1}).sort("first_version", ASCENDING):
+        for doc in self._walk(stream_id, to_version):
+            if doc["last_version"] < from_version:
+                continue
             events.extend(e for e in doc["events"]
                           if e["version"] >= from_version and (to_version is None or e["version"] <= to_version))
+        return events
+
+    def load_stored(self, stream_id):
+        events = []
+        for doc in self._commits.find({"stream_id": stream_id}, {"events": 1}).sort("first_version", ASCENDING):
+            events.extend(doc["events"])
         return events
 
     def unpublished(self, limit=500):
@@ -75,8 +97,9 @@ class MongoEventStore(EventStore):
         return self._commits.count_documents({"published": False})
 
     def mark_published(self, commit_ids):
-        if commit_ids:
-            self._commits.update_many({"_id": {"$in": list(commit_ids)}}, {"$set": {"published": True}})
+        # One primary-key update each: an ``$in`` filter is a collection scan on FerretDB/SQLite.
+        for cid in commit_ids:
+            self._commits.update_one({"_id": cid}, {"$set": {"published": True}})
 
     def stream_ids(self, stream_type=None) -> Iterator[str]:
         query = {"first_version": 1}

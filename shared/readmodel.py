@@ -67,12 +67,16 @@ class UnitOfWork:
         self.flush()
         return self.db[collection].find_one(query, projection)
 
+    # FerretDB v1 keeps a result set open per matched update statement until the command ends and
+    # has 100 connections per database: a bulk command of ~100 matching updates never returns.
+    MAX_OPS_PER_COMMAND = 40
+
     def flush(self) -> int:
         """Execute the queued operations in order; return how many were sent."""
         sent = len(self._ops)
         run_collection, run = None, []
         for collection, operation in self._ops:
-            if collection != run_collection and run:
+            if run and (collection != run_collection or len(run) >= self.MAX_OPS_PER_COMMAND):
                 self.db[run_collection].bulk_write(run, ordered=True)
                 run = []
             run_collection = collection

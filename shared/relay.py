@@ -154,16 +154,24 @@ class OutboxRelay:
             raise PublishError(failed)
         return sent
 
-    def run(self, stop: threading.Event, idle_seconds: float = 0.2, max_backoff: float = 5.0) -> None:
-        """Loop until ``stop`` is set, backing off while Kafka or the database is unavailable."""
-        backoff = idle_seconds
+    def run(self, stop: threading.Event, idle_seconds: float = 0.2, max_backoff: float = 5.0,
+            max_idle_seconds: float = 1.0) -> None:
+        """Loop until ``stop`` is set, backing off while Kafka or the database is unavailable.
+
+        When there is nothing to publish the poll interval doubles up to ``max_idle_seconds``
+        (looking for unpublished commits is a scan on FerretDB), and drops back on the next work.
+        """
+        backoff, idle = idle_seconds, idle_seconds
         log.info("relay started", extra={"topic": self.topic, "owner": self.owner})
         while not stop.is_set():
             try:
                 sent = self.run_once()
                 backoff = idle_seconds
                 if sent == 0:
-                    stop.wait(idle_seconds)
+                    stop.wait(idle)
+                    idle = min(max_idle_seconds, idle * 2)
+                else:
+                    idle = idle_seconds
             except Exception as exc:  # Kafka or DB down: keep trying, the outbox keeps everything
                 log.warning("relay retrying", extra={"topic": self.topic, "error": repr(exc), "in_s": backoff})
                 stop.wait(backoff)

@@ -139,7 +139,7 @@ class Rebuild:
         new_db = client[database]
         runner = self.runner_factory(new_db)
         runner.setup()
-        consumer = make_consumer(self.settings, group_id, self.topics, max_poll_records=1000)
+        consumer = make_consumer(self.settings, group_id, self.topics)
         started, applied = time.monotonic(), 0
         try:
             # 1. catch up behind the live projector

@@ -44,7 +44,7 @@ def stack():
     clock_file = profile.dir / f"clock-{prefix}.txt"
     clock_file.write_text("")  # empty: real time, until a test moves it
     supervisor = module.Supervisor(profile, prefix=prefix, extra_env={
-        "JALIN_WEB_WORKERS": "2", "JALIN_CLOCK": f"file:{clock_file}", "JALIN_SCHEDULER_INTERVAL_SECONDS": "0.5"})
+        "JALIN_WEB_WORKERS": "2", "JALIN_CLOCK": f"file:{clock_file}", "JALIN_SCHEDULER_INTERVAL_SECONDS": "1"})
     supervisor.start()
     try:
         supervisor.wait_ready(90)

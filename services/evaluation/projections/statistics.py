@@ -159,6 +159,6 @@ class StatisticsProjection(Projection):
                 "by_category": b["by_category"], "average_score": average(b["scores"]),
                 "scored_agreements": b["scores"]["n"], "average_progress": average(b["progress"]),
                 "computed_at": now}, upsert=True) for key, b in book_of.items()]
-            if ops:
-                db[target].bulk_write(ops, ordered=False)
+            for start in range(0, len(ops), 40):  # small commands: see UnitOfWork.MAX_OPS_PER_COMMAND
+                db[target].bulk_write(ops[start:start + 40], ordered=False)
             db[target].delete_many({"_id": {"$nin": list(book_of)}})

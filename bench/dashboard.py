@@ -1,0 +1,173 @@
+"""6. Dashboard API latency with the demo data ×100 (evaluation service under gunicorn).
+
+Data: the Muaro Jambi demo scale (12 partners / 30 agreements / 25 evaluations) × 100 (×10 with
+--quick), generated as sealed, hash-chained events (bench/demo_events.py) and published straight
+to the partners/agreements/evaluation topics with ``KafkaPublisher`` (no HTTP, no event store).
+
+Read model: built by the real projector code (``services.evaluation.workers.build_runner`` +
+``ConsumerRunner.run``, the live pointer's database and consumer group) run in this process with
+``max_poll_records=40`` until every state document is there and the statistics are refreshed.
+The production projector (``max_poll_records=500``) is not used for this backlog because a flush
+of that size hangs FerretDB v1.24.2 (see bench/README.md, projection benchmark). The services are
+then started under the stack's ``Supervisor``; their projector joins the same group at lag 0.
+
+Measured: 50 client threads, a bounded number of requests per endpoint, against
+``GET /api/v1/stats/overview``, ``GET /api/v1/agreements?per_page=20``, a filtered register query,
+and the raw ceiling ``GET /healthz`` of the same app at the same concurrency.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from shared.auth import mint_token
+from shared.config import Settings
+from shared.kafka import make_consumer
+
+from bench import requested, skipped
+from bench.core import BenchError, Context, CpuMeter, infra_sessions, latency, row
+from bench.demo_events import counts, generate, publish
+from bench.e2e import burst
+
+NAME = "dashboard"
+TITLE = "6. Dashboard API latency, demo data ×100, 50 client threads (evaluation API)"
+SAFE_POLL = 40
+THREADS = 50
+
+
+def build_read_model(settings, client, expected: dict, timeout: float) -> dict:
+    """Run the projector code in-process over the live generation until the read model is complete."""
+    from services.evaluation.readside import ReadSide
+    from services.evaluation.workers import build_runner, topics
+
+    readside = ReadSide(client, settings)
+    pointer = readside.pointer(fresh=True)
+    db = client[pointer["database"]]
+    runner = build_runner(settings, db)
+    # Derived statistics are recomputed only once the backlog is drained (a poll returns nothing):
+    # with the production refresh_every=1 s a refresh (tens of seconds on a busy FerretDB) would
+    # follow every 40-event batch and dominate the build. Reported in the notes.
+    runner.refresh_every = 1e9
+    consumer = make_consumer(settings, pointer["group_id"], topics(settings), max_poll_records=SAFE_POLL)
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(consumer, stop), daemon=True, name="bench-projector")
+    start = time.perf_counter()
+    thread.start()
+    done = None
+    try:
+        while time.perf_counter() - start < timeout:
+            got = {c: db[c].count_documents({}) for c in expected}
+            stats = db["statistics"].find_one({"_id": "overview"}) or {}
+            if all(got[c] >= n for c, n in expected.items()) and \
+                    (stats.get("agreements") or {}).get("total", 0) >= expected["agreements"]:
+                done = time.perf_counter() - start
+                break
+            if not thread.is_alive():
+                raise BenchError("the in-process projector stopped")
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        thread.join(60)
+        consumer.close()
+    if done is None:
+        raise BenchError(f"read model not complete after {timeout:.0f} s: "
+                         f"{ {c: db[c].count_documents({}) for c in expected} } of {expected}")
+    return {"seconds": done, "database": db.name}
+
+
+def run(ctx: Context) -> dict:
+    if not requested(NAME):
+        return skipped(NAME, TITLE)
+    units = ctx.size(100, 10)
+    per_endpoint = ctx.size(2000, 500)
+    settings = ctx.settings("db")
+    prefix = settings.prefix
+    url = f"http://127.0.0.1:{ctx.profile.api_ports['evaluation']}"
+    headers = {"Authorization": f"Bearer {mint_token(Settings.from_env({'prefix': prefix}), 'kerjasama')}"}
+    client = ctx.mongo(settings, socketTimeoutMS=30000)
+    rows, notes = [], []
+
+    t = time.perf_counter()
+    events = generate(units)
+    gen_s = time.perf_counter() - t
+    per_type = counts(events)
+    streams: dict = {}
+    for _svc, key, env in events:
+        streams.setdefault(env["stream_type"], set()).add(key)
+    expected = {"partners": len(streams["partner"]), "agreements": len(streams["agreement"]),
+                "evaluations": len(streams["evaluation"])}
+    pub_s = publish(settings, events)
+    rows.append(row(f"publish {len(events)} sealed events (KafkaPublisher)", "jalin", len(events), pub_s, "events/s",
+                    note=f"generation + sealing took {gen_s:.1f} s (not included)", events_by_stream_type=per_type))
+    built = build_read_model(settings, client, expected, timeout=ctx.size(1800, 600))
+    rows.append(row(f"read model built by the projector code (max_poll_records={SAFE_POLL})", "jalin", len(events),
+                    built["seconds"], "events/s", note="in-process ConsumerRunner, all evaluation projections; statistics refreshed once at the end"))
+    db = client[built["database"]]
+    from services.evaluation.projections.statistics import StatisticsProjection
+    t = time.perf_counter()
+    StatisticsProjection().refresh(db)
+    refresh_s = time.perf_counter() - t
+    notes.append(f"Data: ×{units} demo = {expected['partners']} partners, {expected['agreements']} agreements, "
+                 f"{expected['evaluations']} evaluations; {len(events)} events; one statistics refresh "
+                 f"(StatisticsProjection.refresh, run after batches at most every second) takes {refresh_s:.2f} s "
+                 f"at this size.")
+
+    supervisor = ctx.stack.Supervisor(ctx.profile, prefix=prefix)
+    supervisor.start()
+    try:
+        supervisor.wait_ready(90)
+        sessions = {name: proc.pid for name, proc in supervisor.procs.items()}
+        sessions.update(infra_sessions(ctx.profile))
+
+        def getter(path, params=None, check=None):
+            def call(session):
+                r = session.get(url + path, params=params, headers=headers, timeout=60)
+                ok = r.status_code == 200 and (check is None or check(r.json()))
+                return r.status_code, (1 if ok else None)
+            return call
+
+        # warm each endpoint (and check the answers)
+        import requests
+        s = requests.Session()
+        ov = s.get(url + "/api/v1/stats/overview", headers=headers, timeout=60).json()
+        if ov.get("agreements", {}).get("total") != expected["agreements"]:
+            raise BenchError(f"overview shows {ov.get('agreements', {}).get('total')} agreements, "
+                             f"expected {expected['agreements']}")
+        page = s.get(url + "/api/v1/agreements", params={"per_page": 20}, headers=headers, timeout=60).json()
+        filtered = {"status": "ACTIVE", "category": "KSDD", "opd": "DISKOMINFO", "per_page": 20}
+        fpage = s.get(url + "/api/v1/agreements", params=filtered, headers=headers, timeout=60).json()
+        s.close()
+        notes.append(f"Answers: register total {page.get('total')}, filtered total {fpage.get('total')} "
+                     f"(status=ACTIVE&category=KSDD&opd=DISKOMINFO), overview agreements total "
+                     f"{ov['agreements']['total']}, evaluations total {ov['evaluations']['total']}.")
+
+        cases = [("GET /healthz (evaluation API)", "/healthz", None, None),
+                 ("GET /api/v1/stats/overview", "/api/v1/stats/overview", None, None),
+                 ("GET /api/v1/agreements?per_page=20", "/api/v1/agreements", {"per_page": 20},
+                  lambda j: len(j.get("items", [])) == 20),
+                 ("GET /api/v1/agreements?status=ACTIVE&category=KSDD&opd=DISKOMINFO&per_page=20",
+                  "/api/v1/agreements", filtered, None)]
+        raw_name = f"GET /healthz (evaluation API), {THREADS} client threads"
+        for label, path, params, check in cases:
+            meter = CpuMeter(sessions).start()
+            wall, lat, statuses, _ = burst(per_endpoint, THREADS, getter(path, params, check))
+            cpu = meter.stop()
+            if label.startswith("GET /healthz"):
+                rows.append(row(raw_name, "raw", len(lat), wall, "req/s", lat=latency(lat),
+                                statuses={str(k): v for k, v in statuses.items()}, cpu_seconds=cpu))
+            else:
+                rows.append(row(f"{label}, {THREADS} client threads", "jalin", len(lat), wall, "req/s",
+                                lat=latency(lat), baseline=raw_name, statuses={str(k): v for k, v in statuses.items()},
+                                bad_answers=per_endpoint - len(lat), cpu_seconds=cpu))
+        notes.append(f"{per_endpoint} requests per endpoint from {THREADS} threads (requests.Session each, keep-alive); "
+                     f"gunicorn gthread, JALIN_WEB_WORKERS={__import__('os').environ.get('JALIN_WEB_WORKERS', '2')}, "
+                     "8 threads per worker.")
+        dead = supervisor.dead()
+        if dead:
+            notes.append(f"service process(es) exited during the run: {dead}")
+    finally:
+        supervisor.stop(timeout=15)
+        client.close()
+    return {"name": NAME, "title": TITLE, "rows": rows, "notes": notes,
+            "params": {"units": units, "requests_per_endpoint": per_endpoint, "threads": THREADS,
+                       "expected": expected, "events": len(events)}}
