@@ -34,12 +34,16 @@ class Stack:
         return requests.request(method, self.urls[service] + path, headers=all_headers, timeout=30, **kw)
 
 
-@pytest.fixture(scope="session")
-def stack():
+def running_stack(api_ports: dict | None = None, label: str = "e"):
+    """Start every API and worker under a fresh prefix (optionally on other API ports); yield a ``Stack``."""
+    import dataclasses
+
     module = load_stack()
     profile = module.PROFILES["test"]
+    if api_ports:
+        profile = dataclasses.replace(profile, api_ports=api_ports)
     require_infrastructure(profile)
-    prefix = unique_prefix("e")
+    prefix = unique_prefix(label)
     profile.dir.mkdir(parents=True, exist_ok=True)
     clock_file = profile.dir / f"clock-{prefix}.txt"
     clock_file.write_text("")  # empty: real time, until a test moves it
@@ -54,3 +58,8 @@ def stack():
     finally:
         supervisor.stop()
         clock_file.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    yield from running_stack()

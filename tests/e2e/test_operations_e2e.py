@@ -10,9 +10,17 @@ from services.evaluation.rebuild import Progress, Rebuild
 from services.evaluation.workers import build_runner, topics
 from shared.envelope import GENESIS_HASH, Actor, seal
 from shared.kafka import KafkaPublisher
-from tests.e2e.flows import register_verified
+import pytest
+
+from tests.e2e.conftest import running_stack
 from tests.e2e.test_audit_e2e import settings_for
 from tests.support import wait_until
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A stack of its own: a rebuild replays the whole log, so it gets a log of its own size."""
+    yield from running_stack({"partners": 18401, "agreements": 18402, "evaluation": 18403}, label="o")
 
 
 def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(stack, capsys):
@@ -27,7 +35,7 @@ def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(
             r = stack.call("POST", "partners", "/api/v1/partners", json={
                 "name": f"Beban {uuid.uuid4().hex[:8]}", "kind": "pemerintah_pusat"})
             (writes if r.status_code == 201 else failures).append(r.status_code)
-
+            stop.wait(0.1)  # a steady stream of commands, not a flood
     def read():  # and the dashboards keep reading
         while not stop.is_set():
             for path in ("/api/v1/agreements", "/api/v1/partners", "/api/v1/stats/overview"):
@@ -59,20 +67,25 @@ def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(
     name = f"Sesudah {uuid.uuid4().hex[:8]}"
     stack.call("POST", "partners", "/api/v1/partners", json={"name": name, "kind": "pemerintah_pusat"})
     wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/partners", params={"q": name}).json()["total"] == 1,
-               30, what="projected into the new generation")
+               90, what="projected into the new generation")
     new_db = MongoClient(settings.mongo_uri)[result.database]
     assert new_db["partners"].count_documents({"name": name}) == 1
 
     back = readside.switch_back()
     assert back["database"] == before["database"]
     wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/partners", params={"q": name}).json()["total"] == 1,
-               30, what="the old generation catches up after switching back")
+               90, what="the old generation catches up after switching back")
 
 
 def test_single_projection_rebuild_copies_the_rest_and_switches(stack):
     from services.evaluation.bootstrap import projections
     from services.evaluation.rebuild import closure
 
+    from tests.e2e.flows import draft, register_verified
+
+    draft(stack, register_verified(stack))
+    wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/agreements").json()["total"] >= 1, 60,
+               what="an agreement in the register")
     settings = settings_for(stack)
     readside = ReadSide(MongoClient(settings.mongo_uri), settings)
     chosen = closure(projections(), {"partners"})
@@ -96,7 +109,7 @@ def test_poison_event_dead_letter_can_be_inspected_retried_and_discarded(stack):
     KafkaPublisher(settings).publish([(settings.topic("agreements"), sid, poison)])
     letter_id = f"{sid}:1"
     letter = wait_until(lambda: (r := stack.call("GET", "evaluation", f"/api/v1/deadletters/{letter_id}",
-                                                 role="admin")).status_code == 200 and r.json(), 30,
+                                                 role="admin")).status_code == 200 and r.json(), 90,
                         what="dead letter listed")
     assert letter["status"] == "open" and "KeyError" in letter["error"] and letter["envelope"]["stream_id"] == sid
     listed = stack.call("GET", "evaluation", "/api/v1/deadletters", role="auditor", params={"status": "open"}).json()
