@@ -109,6 +109,31 @@ def scope_for(actor, query: dict) -> dict:
     return query
 
 
+def register_query(args, on: date, actor) -> dict:
+    """The register filters of GET /api/v1/agreements (and its exports), scoped to the actor."""
+    query: dict = {}
+    if args.get("status"):
+        query["status"] = {"$in": args["status"]}
+    for name in ("category", "document_kind", "year"):
+        if args.get(name) is not None:
+            query[name] = args[name]
+    if args.get("scope"):
+        query["cooperation_scope"] = args["scope"]
+    if args.get("partner"):
+        query["partner_ids"] = args["partner"]
+    if args.get("opd"):
+        query["opds"] = args["opd"]
+    if args.get("q"):
+        query["title"] = {"$regex": re.escape(args["q"]), "$options": "i"}
+    if args.get("expiring"):
+        query["status"] = {"$in": [s for s in (args.get("status") or LIVE) if s in LIVE]}
+        query["end_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["expiring"])).isoformat()}
+    if args.get("overdue_report"):
+        query["status"] = "ACTIVE"
+        query["report_due_by"] = {"$lt": on.isoformat()}
+    return scope_for(actor, query)
+
+
 @agreements_blp.route("")
 class AgreementList(MethodView):
     @agreements_blp.arguments(AgreementListQuery, location="query")
@@ -117,27 +142,7 @@ class AgreementList(MethodView):
     def get(self, args):
         """The register: filters, text search, sorting, pages; flags computed for today (Asia/Jakarta)."""
         on = today()
-        query: dict = {}
-        if args.get("status"):
-            query["status"] = {"$in": args["status"]}
-        for name in ("category", "document_kind", "year"):
-            if args.get(name) is not None:
-                query[name] = args[name]
-        if args.get("scope"):
-            query["cooperation_scope"] = args["scope"]
-        if args.get("partner"):
-            query["partner_ids"] = args["partner"]
-        if args.get("opd"):
-            query["opds"] = args["opd"]
-        if args.get("q"):
-            query["title"] = {"$regex": re.escape(args["q"]), "$options": "i"}
-        if args.get("expiring"):
-            query["status"] = {"$in": [s for s in (args.get("status") or LIVE) if s in LIVE]}
-            query["end_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["expiring"])).isoformat()}
-        if args.get("overdue_report"):
-            query["status"] = "ACTIVE"
-            query["report_due_by"] = {"$lt": on.isoformat()}
-        query = scope_for(current_actor(), query)
+        query = register_query(args, on, current_actor())
         field = args["sort"].lstrip("-")
         sort = [(field, -1 if args["sort"].startswith("-") else 1), ("_id", 1)]
         page = page_of(read_db()["agreements"], query, sort, args["page"], args["per_page"],
@@ -172,6 +177,25 @@ def evaluation_item(doc: dict, on) -> dict:
     return item
 
 
+def evaluation_query(args, on: date, actor) -> dict:
+    """The filters of GET /api/v1/evaluations (and its exports); OPD officers see their OPD's."""
+    query: dict = {}
+    if args.get("status"):
+        query["status"] = {"$in": args["status"]}
+    for name, field in (("agreement", "agreement_id"), ("opd", "lead_opd"), ("year", "year"), ("period", "period")):
+        if args.get(name) is not None:
+            query[field] = args[name]
+    if args.get("due") == "overdue":
+        query["status"] = {"$in": OPEN_EVALUATION}
+        query["due_date"] = {"$lt": on.isoformat()}
+    elif args.get("due") == "upcoming":
+        query["status"] = {"$in": OPEN_EVALUATION}
+        query["due_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["within"])).isoformat()}
+    if actor.role == "opd":
+        query["lead_opd"] = actor.opd
+    return query
+
+
 @evaluations_blp.route("")
 class EvaluationList(MethodView):
     @evaluations_blp.arguments(EvaluationListQuery, location="query")
@@ -180,22 +204,7 @@ class EvaluationList(MethodView):
     def get(self, args):
         """Evaluations with filters; ``due=overdue`` lists those past due and not finalized."""
         on = today()
-        query: dict = {}
-        if args.get("status"):
-            query["status"] = {"$in": args["status"]}
-        for name, field in (("agreement", "agreement_id"), ("opd", "lead_opd"), ("year", "year"),
-                            ("period", "period")):
-            if args.get(name) is not None:
-                query[field] = args[name]
-        if args.get("due") == "overdue":
-            query["status"] = {"$in": OPEN_EVALUATION}
-            query["due_date"] = {"$lt": on.isoformat()}
-        elif args.get("due") == "upcoming":
-            query["status"] = {"$in": OPEN_EVALUATION}
-            query["due_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["within"])).isoformat()}
-        actor = current_actor()
-        if actor.role == "opd":
-            query["lead_opd"] = actor.opd
+        query = evaluation_query(args, on, current_actor())
         field = args["sort"].lstrip("-")
         sort = [(field, -1 if args["sort"].startswith("-") else 1), ("_id", 1)]
         return jsonify({**page_of(read_db()["evaluations"], query, sort, args["page"], args["per_page"],

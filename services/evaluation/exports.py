@@ -354,49 +354,13 @@ def attachment(body: bytes, filename: str, mimetype: str) -> Response:
 # without paging.
 
 def register_query(args: Mapping, on: date, actor) -> dict:
-    from services.evaluation.api import LIVE, scope_for
-
-    query: dict = {}
-    if args.get("status"):
-        query["status"] = {"$in": args["status"]}
-    for name in ("category", "document_kind", "year"):
-        if args.get(name) is not None:
-            query[name] = args[name]
-    if args.get("scope"):
-        query["cooperation_scope"] = args["scope"]
-    if args.get("partner"):
-        query["partner_ids"] = args["partner"]
-    if args.get("opd"):
-        query["opds"] = args["opd"]
-    if args.get("q"):
-        query["title"] = {"$regex": re.escape(args["q"]), "$options": "i"}
-    if args.get("expiring"):
-        query["status"] = {"$in": [s for s in (args.get("status") or LIVE) if s in LIVE]}
-        query["end_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["expiring"])).isoformat()}
-    if args.get("overdue_report"):
-        query["status"] = "ACTIVE"
-        query["report_due_by"] = {"$lt": on.isoformat()}
-    return scope_for(actor, query)
+    from services.evaluation.api import register_query as query
+    return query(args, on, actor)
 
 
 def evaluation_query(args: Mapping, on: date, actor) -> dict:
-    from services.evaluation.api import OPEN_EVALUATION
-
-    query: dict = {}
-    if args.get("status"):
-        query["status"] = {"$in": args["status"]}
-    for name, field in (("agreement", "agreement_id"), ("opd", "lead_opd"), ("year", "year"), ("period", "period")):
-        if args.get(name) is not None:
-            query[field] = args[name]
-    if args.get("due") == "overdue":
-        query["status"] = {"$in": OPEN_EVALUATION}
-        query["due_date"] = {"$lt": on.isoformat()}
-    elif args.get("due") == "upcoming":
-        query["status"] = {"$in": OPEN_EVALUATION}
-        query["due_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["within"])).isoformat()}
-    if actor.role == "opd":
-        query["lead_opd"] = actor.opd
-    return query
+    from services.evaluation.api import evaluation_query as query
+    return query(args, on, actor)
 
 
 def _sort(spec: str) -> list:
