@@ -24,6 +24,10 @@ def stack():
 
 
 def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(stack, capsys):
+    seed = f"Awal {uuid.uuid4().hex[:8]}"  # something already projected before the rebuild starts
+    stack.call("POST", "partners", "/api/v1/partners", json={"name": seed, "kind": "pemerintah_pusat"})
+    wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/partners", params={"q": seed}).json()["total"] == 1,
+               60, what="a partner in the read model")
     settings = settings_for(stack)
     readside = ReadSide(MongoClient(settings.mongo_uri), settings)
     before = readside.pointer(fresh=True)
