@@ -92,6 +92,8 @@ def test_single_projection_rebuild_copies_the_rest_and_switches(stack):
                what="an agreement in the register")
     settings = settings_for(stack)
     readside = ReadSide(MongoClient(settings.mongo_uri), settings)
+    wait_until(lambda: readside.client[readside.pointer(fresh=True)["database"]]["agreements"]
+               .count_documents({}) >= 1, 60, what="the agreement in the live generation's database")
     chosen = closure(projections(), {"partners"})
     assert [p.name for p in chosen] == ["partners"]
     keep = tuple(c for p in projections() if p.name != "partners" for c in p.collections)
