@@ -19,18 +19,27 @@ FILLED = {"version": {"$exists": True}}
 
 
 class UnitOfWork:
-    """Ordered write operations grouped per collection at flush time."""
+    """Ordered write operations, sent as bulk writes per collection.
+
+    Operations on one collection are always sent in the order they were added. Operations on
+    different collections are independent (MongoDB has no cross-collection constraints), so
+    ``find_one`` sends only the reading collection's queued operations and leaves the others
+    batched: a handler reads its own writes without turning every read into a round trip for
+    the whole batch.
+    """
 
     def __init__(self, db: Database):
         self.db = db
-        self._ops: list[tuple[str, Any]] = []
+        self._ops: list[tuple[int, str, Any]] = []  # (sequence number, collection, write model)
+        self._seq = 0
 
     def __len__(self) -> int:
         return len(self._ops)
 
     def add(self, collection: str, operation: Any) -> None:
         """Queue a pymongo write model (UpdateOne, InsertOne, DeleteOne, ReplaceOne…)."""
-        self._ops.append((collection, operation))
+        self._ops.append((self._seq, collection, operation))
+        self._seq += 1
 
     def versioned(self, collection: str, doc_id: Any, stream_id: str, version: int, *,
                   set_fields: Mapping[str, Any] | None = None, set_on_insert: Mapping[str, Any] | None = None,
@@ -56,32 +65,36 @@ class UnitOfWork:
                                        update))
 
     def mark(self) -> int:
-        """A point to roll back to if the handler that follows fails."""
-        return len(self._ops)
+        """A point to roll back to if the handler that follows fails (operations already sent stay)."""
+        return self._seq
 
     def rollback(self, mark: int) -> None:
-        del self._ops[mark:]
+        self._ops = [op for op in self._ops if op[0] < mark]
 
     def find_one(self, collection: str, query: Mapping[str, Any], projection: Any = None) -> dict | None:
-        """Read after writing what is queued, so handlers see their own batch's writes."""
-        self.flush()
+        """Read after sending what is queued for ``collection``, so handlers see their own writes."""
+        self.flush(collection)
         return self.db[collection].find_one(query, projection)
 
     # FerretDB v1 keeps a result set open per matched update statement until the command ends and
     # has 100 connections per database: a bulk command of ~100 matching updates never returns.
     MAX_OPS_PER_COMMAND = 40
 
-    def flush(self) -> int:
-        """Execute the queued operations in order; return how many were sent."""
-        sent = len(self._ops)
-        run_collection, run = None, []
-        for collection, operation in self._ops:
-            if run and (collection != run_collection or len(run) >= self.MAX_OPS_PER_COMMAND):
-                self.db[run_collection].bulk_write(run, ordered=True)
-                run = []
-            run_collection = collection
-            run.append(operation)
-        if run:
-            self.db[run_collection].bulk_write(run, ordered=True)
-        self._ops = []
-        return sent
+    def flush(self, collection: str | None = None) -> int:
+        """Send the queued operations (only ``collection``'s if given); return how many.
+
+        One ordered bulk write per collection (split at ``MAX_OPS_PER_COMMAND``), collections in
+        the order they were first written to, so interleaved handlers cost one command per
+        collection rather than one per switch between collections.
+        """
+        chosen = [op for op in self._ops if collection is None or op[1] == collection]
+        if not chosen:
+            return 0
+        self._ops = [op for op in self._ops if collection is not None and op[1] != collection]
+        by_collection: dict[str, list[Any]] = {}
+        for _seq, name, operation in chosen:
+            by_collection.setdefault(name, []).append(operation)
+        for name, operations in by_collection.items():
+            for start in range(0, len(operations), self.MAX_OPS_PER_COMMAND):
+                self.db[name].bulk_write(operations[start:start + self.MAX_OPS_PER_COMMAND], ordered=True)
+        return len(chosen)

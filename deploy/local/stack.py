@@ -33,7 +33,23 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jalin"
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 KAFKA_LIBS = CACHE / f"kafka-{KAFKA_VERSION}" / "libs"
-FERRETDB_BIN = CACHE / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb"
+# Source edits made before building FerretDB: (file, original text, replacement, occurrences).
+# Part of the cache key (FERRETDB_BUILD), so a change here builds a new binary. See fetch_ferretdb.
+FERRETDB_PATCHES = (
+    # The SQLite backend looks documents up by _id with ``sjson->'$._id'`` while the unique _id
+    # index is on ``sjson->"_id"``: the same value, but SQLite matches index expressions by their
+    # text, so every find, update and delete by _id scanned the whole table (its cost grew with
+    # the collection). ``->'_id'`` is the same path and the expression the index holds.
+    ("internal/backends/sqlite/metadata/metadata.go",
+     "IDColumn = DefaultColumn + \"->'$._id'\"", "IDColumn = DefaultColumn + \"->'_id'\"", 1),
+    # The _id lookup was used only when the filter had no other key, so ``{_id: x, version: {$lt:
+    # n}}`` (every guarded read-model update) scanned the table. The handlers apply the whole
+    # filter again to what the backend returns, so narrowing by _id first is always safe.
+    ("internal/backends/sqlite/collection.go",
+     "if params.Filter.Len() == 1 {", "if params.Filter.Len() >= 1 {", 2),
+)
+FERRETDB_BUILD = "jalin2"
+FERRETDB_BIN = CACHE / f"ferretdb-{FERRETDB_VERSION}-{FERRETDB_BUILD}" / "ferretdb"
 
 
 @dataclass
@@ -116,7 +132,8 @@ def fetch_ferretdb() -> None:
     ``go install …/cmd/ferretdb@v1.24.2`` builds a binary that panics at start: the module as
     published lacks ``build/version/version.txt``, which FerretDB's own build tooling generates.
     We therefore build the same module the same way, after writing that file as FerretDB's
-    error message asks (``v1.24.2``).
+    error message asks (``v1.24.2``), and with the two small fixes in ``FERRETDB_PATCHES`` (lookups
+    by _id use the _id index; without them every update scans its collection).
     """
     if FERRETDB_BIN.exists():
         return
@@ -132,6 +149,11 @@ def fetch_ferretdb() -> None:
     for path in [src, *src.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o200)
     (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    for name, old, new, times in FERRETDB_PATCHES:
+        text = (src / name).read_text()
+        if text.count(old) != times:
+            raise SystemExit(f"FerretDB {FERRETDB_VERSION}: expected {old!r} {times}× in {name}")
+        (src / name).write_text(text.replace(old, new))
     FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
     out = FERRETDB_BIN.with_suffix(".tmp")
     subprocess.run([go, "build", "-o", str(out), "./cmd/ferretdb"], check=True, env=env, cwd=src)
