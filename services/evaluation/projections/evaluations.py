@@ -8,10 +8,13 @@ from pymongo.database import Database
 from shared.consumer import Projection
 from shared.readmodel import UnitOfWork
 
+from services.evaluation.domain.evaluation import PERIODS
+
 EVALUATIONS, AGREEMENTS, FEED = "evaluations", "agreements", "feed"
 STATUS_OF = {"evaluation.scheduled": "SCHEDULED", "evaluation.answers_saved": "IN_PROGRESS",
              "evaluation.submitted": "SUBMITTED", "evaluation.returned": "IN_PROGRESS",
              "evaluation.finalized": "FINALIZED", "evaluation.cancelled": "CANCELLED"}
+PERIOD_RANK = {period: rank for rank, period in enumerate(PERIODS)}
 
 
 class EvaluationsProjection(Projection):
@@ -47,18 +50,31 @@ class EvaluationsProjection(Projection):
 
     @staticmethod
     def _agreement_side(event, fields, uow):
-        """The agreement's latest evaluation status and, once finalized, its latest score."""
-        evaluation = uow.find_one(EVALUATIONS, {"_id": event["stream_id"]}, {"agreement_id": 1, "period": 1,
-                                                                            "year": 1})
+        """The agreement's latest evaluation (any status) and latest score (finalized ones).
+
+        "Latest" is by the evaluation's own order — year, period, when it was scheduled, its id —
+        and not by when its events arrive: evaluations are separate streams, so a replay or a
+        rebuild may deliver them in another order and must still pick the same one. Each field
+        keeps the key it was set from (``_latest_*_key``, hidden from the API) and an update
+        applies only with a key at least as high (the evaluation's version breaks ties).
+        """
+        evaluation = uow.find_one(EVALUATIONS, {"_id": event["stream_id"]},
+                                  {"agreement_id": 1, "period": 1, "year": 1, "scheduled_at": 1})
         if not evaluation or not evaluation.get("agreement_id"):
             return
-        latest = {"latest_evaluation": {"id": event["stream_id"], "status": fields["status"],
-                                        "period": evaluation.get("period"), "year": evaluation.get("year")}}
+        aid, sid = evaluation["agreement_id"], event["stream_id"]
+        order = (f"{evaluation.get('year') or 0:04d}|{PERIOD_RANK.get(evaluation.get('period'), 99):02d}|"
+                 f"{evaluation.get('scheduled_at') or ''}|{sid}")
+        seen = f"{order}|{event['version']:08d}"
+        uow.add(AGREEMENTS, UpdateOne({"_id": aid}, {"$setOnInsert": {"_latest_evaluation_key": ""}}, upsert=True))
+        uow.add(AGREEMENTS, UpdateOne({"_id": aid, "_latest_evaluation_key": {"$not": {"$gte": seen}}}, {"$set": {
+            "_latest_evaluation_key": seen,
+            "latest_evaluation": {"id": sid, "status": fields["status"], "period": evaluation.get("period"),
+                                  "year": evaluation.get("year")}}}))
         if event["event_type"] == "evaluation.finalized":
-            latest.update(latest_score=fields["overall"], latest_rating=fields["rating"],
-                          latest_scored_at=event["occurred_at"])
-        uow.versioned(AGREEMENTS, evaluation["agreement_id"], event["stream_id"], event["version"],
-                      set_fields=latest)
+            uow.add(AGREEMENTS, UpdateOne({"_id": aid, "_latest_score_key": {"$not": {"$gte": order}}}, {"$set": {
+                "_latest_score_key": order, "latest_score": fields["overall"], "latest_rating": fields["rating"],
+                "latest_scored_at": event["occurred_at"]}}))
 
 
 SUMMARY_KEYS = ("name", "title", "status", "reason", "period", "year", "overall", "rating", "activity_id",
