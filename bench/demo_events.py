@@ -123,7 +123,8 @@ def _evaluation(s: Streams, rnd: random.Random, i: int, agreement: tuple[str, st
     aid, lead = agreement
     year = 2023 + i % 4
     s.emit("evaluation", "evaluation", sid, "evaluation.scheduled", {
-        "agreement_id": aid, "agreement_lead_opd": lead, "period": ("TW1", "TW2", "TW3", "TW4", "TAHUNAN")[i % 5], "year": year,
+        "agreement_id": aid, "agreement_lead_opd": lead, "period": ("TW1", "TW2", "TW3", "TW4", "TAHUNAN")[i % 5],
+        "year": year,
         "due_date": f"{year}-12-15", "assessor_kind": "opd", "rubric_id": "monev-default", "rubric_version": 1})
     stage = rnd.random()
     if stage < 0.1:
