@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pymongo import ASCENDING, UpdateMany
+from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 
 from shared.consumer import Projection
@@ -14,6 +14,9 @@ from services.evaluation.projections.progress import (
 )
 
 COLLECTION = "agreements"
+# {_id: partner id, agreements: {agreement id: true}}: which agreements to tell when a partner's name
+# or kind changes, found by _id (a query on partner_ids would scan the agreements on FerretDB).
+PARTNER_LINKS = "partner_agreements"
 FOREIGN = ("KSDPL", "KSDLL")
 TERMS = ("title", "our_number", "partner_number", "urusan", "purpose", "scope", "location", "lead_opd",
          "start_date", "end_date", "value", "funding_scheme", "burdens_public", "budgeted_in_apbd", "ksdd_type")
@@ -26,7 +29,7 @@ WORK_PLAN_EVENTS = ("activity_added", "activity_updated", "activity_removed", "r
 
 class AgreementsProjection(Projection):
     name = "agreements"
-    collections = ("agreements",)
+    collections = ("agreements", PARTNER_LINKS)
 
     def setup(self, db: Database) -> None:
         col = db[COLLECTION]
@@ -53,9 +56,9 @@ class AgreementsProjection(Projection):
         if name == "drafted":
             fields.update(self._drafted(data, event, uow))
         elif name == "draft_edited":
-            fields.update(self._terms(data["changes"], uow))
+            fields.update(self._terms(data["changes"], event, uow))
         elif name == "amended":
-            fields.update(self._terms(data["changes"], uow))
+            fields.update(self._terms(data["changes"], event, uow))
             inc = {"amendment_count": 1}
         elif name in NEXT_STATUS_EVENTS:
             fields["status"] = data["next_status"]
@@ -75,7 +78,10 @@ class AgreementsProjection(Projection):
         shown = {f"agreement_{k}" if k == "title" else k: fields[k] for k in ("title", "category", "partner_ids")
                  if k in fields}
         if shown:  # the evaluations register shows these; set here too, whatever order events arrive in
-            uow.add("evaluations", UpdateMany({"agreement_id": event["stream_id"]}, {"$set": shown}))
+            # (the evaluations projection lists an agreement's evaluations in its ``_evaluations``)
+            doc = uow.find_one(COLLECTION, {"_id": event["stream_id"]}, {"_evaluations": 1}) or {}
+            for eid in sorted(doc.get("_evaluations") or {}):
+                uow.add("evaluations", UpdateOne({"_id": eid, "agreement_id": event["stream_id"]}, {"$set": shown}))
 
     # ------------------------------------------------------------ helpers
 
@@ -85,10 +91,11 @@ class AgreementsProjection(Projection):
                       status="DRAFT", drafted_at=event["occurred_at"], activities={}, progress=0.0,
                       amendment_count=0, document_count=0,
                       cooperation_scope="luar_negeri" if data["category"] in FOREIGN else "dalam_negeri")
-        fields.update(self._terms({"partner_ids": data["partner_ids"], **{k: data.get(k) for k in TERMS}}, uow))
+        fields.update(self._terms({"partner_ids": data["partner_ids"], **{k: data.get(k) for k in TERMS}}, event,
+                                  uow))
         return fields
 
-    def _terms(self, changes, uow):
+    def _terms(self, changes, event, uow):
         fields = {k: v for k, v in changes.items() if k in TERMS or k in ("partner_ids", "parent_kb_id")}
         if "start_date" in changes:
             fields["year"] = int(changes["start_date"][:4])
@@ -101,6 +108,9 @@ class AgreementsProjection(Projection):
                         for pid in changes["partner_ids"]}
             fields["partner_names"] = {pid: p.get("name", pid) for pid, p in partners.items()}
             fields["partner_kind_of"] = {pid: p.get("kind") for pid, p in partners.items()}
+            for pid in changes["partner_ids"]:  # a link left by a later change only costs a no-op update
+                uow.add(PARTNER_LINKS, UpdateOne({"_id": pid}, {"$set": {f"agreements.{event['stream_id']}": True}},
+                                                 upsert=True))
         return fields
 
     def _work_plan(self, name, data, event, uow):
@@ -138,4 +148,6 @@ class AgreementsProjection(Projection):
         if values.get("kind"):
             fields[f"partner_kind_of.{pid}"] = values["kind"]
         if fields:
-            uow.add(COLLECTION, UpdateMany({"partner_ids": pid}, {"$set": fields}))
+            links = uow.find_one(PARTNER_LINKS, {"_id": pid}) or {}
+            for aid in sorted(links.get("agreements") or {}):
+                uow.add(COLLECTION, UpdateOne({"_id": aid, "partner_ids": pid}, {"$set": fields}))

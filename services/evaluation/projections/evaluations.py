@@ -46,6 +46,10 @@ class EvaluationsProjection(Projection):
         elif event["event_type"] == "evaluation.cancelled":
             fields["cancel_reason"] = data.get("reason")
         uow.versioned(EVALUATIONS, sid, sid, version, set_fields=fields)
+        if event["event_type"] == "evaluation.scheduled":
+            # listed on the agreement, which sets its title and category here when they change
+            uow.add(AGREEMENTS, UpdateOne({"_id": data["agreement_id"]}, {"$set": {f"_evaluations.{sid}": True}},
+                                          upsert=True))
         self._agreement_side(event, fields, uow)
 
     @staticmethod
