@@ -158,7 +158,7 @@ class ConsumerRunner:
         for sid, pos in applied.items():
             uow.versioned(POSITIONS, sid, "self", pos["version"],
                           set_fields={"version": pos["version"], "hash": pos["hash"],
-                                      "updated_at": datetime.now(timezone.utc)})
+                                      "updated_at": datetime.now(timezone.utc)}, create=sid not in positions)
         uow.flush()
         self._positions.update(applied)
 

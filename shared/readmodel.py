@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+DUPLICATE_KEY = 11000
+
+
+class _InsertNew(InsertOne):
+    """An insert that is skipped if a document with its _id exists (see ``insert_new``)."""
 
 
 # Read-model documents their own stream has filled in (``versioned`` creates a document first and
@@ -44,15 +51,19 @@ class UnitOfWork:
     def versioned(self, collection: str, doc_id: Any, stream_id: str, version: int, *,
                   set_fields: Mapping[str, Any] | None = None, set_on_insert: Mapping[str, Any] | None = None,
                   unset_fields: list[str] | None = None, push: Mapping[str, Any] | None = None,
-                  inc: Mapping[str, Any] | None = None) -> None:
-        """Update ``doc_id`` once per stream version (creating it if absent).
+                  inc: Mapping[str, Any] | None = None, create: bool = True) -> None:
+        """Update ``doc_id`` once per stream version (creating it first if absent).
 
         The last version applied from each source stream is kept in ``_seen.<stream_id>``;
         an update with a version not greater than that is skipped by its filter.
+        ``create=False`` leaves out the creating upsert (one write fewer) when the document is
+        known to exist: a stream's own document after its first event, which created it (the
+        runner applies every version in order, never skipping one).
         """
         seen = f"_seen.{stream_id}"
-        self.add(collection, UpdateOne({"_id": doc_id}, {"$setOnInsert": {seen: 0, **(set_on_insert or {})}},
-                                       upsert=True))
+        if create:
+            self.add(collection, UpdateOne({"_id": doc_id}, {"$setOnInsert": {seen: 0, **(set_on_insert or {})}},
+                                           upsert=True))
         update: dict[str, Any] = {"$set": {seen: version, **(set_fields or {})}}
         if unset_fields:
             update["$unset"] = {f: "" for f in unset_fields}
@@ -63,6 +74,12 @@ class UnitOfWork:
         # "$exists: false" covers documents created by another stream before this one touched them.
         self.add(collection, UpdateOne({"_id": doc_id, "$or": [{seen: {"$lt": version}}, {seen: {"$exists": False}}]},
                                        update))
+
+    def insert_new(self, collection: str, document: Mapping[str, Any]) -> None:
+        """Insert ``document`` unless its ``_id`` exists: an append-only entry keyed by something
+        unique such as an event id, so a redelivered event adds nothing. Cheaper than an upsert
+        (on FerretDB an insert is a fraction of the cost of an update)."""
+        self.add(collection, _InsertNew(dict(document)))
 
     def mark(self) -> int:
         """A point to roll back to if the handler that follows fails (operations already sent stay)."""
@@ -95,6 +112,23 @@ class UnitOfWork:
         for _seq, name, operation in chosen:
             by_collection.setdefault(name, []).append(operation)
         for name, operations in by_collection.items():
-            for start in range(0, len(operations), self.MAX_OPS_PER_COMMAND):
-                self.db[name].bulk_write(operations[start:start + self.MAX_OPS_PER_COMMAND], ordered=True)
+            run: list[Any] = []
+            for operation in operations:
+                if run and (len(run) >= self.MAX_OPS_PER_COMMAND
+                            or isinstance(operation, _InsertNew) != isinstance(run[0], _InsertNew)):
+                    self._send(name, run)
+                    run = []
+                run.append(operation)
+            self._send(name, run)
         return len(chosen)
+
+    def _send(self, collection: str, run: list[Any]) -> None:
+        if not isinstance(run[0], _InsertNew):
+            self.db[collection].bulk_write(run, ordered=True)
+            return
+        try:
+            self.db[collection].bulk_write(run, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])) \
+                    or exc.details.get("writeConcernErrors"):
+                raise

@@ -12,6 +12,8 @@ from shared.auth import current_actor, requires
 from shared.http import Problem, ext
 from shared.readmodel import FILLED
 
+from services.evaluation.projections.statistics import LIVE, OPEN_EVALUATION
+
 from marshmallow import fields
 
 from services.evaluation.schemas import (
@@ -72,7 +74,6 @@ agreements_blp = Blueprint("read_agreements", __name__, url_prefix="/api/v1/agre
                            description="Agreements register read model (dashboards, other systems)")
 
 PUBLIC_STATUSES = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
-LIVE = ["SIGNED", "ACTIVE"]
 
 
 def today():
@@ -167,7 +168,6 @@ class AgreementView(MethodView):
 
 evaluations_blp = Blueprint("read_evaluations", __name__, url_prefix="/api/v1/evaluations",
                             description="Evaluations read model: lists, due and overdue")
-OPEN_EVALUATION = ["SCHEDULED", "IN_PROGRESS", "SUBMITTED"]
 
 
 def evaluation_item(doc: dict, on) -> dict:
@@ -217,17 +217,17 @@ stats_blp = Blueprint("statistics", __name__, url_prefix="/api/v1",
                       description="Dashboard statistics, portfolios and the activity feed")
 
 
-def live_counts(db, on) -> dict:
-    """The figures that depend on today's date, counted at query time."""
+def live_counts(calendar: dict, on) -> dict:
+    """The figures that depend on today's date, counted from the statistics' per-day calendar."""
+    today_iso = on.isoformat()
     out = {}
     for days in (30, 60, 90):
-        out[f"expiring_within_{days}"] = db["agreements"].count_documents({
-            "status": {"$in": LIVE}, "end_date": {"$gte": on.isoformat(),
-                                                  "$lte": (on + timedelta(days=days)).isoformat()}})
-    out["reports_overdue"] = db["agreements"].count_documents({"status": "ACTIVE",
-                                                               "report_due_by": {"$lt": on.isoformat()}})
-    out["evaluations_overdue"] = db["evaluations"].count_documents({"status": {"$in": OPEN_EVALUATION},
-                                                                    "due_date": {"$lt": on.isoformat()}})
+        last = (on + timedelta(days=days)).isoformat()
+        out[f"expiring_within_{days}"] = sum(n for day, n in calendar.get("live_end_dates", {}).items()
+                                             if today_iso <= day <= last)
+    out["reports_overdue"] = sum(n for day, n in calendar.get("active_report_due", {}).items() if day < today_iso)
+    out["evaluations_overdue"] = sum(n for day, n in calendar.get("open_evaluation_due", {}).items()
+                                     if day < today_iso)
     return out
 
 
@@ -239,7 +239,8 @@ def overview():
     doc = db["statistics"].find_one({"_id": "overview"}) or {"agreements": {"total": 0}, "evaluations": {"total": 0},
                                                             "partners": {"total": 0}}
     doc.pop("_id", None)
-    return jsonify({**doc, "today": live_counts(db, on), "as_of": on.isoformat()})
+    calendar = doc.pop("calendar", {})
+    return jsonify({**doc, "today": live_counts(calendar, on), "as_of": on.isoformat()})
 
 
 def portfolio_routes(kind: str, collection: str, label):

@@ -74,7 +74,8 @@ class AgreementsProjection(Projection):
             inc = {"document_count": 1}
         elif name in WORK_PLAN_EVENTS:
             fields.update(self._work_plan(name, data, event, uow))
-        uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"], set_fields=fields, inc=inc)
+        uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"], set_fields=fields, inc=inc,
+                      create=event["version"] == 1)
         shown = {f"agreement_{k}" if k == "title" else k: fields[k] for k in ("title", "category", "partner_ids")
                  if k in fields}
         if shown:  # the evaluations register shows these; set here too, whatever order events arrive in

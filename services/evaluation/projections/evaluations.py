@@ -45,7 +45,7 @@ class EvaluationsProjection(Projection):
                           finalized_at=event["occurred_at"])
         elif event["event_type"] == "evaluation.cancelled":
             fields["cancel_reason"] = data.get("reason")
-        uow.versioned(EVALUATIONS, sid, sid, version, set_fields=fields)
+        uow.versioned(EVALUATIONS, sid, sid, version, set_fields=fields, create=version == 1)
         if event["event_type"] == "evaluation.scheduled":
             # listed on the agreement, which sets its title and category here when they change
             uow.add(AGREEMENTS, UpdateOne({"_id": data["agreement_id"]}, {"$set": {f"_evaluations.{sid}": True}},
@@ -110,8 +110,8 @@ class FeedProjection(Projection):
         summary = {k: data[k] for k in SUMMARY_KEYS if k in data and not isinstance(data[k], (dict, list))}
         if "changes" in data:
             summary["changed"] = sorted(data["changes"])
-        uow.add(FEED, UpdateOne({"_id": event["event_id"]}, {"$setOnInsert": {
-            "stream_id": event["stream_id"], "stream_type": event["stream_type"], "version": event["version"],
-            "event_type": event["event_type"], "occurred_at": event["occurred_at"],
+        uow.insert_new(FEED, {
+            "_id": event["event_id"], "stream_id": event["stream_id"], "stream_type": event["stream_type"],
+            "version": event["version"], "event_type": event["event_type"], "occurred_at": event["occurred_at"],
             "actor": {"role": event["actor"].get("role"), "name": event["actor"].get("name")},
-            "subject_ids": sorted(subjects), "summary": summary}}, upsert=True))
+            "subject_ids": sorted(subjects), "summary": summary})

@@ -26,7 +26,8 @@ class PartnersProjection(Projection):
     def apply(self, event: dict, uow: UnitOfWork) -> None:
         fields = getattr(self, "on_" + event["event_type"].split(".", 1)[1])(event["data"], event)
         uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"],
-                      set_fields={**fields, "version": event["version"], "updated_at": event["occurred_at"]})
+                      set_fields={**fields, "version": event["version"], "updated_at": event["occurred_at"]},
+                      create=event["version"] == 1)
 
     # Each handler returns the fields its event sets.
 

@@ -17,6 +17,8 @@ from shared.readmodel import FILLED
 
 STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfolios", "opd_portfolios"
 SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
+LIVE = ["SIGNED", "ACTIVE"]
+OPEN_EVALUATION = ["SCHEDULED", "IN_PROGRESS", "SUBMITTED"]
 
 
 def counts(db: Database, collection: str, field: str, match: dict | None = None, unwind: bool = False) -> dict:
@@ -92,8 +94,16 @@ class StatisticsProjection(Projection):
         }
         partners = {"total": db["partners"].count_documents(FILLED), "by_kind": counts(db, "partners", "kind"),
                     "by_status": counts(db, "partners", "status")}
+        # Dates per day, so the figures that depend on today ("expiring within 30 days", "overdue")
+        # are counted at query time from this one document (see ``api.live_counts``).
+        calendar = {
+            "live_end_dates": counts(db, "agreements", "end_date", {"status": {"$in": LIVE}}),
+            "active_report_due": counts(db, "agreements", "report_due_by", {"status": "ACTIVE"}),
+            "open_evaluation_due": counts(db, "evaluations", "due_date", {"status": {"$in": OPEN_EVALUATION}}),
+        }
         db[STATISTICS].replace_one({"_id": "overview"}, {"agreements": agreements, "evaluations": evaluations,
-                                                         "partners": partners, "computed_at": now}, upsert=True)
+                                                         "partners": partners, "calendar": calendar,
+                                                         "computed_at": now}, upsert=True)
         self._portfolios(db, now)
 
     @staticmethod
