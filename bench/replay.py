@@ -96,9 +96,10 @@ def run(ctx: Context) -> dict:
     timing: dict = {}
 
     def timed_make_consumer(settings_, group_id, topics_, **overrides):
-        timing["max_poll_records"] = overrides.get("max_poll_records")
         timing["replay_started"] = time.perf_counter()
-        return original_make_consumer(settings_, group_id, topics_, **overrides)
+        consumer = original_make_consumer(settings_, group_id, topics_, **overrides)
+        timing["max_poll_records"] = consumer.config.get("max_poll_records")
+        return consumer
 
     def timed_compare(old, new):
         timing["replay_done"] = time.perf_counter()
@@ -114,12 +115,12 @@ def run(ctx: Context) -> dict:
         total_s = time.perf_counter() - start
     finally:
         rebuild_module.make_consumer, rebuild_module.compare = original_make_consumer, original_compare
-    if result.applied != total_in_log:
-        raise BenchError(f"the rebuild applied {result.applied} of {total_in_log} events")
+    if result.events != total_in_log:
+        raise BenchError(f"the rebuild applied {result.events} of {total_in_log} events")
     replay_s = timing["replay_done"] - timing["replay_started"]
     compare_s = timing["compare_done"] - timing["replay_done"]
-    rows.append(row(f"Rebuild.run replay (catch-up + final refresh), {result.applied} events", "jalin",
-                    result.applied, replay_s, "events/s", baseline=raw_consume,
+    rows.append(row(f"Rebuild.run replay (catch-up + final refresh), {result.events} events", "jalin",
+                    result.events, replay_s, "events/s", baseline=raw_consume,
                     note=f"all evaluation projections into {result.database}; "
                          f"max_poll_records {timing.get('max_poll_records')}",
                     whole_rebuild_s=round(total_s, 2), compare_s=round(compare_s, 2),
@@ -133,7 +134,7 @@ def run(ctx: Context) -> dict:
                  f"switched={result.switched} (the live generation is empty here, so the digests differ and "
                  "the rebuild rightly does not switch).")
     if n_target < 1_000_000:
-        rate = result.applied / replay_s
+        rate = result.events / replay_s
         notes.append(f"Size run: {total_in_log} events. At the measured {rate:.0f} events/s a 1,000,000-event replay "
                      f"would take ≈ {1_000_000 / rate / 60:.0f} min (linear extrapolation; FerretDB costs that grow "
                      f"with collection size would make it longer); publishing 1,000,000 at the measured "

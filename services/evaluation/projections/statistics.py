@@ -1,13 +1,16 @@
 """Dashboard statistics, partner and OPD portfolios: derived documents recomputed from the state
 documents after batches (idempotent by construction; see ``Projection.refresh``).
 
-Counts use ``$match/$group($sum: 1)/$unwind``, which MongoDB and FerretDB v1 both run; sums of
-scores and averages are computed in Python. Documents not yet filled in by their own stream
-(``version`` missing: see ``LIVE``) are left out.
+One read of each state collection, tallied in Python: on FerretDB v1 every query other than a
+lookup by _id decodes the whole collection, so a dozen ``$group`` pipelines cost a dozen full
+reads (23 s at the demo ×100 against about 3 s this way), and its ``$group`` has quirks besides
+(a count next to a sum of doubles answers 0; a compound key after ``$unwind`` loses keys).
+Documents not yet filled in by their own stream (``version`` missing: see ``FILLED``) are left out.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
 
 from pymongo import ReplaceOne
 from pymongo.database import Database
@@ -19,37 +22,48 @@ STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfoli
 SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
 LIVE = ["SIGNED", "ACTIVE"]
 OPEN_EVALUATION = ["SCHEDULED", "IN_PROGRESS", "SUBMITTED"]
+AGREEMENT_FIELDS = ("status", "category", "document_kind", "cooperation_scope", "partner_kind_of", "urusan",
+                    "lead_opd", "year", "signed_on", "partner_ids", "latest_score", "progress", "end_date",
+                    "report_due_by")
+EVALUATION_FIELDS = ("status", "rating", "overall", "year", "lead_opd", "category", "agreement_id", "due_date")
 
 
-def counts(db: Database, collection: str, field: str, match: dict | None = None, unwind: bool = False) -> dict:
-    """``{value: count}`` of ``field`` over ``collection``."""
-    pipeline = [{"$match": {**(match or {}), **FILLED}}]
-    if unwind:
-        pipeline.append({"$unwind": f"${field}"})
-    pipeline.append({"$group": {"_id": f"${field}", "n": {"$sum": 1}}})
-    return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline) if d["_id"] is not None}
-
-
-def score_sums(db: Database, collection: str, field: str, score: str, match: dict, unwind: bool = False) -> dict:
-    """``{value: {"n": count, "sum": total}}`` of a score grouped by ``field``.
-
-    Summed in Python: on FerretDB v1 a ``$group`` holding both ``{$sum: 1}`` and ``{$sum: "$score"}``
-    over doubles answers 0 for the count, so only single-purpose counts are left to the server.
-    """
+def tally(docs: Iterable[dict], key: Callable[[dict], Any]) -> dict:
+    """``{str(value): count}``; ``key`` may give one value or a list of them (None is left out)."""
     out: dict = {}
-    for doc in db[collection].find({**match, **FILLED, score: {"$exists": True, "$ne": None}}, {field: 1, score: 1}):
-        keys = doc.get(field) if unwind else [doc.get(field)]
-        for key in keys or []:
-            if key is None:
-                continue
-            bucket = out.setdefault(str(key), {"n": 0, "sum": 0.0})
-            bucket["n"] += 1
-            bucket["sum"] += float(doc[score])
+    for doc in docs:
+        values = key(doc)
+        for value in values if isinstance(values, (list, set, tuple)) else [values]:
+            if value is not None:
+                out[str(value)] = out.get(str(value), 0) + 1
     return out
+
+
+def field(name: str) -> Callable[[dict], Any]:
+    return lambda doc: doc.get(name)
+
+
+def averages(docs: Iterable[dict], key: Callable[[dict], Any], score: str) -> dict:
+    """``{str(value): mean of score}`` over the documents that have a score."""
+    sums: dict = {}
+    for doc in docs:
+        if doc.get(score) is None:
+            continue
+        values = key(doc)
+        for value in values if isinstance(values, (list, set, tuple)) else [values]:
+            if value is not None:
+                bucket = sums.setdefault(str(value), {"n": 0, "sum": 0.0})
+                bucket["n"] += 1
+                bucket["sum"] += float(doc[score])
+    return {k: average(v) for k, v in sums.items()}
 
 
 def average(bucket: dict | None) -> float | None:
     return round(bucket["sum"] / bucket["n"], 2) if bucket and bucket["n"] else None
+
+
+def partner_kinds(doc: dict) -> set[str]:
+    return {k for k in (doc.get("partner_kind_of") or {}).values() if k}
 
 
 class StatisticsProjection(Projection):
@@ -66,86 +80,56 @@ class StatisticsProjection(Projection):
 
     def refresh(self, db: Database) -> None:
         now = datetime.now(timezone.utc).isoformat()
-        agreements = {
-            "total": db["agreements"].count_documents(FILLED),
-            "by_status": counts(db, "agreements", "status"),
-            "by_category": counts(db, "agreements", "category"),
-            "by_document_kind": counts(db, "agreements", "document_kind"),
-            "by_scope": counts(db, "agreements", "cooperation_scope"),
-            "by_partner_kind": self._by_partner_kind(db),
-            "by_urusan": counts(db, "agreements", "urusan", unwind=True),
-            "by_lead_opd": counts(db, "agreements", "lead_opd"),
-            "by_year": counts(db, "agreements", "year"),
-            "signed_by_year": self._signed_by_year(db),
+        agreements = list(db["agreements"].find(FILLED, dict.fromkeys(AGREEMENT_FIELDS, 1)))
+        evaluations = list(db["evaluations"].find(FILLED, dict.fromkeys(EVALUATION_FIELDS, 1)))
+        partners = list(db["partners"].find(FILLED, {"kind": 1, "status": 1}))
+        finalized = [e for e in evaluations if e.get("status") == "FINALIZED"]
+        kinds_of = {a["_id"]: partner_kinds(a) for a in agreements}
+        overview = {
+            "agreements": {
+                "total": len(agreements),
+                "by_status": tally(agreements, field("status")),
+                "by_category": tally(agreements, field("category")),
+                "by_document_kind": tally(agreements, field("document_kind")),
+                "by_scope": tally(agreements, field("cooperation_scope")),
+                "by_partner_kind": tally(agreements, partner_kinds),
+                "by_urusan": tally(agreements, lambda a: a.get("urusan") or []),
+                "by_lead_opd": tally(agreements, field("lead_opd")),
+                "by_year": tally(agreements, field("year")),
+                "signed_by_year": tally(agreements, lambda a: a["signed_on"][:4] if a.get("signed_on") else None),
+            },
+            "evaluations": {
+                "total": len(evaluations),
+                "by_status": tally(evaluations, field("status")),
+                "rating_distribution": tally(finalized, field("rating")),
+                "average_score": averages(finalized, lambda e: "all", "overall").get("all"),
+                "average_by_year": averages(finalized, field("year"), "overall"),
+                "average_by_opd": averages(finalized, field("lead_opd"), "overall"),
+                "average_by_category": averages(finalized, field("category"), "overall"),
+                "average_by_partner_kind": averages(finalized, lambda e: kinds_of.get(e.get("agreement_id"), ()),
+                                                    "overall"),
+            },
+            "partners": {"total": len(partners), "by_kind": tally(partners, field("kind")),
+                         "by_status": tally(partners, field("status"))},
+            # Dates per day, so the figures that depend on today ("expiring within 30 days",
+            # "overdue") are counted at query time from this one document (``api.live_counts``).
+            "calendar": {
+                "live_end_dates": tally([a for a in agreements if a.get("status") in LIVE], field("end_date")),
+                "active_report_due": tally([a for a in agreements if a.get("status") == "ACTIVE"],
+                                           field("report_due_by")),
+                "open_evaluation_due": tally([e for e in evaluations if e.get("status") in OPEN_EVALUATION],
+                                             field("due_date")),
+            },
+            "computed_at": now,
         }
-        finalized = {"status": "FINALIZED"}
-        evaluations = {
-            "total": db["evaluations"].count_documents(FILLED),
-            "by_status": counts(db, "evaluations", "status"),
-            "rating_distribution": counts(db, "evaluations", "rating", finalized),
-            "average_score": average(score_sums(db, "evaluations", "status", "overall", finalized).get("FINALIZED")),
-            "average_by_year": {k: average(v) for k, v in
-                                score_sums(db, "evaluations", "year", "overall", finalized).items()},
-            "average_by_opd": {k: average(v) for k, v in
-                               score_sums(db, "evaluations", "lead_opd", "overall", finalized).items()},
-            "average_by_category": {k: average(v) for k, v in
-                                    score_sums(db, "evaluations", "category", "overall", finalized).items()},
-            "average_by_partner_kind": self._average_by_partner_kind(db),
-        }
-        partners = {"total": db["partners"].count_documents(FILLED), "by_kind": counts(db, "partners", "kind"),
-                    "by_status": counts(db, "partners", "status")}
-        # Dates per day, so the figures that depend on today ("expiring within 30 days", "overdue")
-        # are counted at query time from this one document (see ``api.live_counts``).
-        calendar = {
-            "live_end_dates": counts(db, "agreements", "end_date", {"status": {"$in": LIVE}}),
-            "active_report_due": counts(db, "agreements", "report_due_by", {"status": "ACTIVE"}),
-            "open_evaluation_due": counts(db, "evaluations", "due_date", {"status": {"$in": OPEN_EVALUATION}}),
-        }
-        db[STATISTICS].replace_one({"_id": "overview"}, {"agreements": agreements, "evaluations": evaluations,
-                                                         "partners": partners, "calendar": calendar,
-                                                         "computed_at": now}, upsert=True)
-        self._portfolios(db, now)
+        db[STATISTICS].replace_one({"_id": "overview"}, overview, upsert=True)
+        self._portfolios(db, agreements, now)
 
     @staticmethod
-    def _kinds_of(doc: dict) -> set[str]:
-        return {k for k in (doc.get("partner_kind_of") or {}).values() if k}
-
-    def _by_partner_kind(self, db: Database) -> dict:
-        """Agreements per partner kind (an agreement with two kinds of partner counts in both)."""
-        out: dict = {}
-        for doc in db["agreements"].find(FILLED, {"partner_kind_of": 1}):
-            for kind in self._kinds_of(doc):
-                out[kind] = out.get(kind, 0) + 1
-        return out
-
-    def _average_by_partner_kind(self, db: Database) -> dict:
-        kinds = {d["_id"]: self._kinds_of(d) for d in db["agreements"].find(FILLED, {"partner_kind_of": 1})}
-        sums: dict = {}
-        for doc in db["evaluations"].find({"status": "FINALIZED"}, {"agreement_id": 1, "overall": 1}):
-            for kind in kinds.get(doc.get("agreement_id"), ()):
-                bucket = sums.setdefault(kind, {"n": 0, "sum": 0.0})
-                bucket["n"] += 1
-                bucket["sum"] += doc["overall"]
-        return {k: average(v) for k, v in sums.items()}
-
-    @staticmethod
-    def _signed_by_year(db: Database) -> dict:
-        out: dict = {}
-        for doc in db["agreements"].find({"signed_on": {"$exists": True, "$ne": None}}, {"signed_on": 1}):
-            year = doc["signed_on"][:4]
-            out[year] = out.get(year, 0) + 1
-        return out
-
-    @staticmethod
-    def _portfolios(db: Database, now: str) -> None:
-        """One pass over the agreements, accumulating per partner and per lead OPD.
-
-        (A ``$group`` on a compound key after ``$unwind`` loses all but the first key on FerretDB
-        v1, so the cross-tabulation by category is done here rather than in the pipeline.)
-        """
+    def _portfolios(db: Database, agreements: list[dict], now: str) -> None:
+        """One pass over the agreements, accumulating per partner and per lead OPD."""
         books: dict[str, dict] = {PARTNER_PORTFOLIOS: {}, OPD_PORTFOLIOS: {}}
-        fields = {"partner_ids": 1, "lead_opd": 1, "category": 1, "status": 1, "latest_score": 1, "progress": 1}
-        for doc in db["agreements"].find(FILLED, fields):
+        for doc in agreements:
             for target, keys in ((PARTNER_PORTFOLIOS, doc.get("partner_ids") or []),
                                  (OPD_PORTFOLIOS, [doc["lead_opd"]] if doc.get("lead_opd") else [])):
                 for key in keys:
