@@ -45,18 +45,7 @@ class BenchError(RuntimeError):
 
 def require_infrastructure(profile) -> None:
     """Fail loudly when the bench profile's Kafka or FerretDB does not answer."""
-    from kafka import KafkaAdminClient
-    from pymongo import MongoClient
-
-    problems = []
-    try:
-        MongoClient(profile.mongo_uri, serverSelectionTimeoutMS=3000).admin.command("ping")
-    except Exception as exc:
-        problems.append(f"MongoDB protocol server at {profile.mongo_uri}: {exc}")
-    try:
-        KafkaAdminClient(bootstrap_servers=profile.kafka_bootstrap, request_timeout_ms=5000).close()
-    except Exception as exc:
-        problems.append(f"Kafka at {profile.kafka_bootstrap}: {exc}")
+    problems = load_stack().infrastructure_problems(profile)
     if problems:
         raise BenchError("the bench stack is not running — `make bench` starts it "
                          "(deploy/local/stack.py start --profile bench --fresh): " + "; ".join(problems))

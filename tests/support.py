@@ -39,18 +39,7 @@ def wait_until(check, timeout: float = 30.0, interval: float = 0.1, what: str = 
 
 def require_infrastructure(profile) -> None:
     """Fail loudly (never skip) when Kafka or the MongoDB-protocol server is not running."""
-    from kafka import KafkaAdminClient
-    from pymongo import MongoClient
-
-    problems = []
-    try:
-        MongoClient(profile.mongo_uri, serverSelectionTimeoutMS=3000).admin.command("ping")
-    except Exception as exc:
-        problems.append(f"MongoDB protocol server at {profile.mongo_uri}: {exc}")
-    try:
-        KafkaAdminClient(bootstrap_servers=profile.kafka_bootstrap, request_timeout_ms=5000).close()
-    except Exception as exc:
-        problems.append(f"Kafka at {profile.kafka_bootstrap}: {exc}")
+    problems = load_stack().infrastructure_problems(profile)
     if problems:
         raise RuntimeError("integration infrastructure is not running — start it with "
                            "`python deploy/local/stack.py start --profile test` (make test does): "

@@ -311,6 +311,19 @@ def _mongo_ready(profile: Profile) -> bool:
         client.close()
 
 
+def infrastructure_problems(profile: Profile) -> list[str]:
+    """What of the profile's MongoDB-protocol server and Kafka does not answer (empty: both do)."""
+    problems = []
+    for what, where, ready in (("MongoDB protocol server", profile.mongo_uri, _mongo_ready),
+                               ("Kafka", profile.kafka_bootstrap, _kafka_ready)):
+        try:
+            if not ready(profile):
+                problems.append(f"{what} at {where}: nothing listens")
+        except Exception as exc:
+            problems.append(f"{what} at {where}: {exc}")
+    return problems
+
+
 def start(profile: Profile, fresh: bool = False) -> None:
     """Start Kafka and FerretDB for ``profile`` and return once both answer real requests."""
     fetch()

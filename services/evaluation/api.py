@@ -12,10 +12,9 @@ from shared.auth import current_actor, requires
 from shared.http import Problem, ext
 from shared.readmodel import FILLED
 
-from services.evaluation.projections.statistics import LIVE, OPEN_EVALUATION
-
 from marshmallow import fields
 
+from services.evaluation.projections.statistics import LIVE, OPEN_EVALUATION
 from services.evaluation.schemas import (
     AgreementItem, AgreementListQuery, AgreementPage, EvaluationListQuery, EvaluationPage, PageQuery, PartnerListQuery,
     PartnerPage,
