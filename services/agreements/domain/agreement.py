@@ -20,7 +20,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 from shared.domain import Aggregate, InvalidTransition, NewEvent
@@ -389,20 +389,30 @@ class Agreement(Aggregate):
         })]
 
     def activate(self, *, role: str, on: date) -> list[NewEvent]:
-        """SIGNED → ACTIVE once the start date is reached."""
+        """SIGNED → ACTIVE once the start date is reached.
+
+        ``activated_on`` is the day the agreement came into force — its start date, or its signing
+        date when it was signed later — not the day the scheduler noticed (``on``), so a scheduler
+        that was down for a week records the same fact as one that ran on time.
+        """
         rules.check_role("activate", role)
         rules.check_state("activate", self.status)
         if on < self.start_date:
             raise refuse(Rule.NOT_YET_STARTED, f"the agreement starts on {self.start_date.isoformat()}", status=409)
-        return [self._emit(EventType.ACTIVATED, {"activated_on": on.isoformat()})]
+        in_force = max(self.start_date, date.fromisoformat(self.signing["signed_on"]))
+        return [self._emit(EventType.ACTIVATED, {"activated_on": min(in_force, on).isoformat()})]
 
     def expire(self, *, role: str, on: date) -> list[NewEvent]:
-        """SIGNED/ACTIVE → EXPIRED once the end date has passed (``on`` > end date)."""
+        """SIGNED/ACTIVE → EXPIRED once the end date has passed (``on`` > end date).
+
+        ``expired_on`` is the first day after the end date, whenever the scheduler notices.
+        """
         rules.check_role("expire", role)
         rules.check_state("expire", self.status)
         if on <= self.end_date:
             raise refuse(Rule.NOT_YET_ENDED, f"the agreement runs until {self.end_date.isoformat()}", status=409)
-        return [self._emit(EventType.EXPIRED, {"expired_on": on.isoformat(), "end_date": self.end_date.isoformat()})]
+        return [self._emit(EventType.EXPIRED, {"expired_on": (self.end_date + timedelta(days=1)).isoformat(),
+                                               "end_date": self.end_date.isoformat()})]
 
     def terminate(self, *, role: str, reason: str, on: date) -> list[NewEvent]:
         """SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""

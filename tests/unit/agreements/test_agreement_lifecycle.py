@@ -127,7 +127,15 @@ def test_signing_records_signatories_and_numbers_and_stays_signed_after_start():
         "our_number": "180/KS/2025", "partner_number": None}
     assert stream.status == "SIGNED"  # the start date has passed, yet activation is its own step
     stream.do("activate", role="service", on=START + timedelta(days=31))
-    assert stream.agreement.snapshot()["activated_on"] == "2025-02-01"
+    assert stream.agreement.snapshot()["activated_on"] == "2025-01-31"  # in force from its signing
+
+
+def test_a_late_scheduler_records_the_dates_the_agreement_itself_gives():
+    stream = at("SIGNED")  # signed before its start date
+    stream.do("activate", role="service", on=START + timedelta(days=10))
+    assert stream.events[-1].data == {"activated_on": START.isoformat()}
+    stream.do("expire", role="service", on=END + timedelta(days=40))
+    assert stream.events[-1].data == {"expired_on": "2028-01-01", "end_date": "2027-12-31"}
 
 
 def test_activation_waits_for_the_start_date():
