@@ -14,7 +14,9 @@ from shared.readmodel import FILLED
 
 from marshmallow import fields
 
-from services.evaluation.projections.statistics import LIVE, OPEN_EVALUATION
+from services.evaluation.projections.statistics import (
+    LIVE, OPD_PORTFOLIOS, OPEN_EVALUATION, PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS, PUBLIC_OVERVIEW,
+    PUBLIC_PARTNER_PORTFOLIOS, STATISTICS)
 from services.evaluation.schemas import (
     AgreementItem, AgreementListQuery, AgreementPage, EvaluationListQuery, EvaluationPage, PageQuery, PartnerListQuery,
     PartnerPage,
@@ -231,40 +233,46 @@ def live_counts(calendar: dict, on) -> dict:
 
 
 @stats_blp.route("/stats/overview")
-@stats_blp.doc(summary="Headline numbers and chart data for the dashboard (precomputed + today's counts)")
+@stats_blp.doc(summary="Headline numbers and chart data for the dashboard (precomputed + today's counts); "
+                        "publik gets the same figures over signed agreements only")
 @requires()
 def overview():
     db, on = read_db(), today()
-    doc = db["statistics"].find_one({"_id": "overview"}) or {"agreements": {"total": 0}, "evaluations": {"total": 0},
-                                                            "partners": {"total": 0}}
+    view = PUBLIC_OVERVIEW if current_actor().role == "publik" else "overview"
+    doc = db[STATISTICS].find_one({"_id": view}) or {"agreements": {"total": 0}, "evaluations": {"total": 0},
+                                                    "partners": {"total": 0}}
     doc.pop("_id", None)
     calendar = doc.pop("calendar", {})
     return jsonify({**doc, "today": live_counts(calendar, on), "as_of": on.isoformat()})
 
 
-def portfolio_routes(kind: str, collection: str, label):
+def portfolio_routes(kind: str, collections: tuple[str, str], label):
+    """``collections``: (internal, public) — ``publik`` sees portfolios of signed agreements only."""
+    def collection() -> str:
+        return collections[current_actor().role == "publik"]
+
     @stats_blp.route(f"/portfolios/{kind}", endpoint=f"portfolios_{kind}")
     @stats_blp.doc(summary=f"Portfolios per {kind[:-1]}: agreements, categories, average score and progress")
     @requires()
     def listing():
         db = read_db()
-        items = [{"id": d["_id"], "name": label(db, d.pop("_id")), **d} for d in db[collection].find().sort("_id", 1)]
+        items = [{"id": d["_id"], "name": label(db, d.pop("_id")), **d} for d in db[collection()].find().sort("_id", 1)]
         return jsonify({"items": items, "total": len(items)})
 
     @stats_blp.route(f"/portfolios/{kind}/<key>", endpoint=f"portfolio_{kind}")
     @requires()
     def single(key):
         db = read_db()
-        doc = db[collection].find_one({"_id": key})
+        doc = db[collection()].find_one({"_id": key})
         if doc is None:
             raise Problem(404, "Not Found", f"no portfolio for {key}", rule="not_found")
         doc.pop("_id")
         return jsonify({"id": key, "name": label(db, key), **doc})
 
 
-portfolio_routes("partners", "partner_portfolios",
+portfolio_routes("partners", (PARTNER_PORTFOLIOS, PUBLIC_PARTNER_PORTFOLIOS),
                  lambda db, key: (db["partners"].find_one({"_id": key}, {"name": 1}) or {}).get("name", key))
-portfolio_routes("opds", "opd_portfolios", lambda db, key: key)
+portfolio_routes("opds", (OPD_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS), lambda db, key: key)
 
 
 class FeedQuery(PageQuery):

@@ -246,3 +246,21 @@ def test_annual_recap_totals_match_the_apis_counts(stack, seeded):
     assert header[:4] == ["Kategori", "Ditandatangani", "Berlaku", "Berakhir"]
     summary = {row[0]: row[1] for row in book["Ringkasan"].iter_rows(min_row=2, values_only=True)}
     assert summary["Berlaku"] == expected["active"] and summary["Evaluasi final"] == len(finalized)
+
+
+def test_publik_statistics_count_only_what_the_public_register_shows(stack, seeded):
+    partner = seeded["partner"]
+    r = draft(stack, partner, title=f"Rancangan Ekspor {seeded['tag']}", start_date=f"{YEAR + 1}-01-01",
+              end_date=f"{YEAR + 2}-12-31")  # a draft under negotiation: internal only
+    assert r.status_code == 201, r.text
+    wait_until(lambda: get(stack, f"/api/v1/portfolios/partners/{partner}").json().get("agreements") == 3, 30,
+               what="the draft counted in the internal portfolio")
+    internal = get(stack, f"/api/v1/portfolios/partners/{partner}").json()
+    public = get(stack, f"/api/v1/portfolios/partners/{partner}", role="publik").json()
+    assert (internal["agreements"], public["agreements"]) == (3, 2)
+    assert public["signed_or_later"] == internal["signed_or_later"] == 2
+
+    overview = wait_until(lambda: (o := get(stack, "/api/v1/stats/overview", role="publik").json())["agreements"][
+        "total"] == api_total(stack, "/api/v1/agreements", role="publik") and o, 30, what="public overview refreshed")
+    assert set(overview["agreements"]["by_status"]) <= {"SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"}
+    assert "DRAFT" in get(stack, "/api/v1/stats/overview").json()["agreements"]["by_status"]

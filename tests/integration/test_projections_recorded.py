@@ -3,6 +3,7 @@ exactly, whatever the delivery — batches of any size, every event twice, a who
 same database, or the streams interleaved in another order (as a rebuild from three topics may)."""
 import random
 from datetime import datetime, timedelta, timezone
+from unittest.mock import ANY
 
 import pytest
 
@@ -155,6 +156,19 @@ def test_the_recorded_log_gives_exactly_the_expected_documents(fresh):
     assert overview["partners"]["by_kind"] == {"daerah_lain": 1, "pihak_ketiga": 1}
     unja = db["partner_portfolios"].find_one({"_id": P_UNIV})
     assert (unja["agreements"], unja["active"], unja["average_score"], unja["average_progress"]) == (1, 1, 81.25, 50.0)
+    kota = db["partner_portfolios"].find_one({"_id": P_KOTA})
+    assert (kota["agreements"], kota["signed_or_later"]) == (1, 0)
+
+    # the public view: the same figures over signed agreements only (the KB is still a submitted draft)
+    public = db["statistics"].find_one({"_id": "public_overview"})
+    assert (public["agreements"]["total"], public["agreements"]["by_status"]) == (1, {"ACTIVE": 1})
+    assert public["evaluations"] == overview["evaluations"]  # all three are the signed PKS's
+    assert public["partners"] == overview["partners"]
+    assert db["public_partner_portfolios"].find_one({"_id": P_UNIV}) == {**unja, "computed_at": ANY}
+    assert db["public_partner_portfolios"].find_one({"_id": P_KOTA}) is None
+    assert [d["_id"] for d in db["public_opd_portfolios"].find()] == ["DISKOMINFO"]
+    assert db["public_opd_portfolios"].find_one({"_id": "DISKOMINFO"})["agreements"] == 1
+    assert db["opd_portfolios"].find_one({"_id": "DISKOMINFO"})["agreements"] == 2
 
 
 def test_duplicates_replays_and_other_interleavings_give_the_same_documents(fresh):

@@ -19,6 +19,9 @@ from shared.consumer import Projection
 from shared.readmodel import FILLED
 
 STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfolios", "opd_portfolios"
+# What the ``publik`` role sees: the same figures over signed agreements only (see ``refresh``).
+PUBLIC_OVERVIEW = "public_overview"
+PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS = "public_partner_portfolios", "public_opd_portfolios"
 SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
 LIVE = ["SIGNED", "ACTIVE"]
 OPEN_EVALUATION = ["SCHEDULED", "IN_PROGRESS", "SUBMITTED"]
@@ -66,11 +69,53 @@ def partner_kinds(doc: dict) -> set[str]:
     return {k for k in (doc.get("partner_kind_of") or {}).values() if k}
 
 
+def overview_figures(agreements: list[dict], evaluations: list[dict], partners: list[dict]) -> dict:
+    """The dashboard's headline numbers and chart data over the given documents."""
+    finalized = [e for e in evaluations if e.get("status") == "FINALIZED"]
+    kinds_of = {a["_id"]: partner_kinds(a) for a in agreements}
+    return {
+        "agreements": {
+            "total": len(agreements),
+            "by_status": tally(agreements, field("status")),
+            "by_category": tally(agreements, field("category")),
+            "by_document_kind": tally(agreements, field("document_kind")),
+            "by_scope": tally(agreements, field("cooperation_scope")),
+            "by_partner_kind": tally(agreements, partner_kinds),
+            "by_urusan": tally(agreements, lambda a: a.get("urusan") or []),
+            "by_lead_opd": tally(agreements, field("lead_opd")),
+            "by_year": tally(agreements, field("year")),
+            "signed_by_year": tally(agreements, lambda a: a["signed_on"][:4] if a.get("signed_on") else None),
+        },
+        "evaluations": {
+            "total": len(evaluations),
+            "by_status": tally(evaluations, field("status")),
+            "rating_distribution": tally(finalized, field("rating")),
+            "average_score": averages(finalized, lambda e: "all", "overall").get("all"),
+            "average_by_year": averages(finalized, field("year"), "overall"),
+            "average_by_opd": averages(finalized, field("lead_opd"), "overall"),
+            "average_by_category": averages(finalized, field("category"), "overall"),
+            "average_by_partner_kind": averages(finalized, lambda e: kinds_of.get(e.get("agreement_id"), ()),
+                                                "overall"),
+        },
+        "partners": {"total": len(partners), "by_kind": tally(partners, field("kind")),
+                     "by_status": tally(partners, field("status"))},
+        # Dates per day, so the figures that depend on today ("expiring within 30 days",
+        # "overdue") are counted at query time from this one document (``api.live_counts``).
+        "calendar": {
+            "live_end_dates": tally([a for a in agreements if a.get("status") in LIVE], field("end_date")),
+            "active_report_due": tally([a for a in agreements if a.get("status") == "ACTIVE"],
+                                       field("report_due_by")),
+            "open_evaluation_due": tally([e for e in evaluations if e.get("status") in OPEN_EVALUATION],
+                                         field("due_date")),
+        },
+    }
+
+
 class StatisticsProjection(Projection):
     """Applies no event itself; recomputes the derived documents on refresh."""
 
     name = "statistics"
-    collections = (STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS)
+    collections = (STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS, PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS)
 
     def handles(self, event_type: str) -> bool:
         return False
@@ -83,55 +128,25 @@ class StatisticsProjection(Projection):
         agreements = list(db["agreements"].find(FILLED, dict.fromkeys(AGREEMENT_FIELDS, 1)))
         evaluations = list(db["evaluations"].find(FILLED, dict.fromkeys(EVALUATION_FIELDS, 1)))
         partners = list(db["partners"].find(FILLED, {"kind": 1, "status": 1}))
-        finalized = [e for e in evaluations if e.get("status") == "FINALIZED"]
-        kinds_of = {a["_id"]: partner_kinds(a) for a in agreements}
-        overview = {
-            "agreements": {
-                "total": len(agreements),
-                "by_status": tally(agreements, field("status")),
-                "by_category": tally(agreements, field("category")),
-                "by_document_kind": tally(agreements, field("document_kind")),
-                "by_scope": tally(agreements, field("cooperation_scope")),
-                "by_partner_kind": tally(agreements, partner_kinds),
-                "by_urusan": tally(agreements, lambda a: a.get("urusan") or []),
-                "by_lead_opd": tally(agreements, field("lead_opd")),
-                "by_year": tally(agreements, field("year")),
-                "signed_by_year": tally(agreements, lambda a: a["signed_on"][:4] if a.get("signed_on") else None),
-            },
-            "evaluations": {
-                "total": len(evaluations),
-                "by_status": tally(evaluations, field("status")),
-                "rating_distribution": tally(finalized, field("rating")),
-                "average_score": averages(finalized, lambda e: "all", "overall").get("all"),
-                "average_by_year": averages(finalized, field("year"), "overall"),
-                "average_by_opd": averages(finalized, field("lead_opd"), "overall"),
-                "average_by_category": averages(finalized, field("category"), "overall"),
-                "average_by_partner_kind": averages(finalized, lambda e: kinds_of.get(e.get("agreement_id"), ()),
-                                                    "overall"),
-            },
-            "partners": {"total": len(partners), "by_kind": tally(partners, field("kind")),
-                         "by_status": tally(partners, field("status"))},
-            # Dates per day, so the figures that depend on today ("expiring within 30 days",
-            # "overdue") are counted at query time from this one document (``api.live_counts``).
-            "calendar": {
-                "live_end_dates": tally([a for a in agreements if a.get("status") in LIVE], field("end_date")),
-                "active_report_due": tally([a for a in agreements if a.get("status") == "ACTIVE"],
-                                           field("report_due_by")),
-                "open_evaluation_due": tally([e for e in evaluations if e.get("status") in OPEN_EVALUATION],
-                                             field("due_date")),
-            },
-            "computed_at": now,
-        }
-        db[STATISTICS].replace_one({"_id": "overview"}, overview, upsert=True)
-        self._portfolios(db, agreements, now)
+        # The public view counts what the public register shows: agreements once signed, and
+        # their evaluations. Drafts under negotiation stay internal.
+        public = [a for a in agreements if a.get("status") in SIGNED_OR_LATER]
+        public_ids = {a["_id"] for a in public}
+        public_evaluations = [e for e in evaluations if e.get("agreement_id") in public_ids]
+        for view, (agreements_of, evaluations_of) in {"overview": (agreements, evaluations),
+                                                      PUBLIC_OVERVIEW: (public, public_evaluations)}.items():
+            db[STATISTICS].replace_one({"_id": view}, {**overview_figures(agreements_of, evaluations_of, partners),
+                                                       "computed_at": now}, upsert=True)
+        self._portfolios(db, agreements, now, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS)
+        self._portfolios(db, public, now, PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS)
 
     @staticmethod
-    def _portfolios(db: Database, agreements: list[dict], now: str) -> None:
+    def _portfolios(db: Database, agreements: list[dict], now: str, per_partner: str, per_opd: str) -> None:
         """One pass over the agreements, accumulating per partner and per lead OPD."""
-        books: dict[str, dict] = {PARTNER_PORTFOLIOS: {}, OPD_PORTFOLIOS: {}}
+        books: dict[str, dict] = {per_partner: {}, per_opd: {}}
         for doc in agreements:
-            for target, keys in ((PARTNER_PORTFOLIOS, doc.get("partner_ids") or []),
-                                 (OPD_PORTFOLIOS, [doc["lead_opd"]] if doc.get("lead_opd") else [])):
+            for target, keys in ((per_partner, doc.get("partner_ids") or []),
+                                 (per_opd, [doc["lead_opd"]] if doc.get("lead_opd") else [])):
                 for key in keys:
                     book = books[target].setdefault(key, {
                         "agreements": 0, "active": 0, "signed_or_later": 0, "by_category": {},
