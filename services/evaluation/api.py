@@ -15,7 +15,7 @@ from shared.readmodel import FILLED
 from marshmallow import fields
 
 from services.evaluation.projections.statistics import (
-    LIVE, OPD_PORTFOLIOS, OPEN_EVALUATION, PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS, PUBLIC_OVERVIEW,
+    LIVE, OPD_PORTFOLIOS, OPEN_EVALUATION, OVERVIEW, PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS, PUBLIC_OVERVIEW,
     PUBLIC_PARTNER_PORTFOLIOS, STATISTICS)
 from services.evaluation.schemas import (
     AgreementItem, AgreementListQuery, AgreementPage, EvaluationListQuery, EvaluationPage, PageQuery, PartnerListQuery,
@@ -238,7 +238,7 @@ def live_counts(calendar: dict, on) -> dict:
 @requires()
 def overview():
     db, on = read_db(), today()
-    view = PUBLIC_OVERVIEW if current_actor().role == "publik" else "overview"
+    view = PUBLIC_OVERVIEW if current_actor().role == "publik" else OVERVIEW
     doc = db[STATISTICS].find_one({"_id": view}) or {"agreements": {"total": 0}, "evaluations": {"total": 0},
                                                     "partners": {"total": 0}}
     doc.pop("_id", None)

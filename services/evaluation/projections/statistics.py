@@ -19,8 +19,9 @@ from shared.consumer import Projection
 from shared.readmodel import FILLED
 
 STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfolios", "opd_portfolios"
-# What the ``publik`` role sees: the same figures over signed agreements only (see ``refresh``).
-PUBLIC_OVERVIEW = "public_overview"
+# The overview documents' _ids in STATISTICS. What the ``publik`` role sees: the same figures over
+# signed agreements only (see ``refresh``).
+OVERVIEW, PUBLIC_OVERVIEW = "overview", "public_overview"
 PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS = "public_partner_portfolios", "public_opd_portfolios"
 SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
 LIVE = ["SIGNED", "ACTIVE"]
@@ -133,7 +134,7 @@ class StatisticsProjection(Projection):
         public = [a for a in agreements if a.get("status") in SIGNED_OR_LATER]
         public_ids = {a["_id"] for a in public}
         public_evaluations = [e for e in evaluations if e.get("agreement_id") in public_ids]
-        for view, (agreements_of, evaluations_of) in {"overview": (agreements, evaluations),
+        for view, (agreements_of, evaluations_of) in {OVERVIEW: (agreements, evaluations),
                                                       PUBLIC_OVERVIEW: (public, public_evaluations)}.items():
             db[STATISTICS].replace_one({"_id": view}, {**overview_figures(agreements_of, evaluations_of, partners),
                                                        "computed_at": now}, upsert=True)
