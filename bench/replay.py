@@ -7,7 +7,7 @@ reports / evaluations; bench/demo_events.py) published straight to the three ser
 
 Jalin side: the real ``services.evaluation.rebuild.Rebuild.run`` with the real runner factory
 (``build_runner``: all evaluation projections) and its own consumer settings
-(``max_poll_records=1000``; the unit of work sends at most 40 statements per command, which keeps
+(the production ``max_poll_records=500``; the unit of work sends at most 40 statements per command, which keeps
 FerretDB v1.24.2 from the hang a whole batch in one command caused, see bench/README.md). Its live
 generation is the pointer's initial one, with no projector process: the live group's offsets are
 committed at the end of the log, so the rebuild's catch-up target is the whole log and the pause

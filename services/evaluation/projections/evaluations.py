@@ -70,7 +70,8 @@ class EvaluationsProjection(Projection):
         order = (f"{evaluation.get('year') or 0:04d}|{PERIOD_RANK.get(evaluation.get('period'), 99):02d}|"
                  f"{evaluation.get('scheduled_at') or ''}|{sid}")
         seen = f"{order}|{event['version']:08d}"
-        uow.add(AGREEMENTS, UpdateOne({"_id": aid}, {"$setOnInsert": {"_latest_evaluation_key": ""}}, upsert=True))
+        # The agreement document exists: this stream's evaluation.scheduled created it if need be
+        # (see ``apply``), and a key not yet set matches ``$not: {$gte}``.
         uow.add(AGREEMENTS, UpdateOne({"_id": aid, "_latest_evaluation_key": {"$not": {"$gte": seen}}}, {"$set": {
             "_latest_evaluation_key": seen,
             "latest_evaluation": {"id": sid, "status": fields["status"], "period": evaluation.get("period"),
