@@ -7,30 +7,41 @@ methods (which also apply them, so one command may build on its own decisions).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, Iterable, Mapping
+
+
+class Refusal(StrEnum):
+    """What kind of refusal a ``DomainError`` is; the HTTP edge (shared/http.py) maps each to a status."""
+
+    INVALID = "invalid"        # the request breaks a rule about its content
+    CONFLICT = "conflict"      # not allowed in the current state of things
+    FORBIDDEN = "forbidden"    # this actor may not do it
+    NOT_FOUND = "not_found"    # what it refers to does not exist
 
 
 class DomainError(Exception):
     """A command was refused by a named rule.
 
     ``rule`` is a stable machine name (``term_exceeds_five_years``) that API errors carry;
-    ``status`` is the HTTP status the edge should use (409 for a state conflict, 422 for an
-    invalid request); ``fields`` optionally maps input fields to messages.
+    ``kind`` says what sort of refusal it is (the domain knows nothing of HTTP);
+    ``fields`` optionally maps input fields to messages.
     """
 
-    def __init__(self, rule: str, detail: str, *, status: int = 422, fields: Mapping[str, Any] | None = None):
+    def __init__(self, rule: str, detail: str, *, kind: Refusal = Refusal.INVALID,
+                 fields: Mapping[str, Any] | None = None):
         super().__init__(f"{rule}: {detail}")
         self.rule = rule
         self.detail = detail
-        self.status = status
+        self.kind = Refusal(kind)
         self.fields = dict(fields or {})
 
 
 class InvalidTransition(DomainError):
-    """A command is not allowed in the aggregate's current state (HTTP 409)."""
+    """A command is not allowed in the aggregate's current state (a conflict)."""
 
     def __init__(self, command: str, state: str, rule: str = "invalid_transition"):
-        super().__init__(rule, f"'{command}' is not allowed while the status is {state}", status=409)
+        super().__init__(rule, f"'{command}' is not allowed while the status is {state}", kind=Refusal.CONFLICT)
         self.command = command
         self.state = state
 

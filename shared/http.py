@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 from shared.application import StreamNotFound, VersionMismatch
 from shared.auth import AuthError, current_actor, requires
 from shared.config import Settings
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 from shared.eventstore import ConcurrencyError
 from shared.idempotency import IdempotencyStore, StoredResponse, key_id
 from shared.logs import configure_logging, correlation_id_var
@@ -121,6 +121,15 @@ def _webargs_errors(exc: HTTPException) -> dict[str, list[str]]:
     return errors
 
 
+# The one place where the domain's kinds of refusal become HTTP statuses.
+REFUSAL_STATUS = {
+    Refusal.INVALID: (422, "Rule violated"),
+    Refusal.CONFLICT: (409, "Conflict"),
+    Refusal.FORBIDDEN: (403, "Forbidden"),
+    Refusal.NOT_FOUND: (404, "Not Found"),
+}
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def on_problem(exc: Problem):
@@ -129,8 +138,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def on_domain_error(exc: DomainError):
-        title = {403: "Forbidden", 404: "Not Found", 409: "Conflict"}.get(exc.status, "Rule violated")
-        return problem_response(exc.status, title, exc.detail, rule=exc.rule,
+        status, title = REFUSAL_STATUS[exc.kind]
+        return problem_response(status, title, exc.detail, rule=exc.rule,
                                 errors={k: v if isinstance(v, list) else [str(v)] for k, v in exc.fields.items()})
 
     @app.errorhandler(AuthError)

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import gridfs
 from pymongo.database import Database
 
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 
 CHUNK = 256 * 1024
 
@@ -64,13 +64,13 @@ class AttachmentStore:
         """The file's bytes, refused (409 ``attachment_tampered``) if they no longer match their hash."""
         meta = self.meta(file_id)
         if meta is None:
-            raise DomainError("file_not_found", f"{file_id} does not exist", status=404)
+            raise DomainError("file_not_found", f"{file_id} does not exist", kind=Refusal.NOT_FOUND)
         content = self._bucket.open_download_stream(file_id).read()
         actual = hashlib.sha256(content).hexdigest()
         for expected in (meta["sha256"], expected_sha256):
             if expected and expected != actual:
                 raise DomainError("attachment_tampered",
-                                  f"{file_id} does not match the sha256 recorded when it was attached", status=409)
+                                  f"{file_id} does not match the sha256 recorded when it was attached", kind=Refusal.CONFLICT)
         return StoredFile(meta, content)
 
     def delete(self, file_id: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
-from shared.domain import DomainError, NewEvent
+from shared.domain import DomainError, NewEvent, Refusal
 
 from services.agreements.domain import Agreement, new_agreement_id
 from services.agreements.files import AttachmentStore
@@ -139,5 +139,5 @@ class AgreementHandlers:
                      for e in r.get("evidence", [])]
         match = next((f for f in recorded if f["file_id"] == file_id), None)
         if match is None:
-            raise DomainError("file_not_found", f"{file_id} is not attached to {agreement_id}", status=404)
+            raise DomainError("file_not_found", f"{file_id} is not attached to {agreement_id}", kind=Refusal.NOT_FOUND)
         return self.files.get_verified(file_id, match["sha256"])

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from shared.application import Clock, CommandContext, Repository
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 
 from services.evaluation.domain import Evaluation, new_stream_id
 from services.evaluation.rubrics import RubricCatalog
@@ -35,7 +35,7 @@ class EvaluationHandlers:
                               fields={"agreement_id": ["unknown agreement"]})
         if doc["status"] not in EVALUABLE:
             raise DomainError("agreement_not_evaluable", f"only signed agreements are evaluated; this one is "
-                              f"{doc['status']}", status=409, fields={"agreement_id": [f"status {doc['status']}"]})
+                              f"{doc['status']}", kind=Refusal.CONFLICT, fields={"agreement_id": [f"status {doc['status']}"]})
         return doc
 
     def get(self, evaluation_id: str, version: int | None = None) -> Evaluation:

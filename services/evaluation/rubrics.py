@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 
 from services.evaluation.domain import Rubric
 
@@ -38,4 +38,4 @@ class RubricCatalog:
             return self._by_key[(rubric_id, rubric_version)]
         except KeyError:
             raise DomainError("rubric_unknown", f"rubric {rubric_id} v{rubric_version} is not configured",
-                              status=409) from None
+                              kind=Refusal.CONFLICT) from None

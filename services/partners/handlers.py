@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from shared.application import CommandContext, Repository, new_stream_id
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 from shared.uniqueness import UniqueKeys
 
 from services.partners.domain import Partner
@@ -36,7 +36,7 @@ class PartnerHandlers:
             if holder is not None:
                 field = key.split(":", 1)[0]
                 raise DomainError("partner_already_registered", f"{key} is already registered as {holder}",
-                                  status=409, fields={"region_code" if field == "region" else f"identifiers.{field}":
+                                  kind=Refusal.CONFLICT, fields={"region_code" if field == "region" else f"identifiers.{field}":
                                                       [f"already registered: {holder}"]})
 
     def register(self, profile: Mapping[str, Any], contacts: list[dict], ctx: CommandContext):

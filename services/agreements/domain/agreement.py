@@ -23,7 +23,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
-from shared.domain import Aggregate, InvalidTransition, NewEvent
+from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
 
 from . import rules
 from .rules import AttachmentKind, Category, DocumentKind, PartnerView, Rule, Status, refuse
@@ -212,7 +212,7 @@ class Agreement(Aggregate):
             return self.activities[activity_id]
         except KeyError:
             raise refuse(Rule.ACTIVITY_NOT_FOUND, f"no activity '{activity_id}' in the work plan",
-                         status=404) from None
+                         kind=Refusal.NOT_FOUND) from None
 
     def _check_parent(self, parent: Agreement | None, *, end: date) -> None:
         """A PKS's KB must be in force and still cover it (at submission, signing and amendment)."""
@@ -224,7 +224,7 @@ class Agreement(Aggregate):
         rules.check_state(command, self.status)
         if not self.has_work_plan:
             raise refuse(Rule.WORK_PLAN_REQUIRES_PKS, "a work plan belongs to a PKS (or a SINERGI nota kesepakatan)",
-                         status=409)
+                         kind=Refusal.CONFLICT)
         rules.check_opd_scope(role, opd, self.lead_opd)
 
     # --- drafting ----------------------------------------------------------------------------
@@ -371,9 +371,9 @@ class Agreement(Aggregate):
         rules.check_state("sign", self.status)
         # A stream imported or written under older rules could sit in READY_TO_SIGN without them.
         if self.dprd_required and self.dprd_approval is None:
-            raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "no DPRD approval is recorded", status=409)
+            raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "no DPRD approval is recorded", kind=Refusal.CONFLICT)
         if self.central_required and self.central_approval is None:
-            raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, "no central-government approval is recorded", status=409)
+            raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, "no central-government approval is recorded", kind=Refusal.CONFLICT)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
         self._check_parent(parent_kb, end=self.end_date)
         partner_signatory = None
@@ -398,7 +398,7 @@ class Agreement(Aggregate):
         rules.check_role("activate", role)
         rules.check_state("activate", self.status)
         if on < self.start_date:
-            raise refuse(Rule.NOT_YET_STARTED, f"the agreement starts on {self.start_date.isoformat()}", status=409)
+            raise refuse(Rule.NOT_YET_STARTED, f"the agreement starts on {self.start_date.isoformat()}", kind=Refusal.CONFLICT)
         in_force = max(self.start_date, date.fromisoformat(self.signing["signed_on"]))
         return [self._emit(EventType.ACTIVATED, {"activated_on": min(in_force, on).isoformat()})]
 
@@ -410,7 +410,7 @@ class Agreement(Aggregate):
         rules.check_role("expire", role)
         rules.check_state("expire", self.status)
         if on <= self.end_date:
-            raise refuse(Rule.NOT_YET_ENDED, f"the agreement runs until {self.end_date.isoformat()}", status=409)
+            raise refuse(Rule.NOT_YET_ENDED, f"the agreement runs until {self.end_date.isoformat()}", kind=Refusal.CONFLICT)
         return [self._emit(EventType.EXPIRED, {"expired_on": (self.end_date + timedelta(days=1)).isoformat(),
                                                "end_date": self.end_date.isoformat()})]
 
@@ -497,7 +497,7 @@ class Agreement(Aggregate):
         """Add an activity to the work plan of a SIGNED/ACTIVE PKS (OPD officers: the lead OPD's only)."""
         self._check_work_plan("add_activity", role, opd)
         if activity_id in self.activities:
-            raise refuse(Rule.ACTIVITY_EXISTS, f"activity '{activity_id}' already exists", status=409)
+            raise refuse(Rule.ACTIVITY_EXISTS, f"activity '{activity_id}' already exists", kind=Refusal.CONFLICT)
         values = {"name": name, "indicator": indicator, "target": target, "unit": unit,
                   "schedule_start": schedule_start, "schedule_end": schedule_end,
                   "responsible_opd": responsible_opd, "budget": budget}
@@ -524,7 +524,7 @@ class Agreement(Aggregate):
         self._check_work_plan("remove_activity", role, opd)
         if self._activity(activity_id).reports:
             raise refuse(Rule.ACTIVITY_HAS_REPORTS, f"activity '{activity_id}' has reports and cannot be removed",
-                         status=409)
+                         kind=Refusal.CONFLICT)
         return [self._emit(EventType.ACTIVITY_REMOVED, {"activity_id": activity_id})]
 
     def file_report(
@@ -540,7 +540,7 @@ class Agreement(Aggregate):
         rules.check_state("file_report", self.status)
         if not self.has_work_plan:
             raise refuse(Rule.WORK_PLAN_REQUIRES_PKS, "a work plan belongs to a PKS (or a SINERGI nota kesepakatan)",
-                         status=409)
+                         kind=Refusal.CONFLICT)
         activity = self._activity(activity_id)
         rules.check_opd_scope(role, opd, activity.responsible_opd)
         first, last = period_bounds(period)

@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
-from shared.domain import DomainError, InvalidTransition
+from shared.domain import DomainError, InvalidTransition, Refusal
 
 
 # --- vocabularies -----------------------------------------------------------------------------
@@ -171,9 +171,10 @@ class Rule(StrEnum):
     PERIOD_NOT_STARTED = "period_not_started"
 
 
-def refuse(rule: Rule, detail: str, *, status: int = 422, fields: Mapping[str, Any] | None = None) -> DomainError:
+def refuse(rule: Rule, detail: str, *, kind: Refusal = Refusal.INVALID,
+           fields: Mapping[str, Any] | None = None) -> DomainError:
     """Build the DomainError for ``rule`` (callers ``raise`` it so the flow stays visible)."""
-    return DomainError(rule.value, detail, status=status, fields=fields)
+    return DomainError(rule.value, detail, kind=kind, fields=fields)
 
 
 def to_enum(enum: type[StrEnum], value: Any, field: str) -> str:
@@ -229,14 +230,14 @@ def may(command: str, role: str) -> bool:
 
 def check_role(command: str, role: str) -> None:
     if not may(command, role):
-        raise refuse(Rule.ROLE_NOT_ALLOWED, f"role '{role}' may not {command.replace('_', ' ')}", status=403)
+        raise refuse(Rule.ROLE_NOT_ALLOWED, f"role '{role}' may not {command.replace('_', ' ')}", kind=Refusal.FORBIDDEN)
 
 
 def check_opd_scope(role: str, opd: str | None, responsible_opd: str) -> None:
     """An OPD officer acts only on what their own OPD is responsible for."""
     if role == Role.OPD.value and opd != responsible_opd:
         raise refuse(Rule.OPD_NOT_RESPONSIBLE,
-                     f"OPD '{opd}' is not responsible here (responsible OPD: '{responsible_opd}')", status=403)
+                     f"OPD '{opd}' is not responsible here (responsible OPD: '{responsible_opd}')", kind=Refusal.FORBIDDEN)
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -282,10 +283,10 @@ def check_state(command: str, status: str | None) -> None:
     if command in ("approve_central", "sign"):
         if status == Status.AWAITING_DPRD:
             raise refuse(Rule.DPRD_APPROVAL_REQUIRED,
-                         f"the DPRD approval must be recorded before '{command}'", status=409)
+                         f"the DPRD approval must be recorded before '{command}'", kind=Refusal.CONFLICT)
         if status == Status.AWAITING_CENTRAL:
             raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED,
-                         f"the central-government approval must be recorded before '{command}'", status=409)
+                         f"the central-government approval must be recorded before '{command}'", kind=Refusal.CONFLICT)
     raise InvalidTransition(command, status or "NEW")
 
 

@@ -29,7 +29,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from shared.domain import Aggregate, DomainError, InvalidTransition, NewEvent
+from shared.domain import Aggregate, DomainError, InvalidTransition, NewEvent, Refusal
 
 from .rubric import CHOICE, REFS, SCALE_KINDS, TEXT, Rubric
 from .scoring import NothingToScore, score
@@ -247,7 +247,7 @@ class Evaluation(Aggregate):
     @staticmethod
     def _require_manager(command: str, role: str) -> None:
         if role not in MANAGING_ROLES:
-            raise DomainError("role_not_allowed", f"role {role!r} may not {command} an evaluation", status=403)
+            raise DomainError("role_not_allowed", f"role {role!r} may not {command} an evaluation", kind=Refusal.FORBIDDEN)
 
     def _require_assessor(self, command: str, role: str, opd: str | None) -> None:
         if role in MANAGING_ROLES:
@@ -255,12 +255,12 @@ class Evaluation(Aggregate):
         if role == ROLE_OPD and self.assessor_kind == ASSESSOR_OPD:
             if not isinstance(opd, str) or opd.strip() != self.agreement_lead_opd:
                 raise DomainError("opd_not_responsible",
-                                  "only the agreement's lead OPD may fill in this evaluation", status=403)
+                                  "only the agreement's lead OPD may fill in this evaluation", kind=Refusal.FORBIDDEN)
             return
         if role == ROLE_TKKSD and self.assessor_kind == ASSESSOR_TKKSD:
             return
         raise DomainError("role_not_allowed",
-                          f"role {role!r} may not {command} an evaluation assessed by {self.assessor_kind}", status=403)
+                          f"role {role!r} may not {command} an evaluation assessed by {self.assessor_kind}", kind=Refusal.FORBIDDEN)
 
     def _require_rubric(self, rubric: Rubric) -> None:
         if not isinstance(rubric, Rubric):
@@ -270,7 +270,7 @@ class Evaluation(Aggregate):
                 "rubric_mismatch",
                 f"this evaluation uses rubric {self.rubric_id} v{self.rubric_version}, "
                 f"not {rubric.rubric_id} v{rubric.rubric_version}",
-                status=409,
+                kind=Refusal.CONFLICT,
             )
 
     # -- commands ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, Mapping
 
-from shared.domain import Aggregate, DomainError, InvalidTransition, NewEvent
+from shared.domain import Aggregate, DomainError, InvalidTransition, NewEvent, Refusal
 
 KINDS = ("daerah_lain", "pihak_ketiga", "pemda_luar_negeri", "lembaga_luar_negeri", "pemerintah_pusat")
 PIHAK_KETIGA_SUBTYPES = ("badan_usaha", "perguruan_tinggi", "lembaga", "yayasan", "ormas", "perseorangan")
@@ -87,7 +87,7 @@ class Partner(Aggregate):
         self._require_active("update_profile")
         if "kind" in changes and changes["kind"] != self.profile["kind"]:
             raise DomainError("kind_immutable", "the kind of a partner cannot change; register a new partner",
-                              fields={"kind": ["cannot change"]}, status=409)
+                              fields={"kind": ["cannot change"]}, kind=Refusal.CONFLICT)
         changed = {k: v for k, v in changes.items() if k in PROFILE_FIELDS and self.profile.get(k) != v}
         if not changed:
             return []

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.agreements.domain import Agreement, PartnerView, Status, new_agreement_id
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 
 START = date(2025, 1, 1)
 END = date(2027, 12, 31)
@@ -160,7 +160,7 @@ class _Refused:
         error = self.info.value
         assert error.rule == self.rule, f"expected {self.rule}, got {error.rule}: {error.detail}"
         if self.status is not None:
-            assert error.status == self.status
+            assert error.kind == self.status
         return True
 
 

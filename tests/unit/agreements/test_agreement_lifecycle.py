@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.agreements.domain import EVENT_TYPES, Agreement, EventType
-from shared.domain import InvalidTransition
+from shared.domain import InvalidTransition, Refusal
 from tests.unit.agreements.test_agreement_builders import (
     END, LEAD_OPD, SIGNED_ON, START, Stream, advance, at, draft_kwargs, drafted, envelopes, file_meta, partner,
     partner_for, refused, step,
@@ -57,15 +57,15 @@ def test_submitted_event_states_which_approvals_are_required():
 def test_signing_is_refused_naming_the_awaited_approval():
     stream = at("AWAITING_DPRD", "KSDLL")
     sign = dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON)
-    with refused("dprd_approval_required", 409):
+    with refused("dprd_approval_required", Refusal.CONFLICT):
         stream.do("sign", **sign)
-    with refused("dprd_approval_required", 409):
+    with refused("dprd_approval_required", Refusal.CONFLICT):
         stream.do("approve_central", role="pimpinan", approval_ref="X", approved_on=SIGNED_ON)
     step(stream)
     assert stream.status == "AWAITING_CENTRAL"
-    with refused("central_approval_required", 409):
+    with refused("central_approval_required", Refusal.CONFLICT):
         stream.do("sign", **sign)
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         stream.do("approve_dprd", role="pimpinan", approval_ref="X", approved_on=SIGNED_ON)
 
 
@@ -73,7 +73,7 @@ def test_dprd_approval_is_refused_when_not_awaited():
     stream = at("READY_TO_SIGN")
     with pytest.raises(InvalidTransition) as err:
         stream.do("approve_dprd", role="pimpinan", approval_ref="X", approved_on=SIGNED_ON)
-    assert err.value.status == 409 and err.value.state == "READY_TO_SIGN"
+    assert err.value.kind == Refusal.CONFLICT and err.value.state == "READY_TO_SIGN"
 
 
 def test_a_stream_ready_to_sign_without_recorded_approvals_cannot_be_signed():
@@ -83,17 +83,17 @@ def test_a_stream_ready_to_sign_without_recorded_approvals_cannot_be_signed():
         "recommended": True, "notes": "", "reviewed_on": "2024-12-01", "next_status": "READY_TO_SIGN"}}]
     agreement = Agreement.rebuild(stream.agreement.stream_id, forged)
     sign = dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON)
-    with refused("dprd_approval_required", 409):
+    with refused("dprd_approval_required", Refusal.CONFLICT):
         agreement.sign(**sign)
     agreement.apply(EventType.DPRD_APPROVED, {"approval_ref": "X", "approved_on": "2024-12-05",
                                               "next_status": "READY_TO_SIGN"})
-    with refused("central_approval_required", 409):
+    with refused("central_approval_required", Refusal.CONFLICT):
         agreement.sign(**sign)
 
 
 def test_unfavourable_review_rejects_and_needs_notes():
     stream = at("UNDER_REVIEW")
-    with refused("reason_required", 422):
+    with refused("reason_required", Refusal.INVALID):
         stream.do("record_review", role="tkksd", recommended=False, notes="  ", reviewed_on=date(2024, 12, 1))
     stream.do("record_review", role="tkksd", recommended=False, notes="Tidak bermanfaat", reviewed_on=date(2024, 12, 1))
     snap = stream.agreement.snapshot()
@@ -140,7 +140,7 @@ def test_a_late_scheduler_records_the_dates_the_agreement_itself_gives():
 
 def test_activation_waits_for_the_start_date():
     stream = at("SIGNED")
-    with refused("not_yet_started", 409):
+    with refused("not_yet_started", Refusal.CONFLICT):
         stream.do("activate", role="service", on=START - timedelta(days=1))
     stream.do("activate", role="service", on=START)
     assert stream.status == "ACTIVE"
@@ -149,7 +149,7 @@ def test_activation_waits_for_the_start_date():
 @pytest.mark.parametrize("source", ["SIGNED", "ACTIVE"])
 def test_expiry_only_after_the_end_date(source):
     stream = at(source)
-    with refused("not_yet_ended", 409):
+    with refused("not_yet_ended", Refusal.CONFLICT):
         stream.do("expire", role="service", on=END)
     stream.do("expire", role="service", on=END + timedelta(days=1))
     assert stream.status == "EXPIRED"
@@ -179,7 +179,7 @@ def test_reject_and_cancel_from_every_state_before_signing(source, command, role
 @pytest.mark.parametrize("command, role", [("reject", "tkksd"), ("cancel", "kerjasama")])
 def test_reject_and_cancel_are_refused_once_signed(source, command, role):
     stream = at(source)
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         stream.do(command, role=role, reason="Terlambat")
 
 
@@ -216,7 +216,7 @@ def test_expiry_reminder_outside_signed_or_active_is_refused(source):
     stream = at(source) if source != "CANCELLED" else at("DRAFT")
     if source == "CANCELLED":
         stream.do("cancel", role="kerjasama", reason="x")
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         stream.do("raise_expiry_reminder", role="service", on=END)
 
 
@@ -243,7 +243,7 @@ def test_amendment_rules():
     stream = at("SIGNED")
     base = dict(role="pimpinan", number="ADD-1", signed_on=date(2025, 6, 1), reason="Ubah",
                 signatory_name="Bupati", signatory_position="kepala_daerah")
-    with refused("field_not_editable", 422) as err:
+    with refused("field_not_editable", Refusal.INVALID) as err:
         stream.do("amend", **base, changes={"category": "KSDPK", "start_date": START})
     assert set(err.value.fields) == {"category", "start_date"}
     with refused("term_exceeds_five_years"):
@@ -267,7 +267,7 @@ def test_amendment_outside_signed_or_active_is_refused(source):
     stream = at("ACTIVE" if source == "TERMINATED" else source)
     if source == "TERMINATED":
         stream.do("terminate", role="pimpinan", reason="x", on=date(2026, 1, 1))
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         stream.do("amend", role="pimpinan", number="A", signed_on=date(2026, 1, 1), reason="x", changes={},
                   signatory_name="Bupati", signatory_position="kepala_daerah")
 
@@ -286,7 +286,7 @@ def test_documents_can_be_attached_until_rejected_or_cancelled(source):
 def test_documents_cannot_be_attached_once_rejected_or_cancelled(command, role):
     stream = at("SUBMITTED")
     stream.do(command, role=role, reason="x")
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         stream.do("attach_document", role="kerjasama", kind="kak", file=file_meta())
 
 
@@ -307,7 +307,7 @@ def test_attachment_kind_and_metadata_are_checked():
 
 def test_drafting_again_on_an_existing_stream_is_refused():
     stream = at("DRAFT")
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         stream.do("draft", **draft_kwargs())
 
 
@@ -348,7 +348,7 @@ def test_edit_draft_checks_the_merged_terms():
 
 @pytest.mark.parametrize("source", ["SUBMITTED", "SIGNED"])
 def test_edit_draft_outside_draft_is_refused(source):
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         at(source).do("edit_draft", role="kerjasama", changes={"title": "x"})
 
 
@@ -369,7 +369,7 @@ def test_only_signed_active_or_expired_agreements_can_be_extended(old_status):
             {"on": date(2026, 1, 1)} if old_status == "TERMINATED" else {}))
     else:
         old = at(old_status)
-    with refused("extension_requires_signed_agreement", 422):
+    with refused("extension_requires_signed_agreement", Refusal.INVALID):
         Stream().do("draft", **draft_kwargs(), extends=old.agreement)
 
 

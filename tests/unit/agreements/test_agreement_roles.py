@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from shared.domain import Refusal
 from services.agreements.domain import COMMAND_ROLES, Role
 from tests.unit.agreements.test_agreement_builders import (
     END, LEAD_OPD, SIGNED_ON, START, Stream, at, draft_kwargs, file_meta, partner_for, refused, signed_pks,
@@ -99,19 +100,19 @@ def test_each_role_may_send_exactly_its_commands(command, role):
             stream.do(command, role=role, **kwargs)
         assert len(events) == 1
     else:
-        with refused("role_not_allowed", 403):
+        with refused("role_not_allowed", Refusal.FORBIDDEN):
             stream.do(command, role=role, **kwargs)
         assert stream.agreement.snapshot() == before
 
 
 def test_an_unknown_role_is_refused():
     stream, kwargs = scenario("submit")
-    with refused("role_not_allowed", 403):
+    with refused("role_not_allowed", Refusal.FORBIDDEN):
         stream.do("submit", role="superuser", **kwargs)
 
 
 def test_permission_is_checked_before_the_state():
-    with refused("role_not_allowed", 403):
+    with refused("role_not_allowed", Refusal.FORBIDDEN):
         at("DRAFT").do("sign", role="auditor", **SIGN)
 
 
@@ -123,7 +124,7 @@ def test_only_the_lead_opd_edits_the_work_plan():
                             ("update_activity", {"activity_id": "act-1", "changes": {"target": 60}}),
                             ("remove_activity", {"activity_id": "act-1"})):
         for other in ("DINKES", None):
-            with refused("opd_not_responsible", 403):
+            with refused("opd_not_responsible", Refusal.FORBIDDEN):
                 stream.do(command, role="opd", opd=other, **kwargs)
     assert stream.do("update_activity", role="opd", opd=LEAD_OPD, activity_id="act-1", changes={"target": 60})
 
@@ -132,7 +133,7 @@ def test_a_report_is_filed_by_the_activity_s_responsible_opd_or_kerjasama():
     stream = with_activity(signed_pks(), responsible_opd="DINKES")
     report = dict(activity_id="act-1", period="2025-TW1", realisation=5, filed_on=date(2025, 3, 31))
     for other in (LEAD_OPD, "BAPPEDA", None):  # even the lead OPD reports only for its own activities
-        with refused("opd_not_responsible", 403):
+        with refused("opd_not_responsible", Refusal.FORBIDDEN):
             stream.do("file_report", role="opd", opd=other, **report)
     stream.do("file_report", role="opd", opd="DINKES", **report)
     stream.do("file_report", role="kerjasama", **{**report, "period": "2025-TW2", "filed_on": date(2025, 4, 1)})

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
+from shared.domain import Refusal
 from services.agreements.domain import HEAD_POSITIONS, Rule, SignatoryPosition, add_years, latest_end
 from tests.unit.agreements.test_agreement_builders import (
     END, KIND_FOR, SIGNED_ON, START, Stream, advance, at, draft_kwargs, drafted, partner, partner_for, refused,
@@ -24,7 +25,7 @@ def draft(**overrides):
 def test_exactly_five_years_is_allowed_and_one_day_more_is_refused():
     draft(start_date=date(2024, 1, 1), end_date=date(2028, 12, 31))
     draft(start_date=date(2024, 1, 1), end_date=date(2029, 1, 1))
-    with refused("term_exceeds_five_years", 422) as err:
+    with refused("term_exceeds_five_years", Refusal.INVALID) as err:
         draft(start_date=date(2024, 1, 1), end_date=date(2029, 1, 2))
     assert err.value.fields == {"end_date": "must be on or before 2029-01-01"}
 
@@ -39,7 +40,7 @@ def test_five_years_from_29_february_ends_on_28_february():
 def test_end_must_be_after_start():
     draft(start_date=START, end_date=START + ONE_DAY)
     for end in (START, START - ONE_DAY):
-        with refused("end_before_start", 422) as err:
+        with refused("end_before_start", Refusal.INVALID) as err:
             draft(start_date=START, end_date=end)
         assert "end_date" in err.value.fields
 
@@ -93,7 +94,7 @@ def test_each_category_takes_one_kind_of_partner(category, kind):
     if kind == KIND_FOR[category]:
         assert Stream().do("draft", **kwargs)
     else:
-        with refused("category_partner_mismatch", 422):
+        with refused("category_partner_mismatch", Refusal.INVALID):
             Stream().do("draft", **kwargs)
 
 
@@ -111,7 +112,7 @@ def test_partners_may_be_given_as_plain_dicts():
 def test_only_verified_partners_can_be_submitted(status):
     good, bad = partner("daerah_lain", pid="p-good"), partner("daerah_lain", pid="p-bad", status=status)
     stream = drafted(partners=[good, bad])
-    with refused("partner_not_verified", 422) as err:
+    with refused("partner_not_verified", Refusal.INVALID) as err:
         stream.do("submit", role="kerjasama", partners=[good, bad])
     assert err.value.fields == {"partner_ids": ["p-bad"]}
     stream.do("submit", role="kerjasama", partners=[good, partner("daerah_lain", pid="p-bad")])
@@ -165,7 +166,7 @@ def test_a_kb_is_signed_only_by_the_head_or_acting_head_in_person(position, poa)
         sign(stream, position, poa)
         assert stream.status == "SIGNED"
     else:
-        with refused("signatory_not_authorised", 422):
+        with refused("signatory_not_authorised", Refusal.INVALID):
             sign(stream, position, poa)
 
 

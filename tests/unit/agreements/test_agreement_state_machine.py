@@ -16,7 +16,7 @@ from hypothesis.stateful import (
 )
 
 from services.agreements.domain import Status
-from shared.domain import DomainError
+from shared.domain import DomainError, Refusal
 from tests.unit.agreements.test_agreement_builders import (
     END, SIGNED_ON, START, at, drafted, file_meta, partner_for, step,
 )
@@ -81,7 +81,7 @@ class AgreementLifecycle(RuleBasedStateMachine):
         with pytest.raises(DomainError) as err:
             self.stream.do(command, **kwargs)
         assert err.value.rule == (named or {}).get(self.model, "invalid_transition")
-        assert err.value.status == 409
+        assert err.value.kind == Refusal.CONFLICT
         assert agreement.snapshot() == before
         return None
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
+from shared.domain import Refusal
 from services.agreements.domain import activity_progress, agreement_progress, period_bounds, period_key
 from tests.unit.agreements.test_agreement_builders import (
     END, LEAD_OPD, START, at, file_meta, refused, signed_pks, with_activity,
@@ -39,26 +40,26 @@ def test_activities_are_added_updated_and_removed():
 
 
 def test_a_kb_has_no_work_plan_except_a_sinergi_nota_kesepakatan():
-    with refused("work_plan_requires_pks", 409):
+    with refused("work_plan_requires_pks", Refusal.CONFLICT):
         with_activity(at("SIGNED"))
     assert with_activity(at("ACTIVE", "SINERGI")).agreement.activities
 
 
 @pytest.mark.parametrize("status", ["DRAFT", "READY_TO_SIGN", "EXPIRED"])
 def test_the_work_plan_changes_only_while_signed_or_active(status):
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         with_activity(at(status, document_kind="PKS"))
 
 
 def test_activity_ids_are_unique_and_must_exist():
     stream = with_activity(signed_pks())
-    with refused("activity_exists", 409):
+    with refused("activity_exists", Refusal.CONFLICT):
         with_activity(stream)
-    with refused("activity_not_found", 404):
+    with refused("activity_not_found", Refusal.NOT_FOUND):
         stream.do("update_activity", role="kerjasama", activity_id="nope", changes={"target": 1})
-    with refused("activity_not_found", 404):
+    with refused("activity_not_found", Refusal.NOT_FOUND):
         stream.do("remove_activity", role="kerjasama", activity_id="nope")
-    with refused("activity_not_found", 404):
+    with refused("activity_not_found", Refusal.NOT_FOUND):
         report(stream, activity_id="nope")
 
 
@@ -93,7 +94,7 @@ def test_budget_is_whole_rupiah():
 def test_an_activity_with_reports_cannot_be_removed():
     stream = with_activity(signed_pks())
     report(stream)
-    with refused("activity_has_reports", 409):
+    with refused("activity_has_reports", Refusal.CONFLICT):
         stream.do("remove_activity", role="kerjasama", activity_id="act-1")
 
 
@@ -170,18 +171,18 @@ def test_late_reports_are_accepted_after_the_end(status):
     else:
         stream.do("terminate", role="pimpinan", reason="Selesai lebih awal", on=date(2025, 9, 1))
     report(stream, period="2025-TW3", filed_on=date(2028, 1, 10))
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         with_activity(stream, "act-2")
 
 
 def test_reports_are_refused_before_signing_and_once_cancelled():
     stream = at("DRAFT", document_kind="PKS")
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", Refusal.CONFLICT):
         report(stream)
 
 
 def test_a_kb_takes_no_reports():
-    with refused("work_plan_requires_pks", 409):
+    with refused("work_plan_requires_pks", Refusal.CONFLICT):
         report(at("ACTIVE"))
 
 

@@ -11,7 +11,7 @@ from services.evaluation.domain import (
     EVALUATION_ANSWERS_SAVED, EVALUATION_CANCELLED, EVALUATION_FINALIZED, EVALUATION_RETURNED,
     EVALUATION_SCHEDULED, EVALUATION_SUBMITTED, Evaluation, Rubric, Status, score,
 )
-from shared.domain import DomainError, InvalidTransition
+from shared.domain import DomainError, InvalidTransition, Refusal
 
 LEAD_OPD = "DINAS-PUPR"
 
@@ -28,7 +28,7 @@ def new_evaluation() -> Evaluation:
 
 
 def rule_of(excinfo) -> tuple[str, int]:
-    return excinfo.value.rule, excinfo.value.status
+    return excinfo.value.rule, excinfo.value.kind
 
 
 # -- schedule ----------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def test_schedule_refuses_invalid_input(rubric, override, rule, field):
     evaluation = new_evaluation()
     with pytest.raises(DomainError) as caught:
         evaluation.schedule(**schedule_args(rubric, **override))
-    assert rule_of(caught) == (rule, 422)
+    assert rule_of(caught) == (rule, Refusal.INVALID)
     assert field in caught.value.fields
     assert evaluation.status is None and evaluation.version == 0
 
@@ -99,14 +99,14 @@ def test_schedule_needs_an_evaluation_stream_id(rubric):
 def test_only_kerjasama_and_admin_schedule(rubric, role):
     with pytest.raises(DomainError) as caught:
         new_evaluation().schedule(**schedule_args(rubric, role=role))
-    assert rule_of(caught) == ("role_not_allowed", 403)
+    assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
 
 
 def test_scheduling_twice_is_refused(rubric, make_evaluation):
     evaluation = make_evaluation()
     with pytest.raises(InvalidTransition) as caught:
         evaluation.schedule(**schedule_args(rubric))
-    assert rule_of(caught) == ("already_scheduled", 409)
+    assert rule_of(caught) == ("already_scheduled", Refusal.CONFLICT)
 
 
 @pytest.mark.parametrize("command", ["save_answers", "submit", "finalize", "cancel", "return_for_revision"])
@@ -121,7 +121,7 @@ def test_nothing_happens_before_scheduling(rubric, command):
     }
     with pytest.raises(InvalidTransition) as caught:
         calls[command]()
-    assert rule_of(caught) == ("not_scheduled", 409)
+    assert rule_of(caught) == ("not_scheduled", Refusal.CONFLICT)
 
 
 # -- answers -----------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_unknown_indicator_is_refused(rubric, make_evaluation):
     evaluation = make_evaluation()
     with pytest.raises(DomainError) as caught:
         evaluation.save_answers({"dampak": "baik", "anggaran": "besar"}, role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("unknown_indicator", 422)
+    assert rule_of(caught) == ("unknown_indicator", Refusal.INVALID)
     assert set(caught.value.fields) == {"anggaran"}
     assert evaluation.answers == {} and evaluation.status == Status.SCHEDULED
 
@@ -174,7 +174,7 @@ def test_answer_outside_its_scale_is_refused(rubric, make_evaluation, indicator,
     evaluation = make_evaluation()
     with pytest.raises(DomainError) as caught:
         evaluation.save_answers({indicator: answer}, role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("answer_outside_scale", 422)
+    assert rule_of(caught) == ("answer_outside_scale", Refusal.INVALID)
     assert list(caught.value.fields) == [indicator]
     assert ", ".join(rubric.indicator(indicator).option_keys) in caught.value.fields[indicator]
     assert evaluation.version == 1
@@ -194,7 +194,7 @@ def test_every_faulty_answer_is_named(rubric, make_evaluation):
 def test_malformed_text_or_references_are_refused(rubric, make_evaluation, indicator, answer):
     with pytest.raises(DomainError) as caught:
         make_evaluation().save_answers({indicator: answer}, role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("invalid_answer", 422)
+    assert rule_of(caught) == ("invalid_answer", Refusal.INVALID)
     assert list(caught.value.fields) == [indicator]
 
 
@@ -210,32 +210,32 @@ def test_answers_are_frozen_outside_draft_states(rubric, make_evaluation, status
     evaluation = make_evaluation(status)
     with pytest.raises(InvalidTransition) as caught:
         evaluation.save_answers({"dampak": "kurang"}, role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("invalid_transition", 409)
+    assert rule_of(caught) == ("invalid_transition", Refusal.CONFLICT)
 
 
 def test_answers_need_the_scheduled_rubric_version(rubric, make_evaluation):
     newer = Rubric.from_dict({**rubric.to_dict(), "rubric_version": 2})
     with pytest.raises(DomainError) as caught:
         make_evaluation().save_answers({"dampak": "baik"}, role="kerjasama", rubric=newer)
-    assert rule_of(caught) == ("rubric_mismatch", 409)
+    assert rule_of(caught) == ("rubric_mismatch", Refusal.CONFLICT)
 
 
 # -- who may answer and submit --------------------------------------------------------------
 @pytest.mark.parametrize("assessor_kind, role, opd, allowed", [
     ("opd", "opd", LEAD_OPD, None),
-    ("opd", "opd", "DINAS-KESEHATAN", ("opd_not_responsible", 403)),
-    ("opd", "opd", None, ("opd_not_responsible", 403)),
-    ("opd", "tkksd", None, ("role_not_allowed", 403)),
+    ("opd", "opd", "DINAS-KESEHATAN", ("opd_not_responsible", Refusal.FORBIDDEN)),
+    ("opd", "opd", None, ("opd_not_responsible", Refusal.FORBIDDEN)),
+    ("opd", "tkksd", None, ("role_not_allowed", Refusal.FORBIDDEN)),
     ("opd", "kerjasama", None, None),
     ("opd", "admin", None, None),
     ("tkksd", "tkksd", None, None),
-    ("tkksd", "opd", LEAD_OPD, ("role_not_allowed", 403)),
-    ("kerjasama", "opd", LEAD_OPD, ("role_not_allowed", 403)),
-    ("kerjasama", "tkksd", None, ("role_not_allowed", 403)),
+    ("tkksd", "opd", LEAD_OPD, ("role_not_allowed", Refusal.FORBIDDEN)),
+    ("kerjasama", "opd", LEAD_OPD, ("role_not_allowed", Refusal.FORBIDDEN)),
+    ("kerjasama", "tkksd", None, ("role_not_allowed", Refusal.FORBIDDEN)),
     ("kerjasama", "kerjasama", None, None),
-    ("opd", "pimpinan", None, ("role_not_allowed", 403)),
-    ("opd", "auditor", None, ("role_not_allowed", 403)),
-    ("opd", "publik", None, ("role_not_allowed", 403)),
+    ("opd", "pimpinan", None, ("role_not_allowed", Refusal.FORBIDDEN)),
+    ("opd", "auditor", None, ("role_not_allowed", Refusal.FORBIDDEN)),
+    ("opd", "publik", None, ("role_not_allowed", Refusal.FORBIDDEN)),
 ])
 def test_who_may_answer_and_submit(rubric, make_evaluation, complete_answers, assessor_kind, role, opd, allowed):
     evaluation = make_evaluation(assessor_kind=assessor_kind)
@@ -261,7 +261,7 @@ def test_submit_needs_every_required_indicator(rubric, make_evaluation, complete
     evaluation.save_answers(partial, role="opd", opd=LEAD_OPD, rubric=rubric)
     with pytest.raises(DomainError) as caught:
         evaluation.submit(role="opd", opd=LEAD_OPD, rubric=rubric)
-    assert rule_of(caught) == ("evaluation_incomplete", 422)
+    assert rule_of(caught) == ("evaluation_incomplete", Refusal.INVALID)
     assert set(caught.value.fields) == {"koordinasi", "rekomendasi"}
     assert evaluation.missing(rubric) == ["koordinasi", "rekomendasi"]
     assert evaluation.status == Status.IN_PROGRESS
@@ -281,7 +281,7 @@ def test_optional_indicators_may_stay_empty(rubric, make_evaluation, complete_an
 def test_submit_only_from_in_progress(rubric, make_evaluation, status):
     with pytest.raises(InvalidTransition) as caught:
         make_evaluation(status).submit(role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("invalid_transition", 409)
+    assert rule_of(caught) == ("invalid_transition", Refusal.CONFLICT)
 
 
 # -- return for revision --------------------------------------------------------------------
@@ -308,7 +308,7 @@ def test_return_only_from_submitted(make_evaluation, status):
 def test_only_kerjasama_and_admin_return(make_evaluation, role):
     with pytest.raises(DomainError) as caught:
         make_evaluation("SUBMITTED").return_for_revision("alasan", role=role)
-    assert rule_of(caught) == ("role_not_allowed", 403)
+    assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None, "x" * 2001])
@@ -348,7 +348,7 @@ def test_second_finalization_is_refused(rubric, make_evaluation):
     version = evaluation.version
     with pytest.raises(InvalidTransition) as caught:
         evaluation.finalize(role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("already_finalized", 409)
+    assert rule_of(caught) == ("already_finalized", Refusal.CONFLICT)
     assert evaluation.version == version
 
 
@@ -356,7 +356,7 @@ def test_second_finalization_is_refused(rubric, make_evaluation):
 def test_finalize_only_a_submission(rubric, make_evaluation, status):
     with pytest.raises(InvalidTransition) as caught:
         make_evaluation(status).finalize(role="kerjasama", rubric=rubric)
-    assert rule_of(caught) == ("invalid_transition", 409)
+    assert rule_of(caught) == ("invalid_transition", Refusal.CONFLICT)
 
 
 def test_an_incomplete_draft_cannot_be_finalized(rubric, make_evaluation):
@@ -387,7 +387,7 @@ def test_finalize_rechecks_completeness_of_a_recorded_submission(rubric, envelop
 def test_only_kerjasama_and_admin_finalize(rubric, make_evaluation, role):
     with pytest.raises(DomainError) as caught:
         make_evaluation("SUBMITTED").finalize(role=role, rubric=rubric)
-    assert rule_of(caught) == ("role_not_allowed", 403)
+    assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
 
 
 def test_finalize_needs_the_scheduled_rubric_version(rubric, make_evaluation):
@@ -395,7 +395,7 @@ def test_finalize_needs_the_scheduled_rubric_version(rubric, make_evaluation):
     evaluation = make_evaluation("SUBMITTED")
     with pytest.raises(DomainError) as caught:
         evaluation.finalize(role="kerjasama", rubric=newer)
-    assert rule_of(caught) == ("rubric_mismatch", 409)
+    assert rule_of(caught) == ("rubric_mismatch", Refusal.CONFLICT)
     assert evaluation.status == Status.SUBMITTED
 
 
@@ -432,16 +432,16 @@ def test_cancel_from_scheduled_or_in_progress(make_evaluation, status):
 def test_cancel_refused_after_submission_or_closing(make_evaluation, status):
     with pytest.raises(InvalidTransition) as caught:
         make_evaluation(status).cancel("alasan", role="kerjasama")
-    assert rule_of(caught) == ("invalid_transition", 409)
+    assert rule_of(caught) == ("invalid_transition", Refusal.CONFLICT)
 
 
 def test_cancel_needs_a_manager_and_a_reason(make_evaluation):
     with pytest.raises(DomainError) as caught:
         make_evaluation().cancel("alasan", role="opd")
-    assert rule_of(caught) == ("role_not_allowed", 403)
+    assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
     with pytest.raises(DomainError) as caught:
         make_evaluation().cancel("", role="kerjasama")
-    assert rule_of(caught) == ("reason_required", 422)
+    assert rule_of(caught) == ("reason_required", Refusal.INVALID)
 
 
 # -- overdue ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Partner rules and lifecycle (DOMAIN.md §1), pure."""
 import pytest
 
-from shared.domain import DomainError, InvalidTransition
+from shared.domain import DomainError, InvalidTransition, Refusal
 from services.partners.domain import Partner
 
 KOTA_JAMBI = {"name": "Kota Jambi", "kind": "daerah_lain", "region_code": "15.71"}
@@ -65,7 +65,7 @@ def test_refused_transitions(steps, command, rule):
         getattr(partner, step)(*(["why"] if step == "deactivate" else []))
     with pytest.raises(InvalidTransition) as info:
         getattr(partner, command)(*(["why"] if command == "deactivate" else []))
-    assert info.value.rule == rule and info.value.status == 409
+    assert info.value.rule == rule and info.value.kind == Refusal.CONFLICT
 
 
 def test_identity_change_revokes_verification_but_address_does_not():
