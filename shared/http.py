@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
@@ -43,12 +43,23 @@ class ServiceExtension:
     metrics: Metrics
     readiness: dict[str, Callable[[], Any]] = field(default_factory=dict)
     idempotency: IdempotencyStore | None = None
-    services: dict[str, Any] = field(default_factory=dict)  # the composition root's objects
+    container: Any = None  # the service's composition root (its bootstrap's ``Container``)
 
 
 def ext() -> ServiceExtension:
     """The current app's ``ServiceExtension``."""
     return current_app.extensions["jalin"]
+
+
+C = TypeVar("C")
+
+
+def current_container(kind: type[C]) -> C:
+    """The current app's container, checked to be a ``kind`` (each service's typed accessor uses this)."""
+    container = ext().container
+    if not isinstance(container, kind):
+        raise RuntimeError(f"this app holds {type(container).__name__}, not {kind.__name__}")
+    return container
 
 
 # ---------------------------------------------------------------- problem+json

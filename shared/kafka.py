@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Iterable, Sequence
+import threading
+import time
+from typing import Callable, Iterable, Sequence
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -91,6 +93,29 @@ def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | N
                 pass
     finally:
         admin.close()
+
+
+def wait_for_topics(settings: Settings, topics: Iterable[str], stop: threading.Event, *,
+                    retry_seconds: float = 2.0, deadline: float | None = None,
+                    on_wait: Callable[[Exception], None] | None = None) -> bool:
+    """Create ``topics`` as soon as Kafka answers, retrying until it does, ``stop`` is set or
+    ``deadline`` (a ``time.monotonic()`` value) passes; True once the topics exist.
+
+    Workers start before Kafka is guaranteed up (the outbox lets commands succeed meanwhile), so
+    each waits here instead of failing; ``on_wait`` is told about each failed attempt.
+    """
+    wanted = list(topics)
+    while not stop.is_set():
+        try:
+            ensure_topics(settings, wanted)
+            return True
+        except Exception as exc:  # broker not reachable yet, or still electing its controller
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+            if on_wait is not None:
+                on_wait(exc)
+            stop.wait(retry_seconds)
+    return False
 
 
 class KafkaPublisher:

@@ -13,6 +13,7 @@ from shared.auth import current_actor, requires
 from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_version, ext, idempotent, versioned
 
 from services.agreements import schemas as s
+from services.agreements.bootstrap import current
 from services.agreements.domain import Agreement
 from services.agreements.files import TooLarge
 from services.agreements.handlers import AgreementHandlers
@@ -29,7 +30,7 @@ WORKPLAN = ("kerjasama", "opd")
 
 
 def handlers() -> AgreementHandlers:
-    return ext().services["handlers"]
+    return current().handlers
 
 
 def ctx() -> CommandContext:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, Callable, Mapping
-from zoneinfo import ZoneInfo
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
@@ -23,11 +22,11 @@ class AgreementHandlers:
         self.partners = partners
         self.files = files
         self.clock = clock
-        self.tz = ZoneInfo(timezone)
+        self.timezone = timezone
 
     def today(self) -> date:
         """The date in the region's time zone (agreement dates are local dates)."""
-        return self.clock.now().astimezone(self.tz).date()
+        return self.clock.today(self.timezone)
 
     # ------------------------------------------------------------ lookups
 

@@ -9,11 +9,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_actor, requires
-from shared.http import Problem, ext
+from shared.http import Problem
 from shared.readmodel import FILLED
 
 from marshmallow import fields
 
+from services.evaluation.bootstrap import current
 from services.evaluation.projections.statistics import (
     LIVE, OPD_PORTFOLIOS, OPEN_EVALUATION, OVERVIEW, PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS, PUBLIC_OVERVIEW,
     PUBLIC_PARTNER_PORTFOLIOS, STATISTICS)
@@ -29,7 +30,7 @@ PERSONAL_FIELDS = ("contacts",)
 
 
 def read_db():
-    return ext().services["read_db"]()
+    return current().read_db()
 
 
 def page_of(collection, query: dict, sort: list, page: int, per_page: int, shape) -> dict:
@@ -78,7 +79,7 @@ PUBLIC_STATUSES = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
 
 
 def today():
-    return ext().services["today"]()
+    return current().today()
 
 
 def agreement_item(doc: dict, on) -> dict:

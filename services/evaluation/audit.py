@@ -17,6 +17,8 @@ from shared.auth import requires
 from shared.config import Settings
 from shared.envelope import verify_chain
 from shared.http import Problem, ext
+
+from services.evaluation.bootstrap import current
 from shared.streams import STREAM_OWNERS
 
 SERVICES = ("partners", "agreements", "evaluation")
@@ -150,7 +152,7 @@ def state(query, stream_id):
 @requires(*AUDITORS)
 def agreement_timeline(agreement_id):
     """The agreement's own events, its partners' and its evaluations', verified, in time order."""
-    evaluation_ids = [d["_id"] for d in ext().services["read_db"]()["evaluations"].find(
+    evaluation_ids = [d["_id"] for d in current().read_db()["evaluations"].find(
         {"agreement_id": agreement_id}, {"_id": 1})]
     result = timeline(client_for_request(), agreement_id, evaluation_ids)
     if result is None:

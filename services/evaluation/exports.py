@@ -39,8 +39,8 @@ from marshmallow import Schema, fields, validate
 
 from shared.auth import current_actor, requires
 from shared.readmodel import FILLED
-from shared.http import ext
 
+from services.evaluation.bootstrap import current
 from services.evaluation.schemas import AgreementListQuery, CATEGORIES, EvaluationListQuery
 
 blp = Blueprint("exports", __name__, url_prefix="/api/v1/exports",
@@ -378,7 +378,7 @@ def _today() -> date:
 
 
 def _rubric() -> dict:
-    return ext().services["evaluation_handlers"].rubrics.current.to_dict()
+    return current().rubrics.current.to_dict()
 
 
 # ------------------------------------------------------------------------------ schemas

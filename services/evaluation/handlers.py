@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 from shared.application import Clock, CommandContext, Repository
 from shared.domain import DomainError, Refusal
@@ -23,10 +22,10 @@ class EvaluationHandlers:
         self.rubrics = rubrics
         self.readside = readside  # the agreements register this service builds from the agreements topic
         self.clock = clock
-        self.tz = ZoneInfo(timezone)
+        self.timezone = timezone
 
     def today(self) -> date:
-        return self.clock.now().astimezone(self.tz).date()
+        return self.clock.today(self.timezone)
 
     def _agreement(self, agreement_id: str) -> dict:
         doc = self.readside.db()["agreements"].find_one({"_id": agreement_id}, {"status": 1, "lead_opd": 1})

@@ -8,8 +8,9 @@ from marshmallow import Schema, fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
-from shared.http import command_endpoint, ext, idempotent, versioned
+from shared.http import command_endpoint, idempotent, versioned
 
+from services.evaluation.bootstrap import current
 from services.evaluation.domain import Evaluation
 from services.evaluation.handlers import EvaluationHandlers
 from services.evaluation.schemas import (
@@ -25,7 +26,7 @@ READERS = ("kerjasama", "opd", "tkksd", "pimpinan", "auditor", "service")
 
 
 def handlers() -> EvaluationHandlers:
-    return ext().services["evaluation_handlers"]
+    return current().handlers
 
 
 def ctx() -> CommandContext:

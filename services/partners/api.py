@@ -8,8 +8,9 @@ from marshmallow import Schema, fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
-from shared.http import command_endpoint, ext, idempotent, versioned
+from shared.http import command_endpoint, idempotent, versioned
 
+from services.partners.bootstrap import current
 from services.partners.domain import Partner
 from services.partners.handlers import PartnerHandlers
 from services.partners.schemas import (
@@ -25,7 +26,7 @@ VERIFIERS = ("kerjasama", "pimpinan")
 
 
 def handlers() -> PartnerHandlers:
-    return ext().services["handlers"]
+    return current().handlers
 
 
 def ctx() -> CommandContext:
