@@ -37,15 +37,16 @@ THREADS = 50
 def build_read_model(settings, client, expected: dict, timeout: float) -> dict:
     """Run the projector code in-process over the live generation until the read model is complete."""
     from services.evaluation.readside import ReadSide
-    from services.evaluation.workers import build_runner, topics
+    from services.evaluation.bootstrap import build
 
     readside = ReadSide(client, settings)
     pointer = readside.pointer(fresh=True)
     db = client[pointer["database"]]
-    runner = build_runner(settings, db)
+    container = build(settings)
+    runner = container.projector_runner(db)
     # The production refresh policy: derived statistics are recomputed at most every 5 s and
     # for at most a quarter of the time while the backlog is applied, and once it is drained.
-    consumer = make_consumer(settings, pointer["group_id"], topics(settings))
+    consumer = make_consumer(settings, pointer["group_id"], container.source_topics)
     stop = threading.Event()
     thread = threading.Thread(target=runner.run, args=(consumer, stop), daemon=True, name="bench-projector")
     start = time.perf_counter()

@@ -29,6 +29,7 @@ from shared.eventstore import ConcurrencyError
 from shared.idempotency import IdempotencyStore, StoredResponse, key_id
 from shared.logs import configure_logging, correlation_id_var
 from shared.metrics import Metrics
+from shared.policy import Policy
 
 log = logging.getLogger("jalin.http")
 PROBLEM = "application/problem+json"
@@ -276,8 +277,12 @@ def idempotent(view: Callable) -> Callable:
 
 def create_service_app(name: str, settings: Settings, *, title: str, description: str = "",
                        readiness: Mapping[str, Callable[[], Any]] | None = None,
-                       idempotency: IdempotencyStore | None = None) -> tuple[Flask, Api]:
-    """A Flask app with every convention wired; register blueprints on the returned ``Api``."""
+                       idempotency: IdempotencyStore | None = None,
+                       policy: Policy | None = None) -> tuple[Flask, Api]:
+    """A Flask app with every convention wired; register blueprints on the returned ``Api``.
+
+    With a ``policy``, every ``/api/v1`` operation but the OpenAPI document is decided by it
+    before its view runs (an operation without a rule is refused)."""
     configure_logging(settings.log_level, service=name)
     app = Flask(name)
     app.config.update(
@@ -299,6 +304,8 @@ def create_service_app(name: str, settings: Settings, *, title: str, description
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _register_error_handlers(app)
     _register_request_hooks(app, metrics)
+    if policy is not None:
+        _register_access_policy(app, policy)
     _register_operational_routes(app, extension)
     return app, api
 
@@ -331,6 +338,21 @@ def _register_request_hooks(app: Flask, metrics: Metrics) -> None:
         token = g.pop("cid_token", None)
         if token is not None:
             correlation_id_var.reset(token)
+
+
+def _register_access_policy(app: Flask, policy: Policy) -> None:
+    open_paths = {"/api/v1/openapi.json"}
+
+    @app.before_request
+    def check_access():
+        rule = request.url_rule
+        if rule is None or not rule.rule.startswith("/api/v1/") or rule.rule in open_paths:
+            return None  # not an API operation (404/405, health, dashboard assets)
+        method = "GET" if request.method == "HEAD" else request.method
+        decision = policy.decide(current_actor(), method, rule.rule, request.view_args or {}, request.args)
+        if not decision.allowed:
+            raise Problem(403, "Forbidden", decision.reason, rule="access_denied")
+        return None
 
 
 def _register_operational_routes(app: Flask, extension: ServiceExtension) -> None:

@@ -9,6 +9,7 @@ from shared.service import create_write_service_app
 
 from services.agreements.api import blp
 from services.agreements.bootstrap import SERVICE, build
+from services.agreements.policy import build_policy
 from services.agreements.domain import Agreement
 
 
@@ -18,4 +19,5 @@ def create_app(config: Mapping[str, Any] | None = None):
     return create_write_service_app(
         SERVICE, c.settings, c.client, c.store, Agreement, title="Jalin Agreements API",
         description="Agreements from draft KB/MoU to PKS, work plans, reports, expiry.",
-        blueprints=[blp, deadletters_blueprint(lambda: c.db)], container=c)
+        blueprints=[blp, deadletters_blueprint(lambda: c.db)], container=c,
+        policy=build_policy(c))

@@ -9,6 +9,7 @@ from shared.service import create_write_service_app
 
 from services.evaluation import api, audit, monev_api
 from services.evaluation.bootstrap import SERVICE, build
+from services.evaluation.policy import build_policy
 from services.evaluation.dashboard import dashboard_blueprint
 from services.evaluation.domain import Evaluation
 
@@ -19,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app = create_write_service_app(
         SERVICE, c.settings, c.client, c.store, Evaluation, title="Jalin Evaluation API",
         description="Evaluations (monev), read models for dashboards and other systems, audit, exports.",
-        blueprints=api.BLUEPRINTS + [monev_api.blp, audit.blp, deadletters_blueprint(c.read_db)], container=c)
+        blueprints=api.BLUEPRINTS + [monev_api.blp, audit.blp, deadletters_blueprint(c.read_db)], container=c,
+        policy=build_policy(c))
     app.register_blueprint(dashboard_blueprint())
     return app
