@@ -37,6 +37,9 @@ from shared.upcasting import Upcasters
 log = logging.getLogger("jalin.consumer")
 
 POSITIONS, PARKED, DEAD_LETTERS = "positions", "parked_events", "dead_letters"
+# A position is written as a creating upsert and then an update (UnitOfWork.versioned); a reader
+# between the two sees the created document, which must read as "nothing applied yet".
+UNAPPLIED = {"version": 0}
 REQUIRED = ("event_id", "event_type", "stream_id", "stream_type", "version", "data", "hash")
 
 
@@ -158,7 +161,8 @@ class ConsumerRunner:
         for sid, pos in applied.items():
             uow.versioned(POSITIONS, sid, "self", pos["version"],
                           set_fields={"version": pos["version"], "hash": pos["hash"],
-                                      "updated_at": datetime.now(timezone.utc)}, create=sid not in positions)
+                                      "updated_at": datetime.now(timezone.utc)},
+                          set_on_insert=UNAPPLIED, create=sid not in positions)
         uow.flush()
         self._positions.update(applied)
 
@@ -297,7 +301,7 @@ class ConsumerRunner:
             if self._apply(uow, envelope):
                 uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
                               set_fields={"version": envelope["version"], "hash": envelope["hash"],
-                                          "updated_at": datetime.now(timezone.utc)})
+                                          "updated_at": datetime.now(timezone.utc)}, set_on_insert=UNAPPLIED)
                 uow.flush()
                 self._settle(letter, "resolved")
             else:
@@ -314,7 +318,7 @@ class ConsumerRunner:
             uow = UnitOfWork(self.db)
             uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
                           set_fields={"version": envelope["version"], "hash": envelope["hash"],
-                                      "updated_at": datetime.now(timezone.utc)})
+                                      "updated_at": datetime.now(timezone.utc)}, set_on_insert=UNAPPLIED)
             uow.flush()
         self.db[DEAD_LETTERS].update_one({"_id": letter["_id"]}, {
             "$set": {"status": status, "updated_at": datetime.now(timezone.utc)},
