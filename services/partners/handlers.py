@@ -42,10 +42,10 @@ class PartnerHandlers:
         for key in identity_keys(profile):
             holder = self.unique_keys.claim(key, stream_id, exists)
             if holder is not None:
-                field = key.split(":", 1)[0]
+                name = key.split(":", 1)[0]
+                field = "region_code" if name == "region" else f"identifiers.{name}"
                 raise DomainError("partner_already_registered", f"{key} is already registered as {holder}",
-                                  kind=Refusal.CONFLICT, fields={"region_code" if field == "region" else f"identifiers.{field}":
-                                                      [f"already registered: {holder}"]})
+                                  kind=Refusal.CONFLICT, fields={field: [f"already registered: {holder}"]})
 
     def get(self, partner_id: str, version: int | None = None) -> Partner:
         return self.repository.load(partner_id, to_version=version)

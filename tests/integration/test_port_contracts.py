@@ -251,8 +251,8 @@ def partner_stream() -> list[dict]:
     store = InMemoryEventStore()
     repository = Repository(store, Partner, FixedClock(NOW))
     ctx = CommandContext(Actor("sari", "kerjasama"))
-    partner, new_events = Partner.register(new_stream_id(Partner.stream_type),
-                                           profile={"kind": "daerah_lain", "name": "Kota Jambi", "region_code": "15.71"})
+    profile = {"kind": "daerah_lain", "name": "Kota Jambi", "region_code": "15.71"}
+    partner, new_events = Partner.register(new_stream_id(Partner.stream_type), profile=profile)
     repository.save(partner, new_events, ctx)
     repository.save(partner, partner.verify(note="ok"), ctx)
     repository.save(partner, partner.deactivate(reason="berakhir"), ctx)

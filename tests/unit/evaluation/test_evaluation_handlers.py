@@ -248,7 +248,8 @@ def test_an_assessor_cannot_finalize(handlers, rubric):
 
 def test_cancel_records_the_reason_and_the_status_it_left(handlers, store, rubric):
     evaluation = answered(handlers, rubric)
-    cancelled = handlers.cancel(CancelEvaluation(reason="perjanjian diakhiri").addressed(evaluation.stream_id, 2), STAFF)
+    cmd = CancelEvaluation(reason="perjanjian diakhiri").addressed(evaluation.stream_id, 2)
+    cancelled = handlers.cancel(cmd, STAFF)
     assert cancelled.status == "CANCELLED" and cancelled.cancelled_from == "IN_PROGRESS"
     assert store.load(evaluation.stream_id)[-1]["data"] == {"reason": "perjanjian diakhiri",
                                                             "from_status": "IN_PROGRESS"}
