@@ -34,7 +34,7 @@ from services.evaluation.projections.evaluations import EvaluationsProjection, F
 from services.evaluation.projections.partners import PartnersProjection
 from services.evaluation.projections.statistics import StatisticsProjection
 from services.evaluation.readside import CONSUMER, ReadSide
-from services.evaluation.rubrics import RubricCatalog
+from services.evaluation.rubric_catalog import RubricCatalog
 
 SERVICE = "evaluation"
 SOURCE_SERVICES = ("partners", "agreements", "evaluation")

@@ -17,7 +17,7 @@ from services.evaluation.commands import (
     SubmitEvaluation,
 )
 from services.evaluation.domain import Evaluation, Rubric, new_stream_id
-from services.evaluation.rubrics import RubricCatalog
+from services.evaluation.rubric_catalog import RubricCatalog
 from services.evaluation.vocabulary import EVALUABLE
 
 

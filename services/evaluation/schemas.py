@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, post_load, validate
 from services.evaluation.commands import (
     CancelEvaluation, FinalizeEvaluation, ReturnForRevision, SaveAnswers, ScheduleEvaluation, SubmitEvaluation,
 )
+from services.evaluation.domain import ASSESSOR_KINDS, PERIODS, Status
 
 # The partner vocabulary as published in partner events (the contract, not the partners code).
 KINDS = ("daerah_lain", "pihak_ketiga", "pemda_luar_negeri", "lembaga_luar_negeri", "pemerintah_pusat")
@@ -109,9 +110,7 @@ class AgreementPage(Schema):
     as_of = fields.String()
 
 
-PERIODS = ("TW1", "TW2", "TW3", "TW4", "TAHUNAN", "AKHIR")
-ASSESSORS = ("opd", "kerjasama", "tkksd")
-EVALUATION_STATUSES = ("SCHEDULED", "IN_PROGRESS", "SUBMITTED", "FINALIZED", "CANCELLED")
+EVALUATION_STATUSES = Status.ALL
 
 
 class ScheduleEvaluationSchema(Schema):
@@ -119,7 +118,7 @@ class ScheduleEvaluationSchema(Schema):
     period = fields.String(required=True, validate=validate.OneOf(PERIODS))
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     due_date = fields.Date(required=True)
-    assessor_kind = fields.String(required=True, validate=validate.OneOf(ASSESSORS))
+    assessor_kind = fields.String(required=True, validate=validate.OneOf(ASSESSOR_KINDS))
 
     @post_load
     def command(self, data, **_) -> ScheduleEvaluation:

@@ -15,7 +15,7 @@ from services.evaluation.commands import (
 )
 from services.evaluation.domain import Evaluation, Rubric
 from services.evaluation.handlers import EvaluationHandlers
-from services.evaluation.rubrics import RubricCatalog
+from services.evaluation.rubric_catalog import RubricCatalog
 from services.evaluation.schemas import (
     CancelEvaluationSchema, FinalizeEvaluationSchema, ReturnForRevisionSchema, SaveAnswersSchema,
     ScheduleEvaluationSchema, SubmitEvaluationSchema,
