@@ -61,7 +61,7 @@ class PartnerHandlers:
 
     def register(self, cmd: RegisterPartner, ctx: CommandContext) -> Partner:
         stream_id = new_stream_id(Partner.stream_type)
-        partner, new_events = Partner.register(stream_id, profile=cmd.profile(), contacts=list(cmd.contacts))
+        partner, new_events = Partner.register(stream_id=stream_id, profile=cmd.profile(), contacts=list(cmd.contacts))
         self._claim(partner.profile, stream_id)
         return self._save(partner, new_events, ctx)
 
