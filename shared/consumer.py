@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from datetime import datetime, timezone
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Sequence
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
@@ -30,6 +30,7 @@ from pymongo.errors import PyMongoError
 from shared.envelope import compute_hash
 from shared.kafka import decode
 from shared.logs import correlation_id_var
+from shared.messaging import Publisher, StreamSource
 from shared.metrics import Metrics
 from shared.readmodel import UnitOfWork
 from shared.upcasting import Upcasters
@@ -65,16 +66,6 @@ class Projection(abc.ABC):
         when the consumer is idle; derived documents are a pure function of the state, so a
         refresh is idempotent and a crash can never double-count.
         """
-
-
-class StreamSource(Protocol):
-    """Port: the owning service's events of one stream, versions ``from_version..to_version``."""
-
-    def events(self, stream_id: str, stream_type: str, from_version: int, to_version: int) -> list[dict]: ...
-
-
-class Publisher(Protocol):
-    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None: ...
 
 
 class GapNotFilled(Exception):

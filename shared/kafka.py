@@ -15,17 +15,9 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.config import Settings
+from shared.messaging import PublishError  # noqa: F401 — the Publisher port's error, raised here too
 
 log = logging.getLogger("jalin.kafka")
-
-
-class PublishError(Exception):
-    """Some messages of a batch were not acknowledged; ``failed`` holds their indexes."""
-
-    def __init__(self, failed: set[int], cause: Exception | None = None):
-        super().__init__(f"{len(failed)} message(s) not acknowledged: {cause}")
-        self.failed = failed
-        self.cause = cause
 
 
 def encode(envelope: dict) -> bytes:
@@ -119,7 +111,8 @@ def wait_for_topics(settings: Settings, topics: Iterable[str], stop: threading.E
 
 
 class KafkaPublisher:
-    """Publishes envelopes keyed by stream id and waits for every acknowledgement.
+    """The ``Publisher`` port (shared/messaging.py) on Kafka: publishes envelopes keyed by stream
+    id and waits for every acknowledgement.
 
     The producer is kept across failures: its idempotence session (producer id + sequence
     numbers) is what lets the broker drop the producer's own retries, so replacing it after a

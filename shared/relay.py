@@ -17,22 +17,16 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.eventstore import Commit, EventStore
-from shared.kafka import PublishError
+from shared.messaging import Publisher, PublishError
 from shared.metrics import Metrics
 
 log = logging.getLogger("jalin.relay")
-
-
-class Publisher(Protocol):
-    """Port: send ``(topic, key, envelope)`` messages; raise ``PublishError`` on failures."""
-
-    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None: ...
 
 
 class Lease(abc.ABC):

@@ -26,6 +26,7 @@ from shared.mongo import make_client
 from shared.mongo_eventstore import MongoEventStore
 from shared.streams import HttpStreamSource
 
+from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
 from services.evaluation.domain import Evaluation
 from services.evaluation.handlers import EvaluationHandlers
 from services.evaluation.projections.agreements import AgreementsProjection
@@ -33,7 +34,7 @@ from services.evaluation.projections.evaluations import EvaluationsProjection, F
 from services.evaluation.projections.partners import PartnersProjection
 from services.evaluation.projections.statistics import StatisticsProjection
 from services.evaluation.readside import CONSUMER, ReadSide
-from services.evaluation.rubrics import RubricCatalog
+from services.evaluation.rubric_catalog import RubricCatalog
 
 SERVICE = "evaluation"
 SOURCE_SERVICES = ("partners", "agreements", "evaluation")
@@ -55,6 +56,7 @@ class Container:
     store: MongoEventStore
     readside: ReadSide
     rubrics: RubricCatalog
+    agreements: AgreementRegister
     handlers: EvaluationHandlers
 
     @property
@@ -93,8 +95,9 @@ def build(settings: Settings) -> Container:
     readside = ReadSide(client, settings)
     store = MongoEventStore(client[settings.database(SERVICE)])
     rubrics = RubricCatalog.load(settings.rubric_dir)
-    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, readside, clock, settings.timezone)
-    return Container(settings, client, clock, store, readside, rubrics, handlers)
+    agreements = MongoAgreementRegister(readside.db)
+    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone)
+    return Container(settings, client, clock, store, readside, rubrics, agreements, handlers)
 
 
 def current() -> Container:
