@@ -1,9 +1,9 @@
 """Composition root of the evaluation service (read side + evaluations).
 
 Two kinds of database: ``<prefix>_evaluation`` holds the service's own event store (evaluations)
-and operational state; the live read-model database (named by the pointer in ``readside.py``)
-holds the disposable read models the projector builds from all three topics (a rebuild replays
-into a fresh one and switches the pointer).
+and operational state; the live read-model database (named by the pointer in
+``read_model_pointer.py``) holds the disposable read models the projector builds from all three
+topics (a rebuild replays into a fresh one and switches the pointer).
 
 The API (``services.evaluation.app``), the workers (``services.evaluation.workers``) and
 ``jalin replay`` all start from ``build(settings)``; views reach the container through ``current()``.
@@ -32,7 +32,7 @@ from services.evaluation.projections.agreements import AgreementsProjection
 from services.evaluation.projections.evaluations import EvaluationsProjection, FeedProjection
 from services.evaluation.projections.partners import PartnersProjection
 from services.evaluation.projections.statistics import StatisticsProjection
-from services.evaluation.readside import CONSUMER, ReadSide
+from services.evaluation.read_model_pointer import CONSUMER, ReadModelPointer
 from services.evaluation.rubrics import RubricCatalog
 
 SERVICE = "evaluation"
@@ -53,7 +53,7 @@ class Container:
     client: MongoClient
     clock: Clock
     store: MongoEventStore
-    readside: ReadSide
+    readside: ReadModelPointer
     rubrics: RubricCatalog
     handlers: EvaluationHandlers
 
@@ -90,7 +90,7 @@ class Container:
 def build(settings: Settings) -> Container:
     client = make_client(settings)
     clock = clock_from_settings(settings)
-    readside = ReadSide(client, settings)
+    readside = ReadModelPointer(client, settings)
     store = MongoEventStore(client[settings.database(SERVICE)])
     rubrics = RubricCatalog.load(settings.rubric_dir)
     handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, readside, clock, settings.timezone)
