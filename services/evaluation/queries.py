@@ -168,6 +168,14 @@ def agreement(db: Database, agreement_id: str, actor: Actor) -> dict | None:
     return db["agreements"].find_one({**agreement_scope(actor, {"_id": agreement_id}), **FILLED})
 
 
+def agreement_opds(db: Database, agreement_id: str) -> set[str] | None:
+    """The OPDs an agreement belongs to (lead OPD and the activities' OPDs), None if it is not in the register."""
+    doc = db["agreements"].find_one({"_id": agreement_id}, {"opds": 1, "lead_opd": 1})
+    if doc is None:
+        return None
+    return set(doc.get("opds") or []) | ({doc["lead_opd"]} if doc.get("lead_opd") else set())
+
+
 # ---------------------------------------------------------------- evaluations register
 
 def evaluation_overdue(doc: Mapping, on: date) -> bool:
@@ -192,6 +200,11 @@ def evaluation_filter(args: Mapping[str, Any], on: date, actor: Actor) -> dict:
     if actor.role == "opd":
         query["lead_opd"] = actor.opd
     return query
+
+
+def evaluation_ids_of(db: Database, agreement_id: str) -> list[str]:
+    """The ids of an agreement's evaluations, as the register knows them."""
+    return [d["_id"] for d in db["evaluations"].find({"agreement_id": agreement_id}, {"_id": 1})]
 
 
 def evaluations_page(db: Database, args: Mapping[str, Any], on: date, actor: Actor) -> Page:
