@@ -143,30 +143,49 @@ def test_no_import_cycle_between_modules():
     assert cycles() == []
 
 
-def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(tmp_path, monkeypatch):
-    """The check itself can fail: two modules that import each other, one of them lazily."""
-    package = tmp_path / "services" / "zz_cycle"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "a.py").write_text("from services.zz_cycle.b import thing\n")
-    (package / "b.py").write_text("def thing():\n    from services.zz_cycle import a\n    return a\n")
-    (package / "c.py").write_text("import services.zz_cycle.a\n")  # depends on the cycle, is not in it
-    this = sys.modules[__name__]
-    monkeypatch.setattr(this, "ROOT", tmp_path)
-    monkeypatch.setattr(this, "MODULES", {module_name(p): p for p in sorted(tmp_path.rglob("*.py"))})
-    imported_names.cache_clear()
-    dependencies.cache_clear()
-    try:
-        assert cycles() == [["services.zz_cycle.a", "services.zz_cycle.b"]]
-    finally:
+@pytest.fixture
+def fake_tree(tmp_path, monkeypatch):
+    """Point the checks at a made-up source tree: ``fake_tree({"services/x/a.py": "import os"})``."""
+    def write(files: dict[str, str]) -> None:
+        for relative, text in files.items():
+            (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / relative).write_text(text)
+        this = sys.modules[__name__]
+        monkeypatch.setattr(this, "ROOT", tmp_path)
+        monkeypatch.setattr(this, "MODULES", {module_name(p): p for p in sorted(tmp_path.rglob("*.py"))})
         imported_names.cache_clear()
         dependencies.cache_clear()
+
+    yield write
+    imported_names.cache_clear()
+    dependencies.cache_clear()
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(fake_tree):
+    """The check itself can fail: two modules that import each other, one of them lazily."""
+    fake_tree({"services/__init__.py": "", "services/zz/__init__.py": "",
+               "services/zz/a.py": "from services.zz.b import thing\n",
+               "services/zz/b.py": "def thing():\n    from services.zz import a\n    return a\n",
+               "services/zz/c.py": "import services.zz.a\n"})  # depends on the cycle, is not in it
+    assert cycles() == [["services.zz.a", "services.zz.b"]]
+
+
+def io_libraries_loaded_by(module: str) -> set[str]:
+    return {name.split(".")[0] for m in loaded_by(module) for name in imported_names(m)} & IO_LIBRARIES
 
 
 @pytest.mark.parametrize("module", DOMAIN_MODULES)
 def test_a_domain_module_loads_no_io_library(module):
-    libraries = {name.split(".")[0] for m in loaded_by(module) for name in imported_names(m)}
-    assert not libraries & IO_LIBRARIES, f"importing {module} loads {sorted(libraries & IO_LIBRARIES)}"
+    assert not io_libraries_loaded_by(module), f"importing {module} loads {sorted(io_libraries_loaded_by(module))}"
+
+
+def test_the_domain_check_sees_what_the_service_package_loads(fake_tree):
+    """The check itself can fail: a pure domain under a package whose ``__init__`` re-exports the app."""
+    fake_tree({"services/__init__.py": "", "services/zz/__init__.py": "from .app import create_app\n",
+               "services/zz/app.py": "from flask import Flask\nfrom services.zz.domain import Thing\n",
+               "services/zz/domain/__init__.py": "from .thing import Thing\n",
+               "services/zz/domain/thing.py": "import uuid\nclass Thing: ...\n"})
+    assert io_libraries_loaded_by("services.zz.domain.thing") == {"flask"}
 
 
 def test_importing_the_domains_loads_no_io_library_for_real():
