@@ -36,10 +36,10 @@ THREADS = 50
 
 def build_read_model(settings, client, expected: dict, timeout: float) -> dict:
     """Run the projector code in-process over the live generation until the read model is complete."""
-    from services.evaluation.readside import ReadSide
     from services.evaluation.bootstrap import build
+    from services.evaluation.read_model_pointer import ReadModelPointer
 
-    readside = ReadSide(client, settings)
+    readside = ReadModelPointer(client, settings)
     pointer = readside.pointer(fresh=True)
     db = client[pointer["database"]]
     container = build(settings)

@@ -64,10 +64,10 @@ class Registrations:
 def read_model_db(client, settings: Settings):
     """The live read-model database: the evaluation service's pointer (blue/green) if it has one."""
     try:
-        from services.evaluation.readside import ReadSide
+        from services.evaluation.read_model_pointer import ReadModelPointer
     except ImportError:  # before the read side had a pointer
         return client[settings.database("evaluation")]
-    return client[ReadSide(client, settings).pointer(fresh=True)["database"]]
+    return client[ReadModelPointer(client, settings).pointer(fresh=True)["database"]]
 
 
 def wait_visible(col, pid: str, timeout: float = VISIBLE_TIMEOUT) -> tuple[float | None, int]:

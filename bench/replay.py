@@ -50,7 +50,7 @@ def run(ctx: Context) -> dict:
     rows, notes = [], []
     from services.evaluation import rebuild as rebuild_module
     from services.evaluation.bootstrap import build
-    from services.evaluation.readside import ReadSide
+    from services.evaluation.read_model_pointer import ReadModelPointer
 
     t = time.perf_counter()
     events = generate_events(n_target)
@@ -84,7 +84,7 @@ def run(ctx: Context) -> dict:
 
     # Jalin: the real rebuild machinery
     client = ctx.mongo(settings, socketTimeoutMS=120000)
-    readside = ReadSide(client, settings)
+    readside = ReadModelPointer(client, settings)
     live = readside.pointer(fresh=True)
     committer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=live["group_id"],
                               enable_auto_commit=False)

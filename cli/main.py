@@ -59,7 +59,7 @@ def cmd_replay(args) -> int:
     from services.evaluation.bootstrap import build
 
     container = build(Settings.from_env())
-    settings, readside = container.settings, container.readside
+    settings, readside = container.settings, container.read_model
     if args.switch_back:
         pointer = readside.switch_back()
         print(f"reads switched back to generation {pointer['generation']} ({pointer['database']})")

@@ -1,9 +1,9 @@
 """Composition root of the evaluation service (read side + evaluations).
 
 Two kinds of database: ``<prefix>_evaluation`` holds the service's own event store (evaluations)
-and operational state; the live read-model database (named by the pointer in ``readside.py``)
-holds the disposable read models the projector builds from all three topics (a rebuild replays
-into a fresh one and switches the pointer).
+and operational state; the live read-model database (named by the pointer in
+``read_model_pointer.py``) holds the disposable read models the projector builds from all three
+topics (a rebuild replays into a fresh one and switches the pointer).
 
 The API (``services.evaluation.app``), the workers (``services.evaluation.workers``) and
 ``jalin replay`` all start from ``build(settings)``; views reach the container through ``current()``.
@@ -33,7 +33,7 @@ from services.evaluation.projections.agreements import AgreementsProjection
 from services.evaluation.projections.evaluations import EvaluationsProjection, FeedProjection
 from services.evaluation.projections.partners import PartnersProjection
 from services.evaluation.projections.statistics import StatisticsProjection
-from services.evaluation.readside import CONSUMER, ReadSide
+from services.evaluation.read_model_pointer import CONSUMER, ReadModelPointer
 from services.evaluation.rubric_catalog import RubricCatalog
 
 SERVICE = "evaluation"
@@ -54,7 +54,7 @@ class Container:
     client: MongoClient
     clock: Clock
     store: MongoEventStore
-    readside: ReadSide
+    read_model: ReadModelPointer
     rubrics: RubricCatalog
     agreements: AgreementRegister
     handlers: EvaluationHandlers
@@ -66,7 +66,7 @@ class Container:
 
     def read_db(self) -> Database:
         """The live read-model database (follows the pointer, so a rebuild's switch is seen)."""
-        return self.readside.db()
+        return self.read_model.db()
 
     def today(self) -> date:
         """Today in the region's time zone, from the server clock."""
@@ -92,7 +92,7 @@ class Container:
 def build(settings: Settings) -> Container:
     client = make_client(settings)
     clock = clock_from_settings(settings)
-    readside = ReadSide(client, settings)
+    readside = ReadModelPointer(client, settings)
     store = MongoEventStore(client[settings.database(SERVICE)])
     rubrics = RubricCatalog.load(settings.rubric_dir)
     agreements = MongoAgreementRegister(readside.db)

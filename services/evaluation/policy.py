@@ -11,6 +11,8 @@ from typing import Mapping
 from shared.application import StreamNotFound
 from shared.policy import DEADLETTER_API, STREAM_API, Policy, allow
 
+from services.evaluation import queries
+
 READERS = ("admin", "kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
 RESULT_READERS = ("admin", "kerjasama", "pimpinan", "auditor")
 E = "/api/v1/evaluations/<evaluation_id>"
@@ -57,10 +59,7 @@ def build_policy(container) -> Policy:
     """The policy, resolving OPDs from the register and the evaluations' own streams."""
 
     def opds_of_agreement(agreement_id: str) -> set[str] | None:
-        doc = container.read_db()["agreements"].find_one({"_id": agreement_id}, {"opds": 1, "lead_opd": 1})
-        if doc is None:
-            return None
-        return set(doc.get("opds") or []) | ({doc["lead_opd"]} if doc.get("lead_opd") else set())
+        return queries.agreement_opds(container.read_db(), agreement_id)
 
     def opds_of_evaluation(evaluation_id: str) -> set[str] | None:
         try:

@@ -31,7 +31,7 @@ from shared.config import Settings
 from shared.consumer import DEAD_LETTERS, PARKED, POSITIONS, ConsumerRunner
 from shared.kafka import decode, make_consumer
 
-from services.evaluation.readside import ReadSide, generation_names
+from services.evaluation.read_model_pointer import ReadModelPointer, generation_names
 
 log = logging.getLogger("jalin.rebuild")
 OPERATIONAL = (PARKED, DEAD_LETTERS)        # compared by count only, reported
@@ -112,8 +112,8 @@ class RebuildResult:
 class Rebuild:
     """One rebuild of the evaluation read models (see the module docstring)."""
 
-    def __init__(self, settings: Settings, readside: ReadSide, runner_factory: Callable[[Database], ConsumerRunner],
-                 topics: list[str], progress: Progress | None = None, pause_timeout: float = 60.0,
+    def __init__(self, settings: Settings, readside: ReadModelPointer,
+                 runner_factory: Callable[[Database], ConsumerRunner], topics: list[str], progress: Progress | None = None, pause_timeout: float = 60.0,
                  keep_collections: tuple[str, ...] = ()):
         """``keep_collections``: copied from the live generation instead of rebuilt (single projection)."""
         self.settings, self.readside, self.runner_factory = settings, readside, runner_factory

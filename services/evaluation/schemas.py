@@ -12,6 +12,8 @@ from services.evaluation.commands import (
 )
 from services.evaluation.domain import ASSESSOR_KINDS, PERIODS, Status
 
+from services.evaluation.vocabulary import CATEGORIES, STATUSES as AGREEMENT_STATUSES
+
 # The partner vocabulary as published in partner events (the contract, not the partners code).
 KINDS = ("daerah_lain", "pihak_ketiga", "pemda_luar_negeri", "lembaga_luar_negeri", "pemerintah_pusat")
 STATUSES = ("REGISTERED", "VERIFIED", "DEACTIVATED")
@@ -58,11 +60,6 @@ class PartnerPage(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
-
-
-AGREEMENT_STATUSES = ("DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN",
-                      "SIGNED", "ACTIVE", "EXPIRED", "TERMINATED", "REJECTED", "CANCELLED")
-CATEGORIES = ("KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI")
 
 
 class AgreementListQuery(PageQuery):

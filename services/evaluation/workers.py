@@ -3,8 +3,9 @@
     python -m services.evaluation.workers projector   # all topics -> the live read-model database
     python -m services.evaluation.workers relay       # evaluations event store -> jalin.evaluation.events
 
-The projector follows the read-model pointer (see ``readside.py``): it pauses when a rebuild asks
-it to (finishing and committing the batch in hand), and resumes on whatever generation is live.
+The projector follows the read-model pointer (see ``read_model_pointer.py``): it pauses when a
+rebuild asks it to (finishing and committing the batch in hand), and resumes on whatever generation
+is live.
 """
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ from shared.relay_worker import run_relay
 from shared.worker import run_worker
 
 from services.evaluation.bootstrap import SERVICE, Container, build
-from services.evaluation.readside import CONSUMER
+from services.evaluation.read_model_pointer import CONSUMER
 
 
 def run_projector(container: Container) -> None:
-    settings, readside = container.settings, container.readside
+    settings, readside = container.settings, container.read_model
     metrics = Metrics()
 
     def body(stop):

@@ -5,7 +5,7 @@ import uuid
 import requests
 from pymongo import MongoClient
 
-from services.evaluation.readside import ReadSide
+from services.evaluation.read_model_pointer import ReadModelPointer
 from services.evaluation.rebuild import Progress, Rebuild
 from services.evaluation.bootstrap import build
 from shared.envelope import GENESIS_HASH, Actor, seal
@@ -29,7 +29,7 @@ def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(
     wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/partners", params={"q": seed}).json()["total"] == 1,
                60, what="a partner in the read model")
     settings = settings_for(stack)
-    readside = ReadSide(MongoClient(settings.mongo_uri), settings)
+    readside = ReadModelPointer(MongoClient(settings.mongo_uri), settings)
     before = readside.pointer(fresh=True)
     stop = threading.Event()
     failures, writes, reads = [], [], []
@@ -91,7 +91,7 @@ def test_single_projection_rebuild_copies_the_rest_and_switches(stack):
     wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/agreements").json()["total"] >= 1, 60,
                what="an agreement in the register")
     settings = settings_for(stack)
-    readside = ReadSide(MongoClient(settings.mongo_uri), settings)
+    readside = ReadModelPointer(MongoClient(settings.mongo_uri), settings)
     wait_until(lambda: readside.client[readside.pointer(fresh=True)["database"]]["agreements"]
                .count_documents({}) >= 1, 60, what="the agreement in the live generation's database")
     chosen = closure(projections(), {"partners"})

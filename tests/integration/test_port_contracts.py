@@ -25,7 +25,7 @@ from services.evaluation.agreement_register import (
     AgreementFacts, InMemoryAgreementRegister, MongoAgreementRegister,
 )
 from services.evaluation.projections.agreements import COLLECTION as AGREEMENTS, AgreementsProjection
-from services.evaluation.readside import ReadSide, generation_names
+from services.evaluation.read_model_pointer import ReadModelPointer, generation_names
 from services.evaluation.vocabulary import EVALUABLE, AgreementStatus
 from services.partners.domain import Partner
 
@@ -337,7 +337,7 @@ class MongoRegister:
     """MongoAgreementRegister over the live read model, filled by the agreements projection itself."""
 
     def __init__(self, mongo, settings):
-        self.readside = ReadSide(mongo, settings)
+        self.readside = ReadModelPointer(mongo, settings)
         self.register = MongoAgreementRegister(self.readside.db)
         self.projection = AgreementsProjection()
         self.projection.setup(self.readside.db())
@@ -387,7 +387,7 @@ class TestAgreementRegisterContract:
 
 def test_the_mongo_register_follows_a_rebuild_switch(mongo, settings):
     """A rebuild switches the live read model; the register reads the new one without a restart."""
-    readside = ReadSide(mongo, settings)
+    readside = ReadModelPointer(mongo, settings)
     register = MongoAgreementRegister(readside.db)
     readside.db()[AGREEMENTS].insert_one({"_id": "agreement-1", "status": "SIGNED", "lead_opd": "DINAS-PUPR"})
     database, group = generation_names(settings, 1)

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
 
-from . import rules
+import services.agreements.domain.rules as rules
 from .rules import AttachmentKind, Category, DocumentKind, PartnerView, Rule, Status, refuse
 from .workplan import (
     Activity, Report, agreement_progress, check_activity_fields, check_realisation, period_bounds,
