@@ -18,6 +18,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from shared.envelope import Actor
+from shared.personal_data import public_partner, public_partner_name
 from shared.readmodel import FILLED
 
 from services.evaluation.domain import Status as EvaluationStatus
@@ -26,8 +27,6 @@ from services.evaluation.projections.statistics import (
     PUBLIC_PARTNER_PORTFOLIOS, STATISTICS)
 from services.evaluation.vocabulary import LIVE, SIGNED_OR_LATER, AgreementStatus
 
-# Partner fields the public does not see (contact persons are personal data).
-PERSONAL_FIELDS = ("contacts",)
 # What the public register shows and open data publishes: agreements once signed.
 PUBLIC_STATUSES: tuple[str, ...] = SIGNED_OR_LATER
 EMPTY_OVERVIEW = {"agreements": {"total": 0}, "evaluations": {"total": 0}, "partners": {"total": 0}}
@@ -88,10 +87,9 @@ def partner_filter(args: Mapping[str, Any]) -> dict:
 
 
 def partners_page(db: Database, args: Mapping[str, Any], actor: Actor) -> Page:
-    """A page of partners; the public gets them without personal data."""
-    hidden = dict.fromkeys(PERSONAL_FIELDS, 0) if is_public(actor) else None
+    """A page of partners (the route gives the public its whitelisted view of each)."""
     return page_of(db["partners"], partner_filter(args), sort_spec(args["sort"], {"name": "name_lower"}),
-                   args["page"], args["per_page"], hidden)
+                   args["page"], args["per_page"])
 
 
 # ---------------------------------------------------------------- agreements register
@@ -245,10 +243,13 @@ def _portfolio_collection(kind: str, actor: Actor) -> str:
     return PORTFOLIOS[kind][is_public(actor)]
 
 
-def portfolio_name(db: Database, kind: str, key: str) -> str:
-    """A partner portfolio is named after the partner; an OPD's by its code."""
+def portfolio_name(db: Database, kind: str, key: str, actor: Actor) -> str:
+    """A partner portfolio is named after the partner (an individual is not named to the public);
+    an OPD's by its code."""
     if kind == "partners":
-        return (db["partners"].find_one({"_id": key}, {"name": 1}) or {}).get("name", key)
+        partner = db["partners"].find_one({"_id": key}, {"name": 1, "subtype": 1}) or {}
+        name = partner.get("name", key)
+        return public_partner_name(name, partner.get("subtype")) if is_public(actor) else name
     return key
 
 
@@ -277,7 +278,7 @@ def open_data_rows(db: Database, category: str | None, year: int | None) -> tupl
             query[name] = value
     docs = all_of(db["agreements"], query, [("start_date", -1), ("_id", 1)])
     ids = sorted({pid for d in docs for pid in d.get("partner_ids") or []})
-    partners = {p["_id"]: p for p in db["partners"].find({"_id": {"$in": ids}}, dict.fromkeys(PERSONAL_FIELDS, 0))}
+    partners = {p["_id"]: public_partner({**p, "id": p["_id"]}) for p in db["partners"].find({"_id": {"$in": ids}})}
     return docs, partners
 
 

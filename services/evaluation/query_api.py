@@ -16,6 +16,7 @@ from marshmallow import fields
 
 from shared.auth import current_actor, requires
 from shared.http import Problem
+from shared.personal_data import public_agreement, public_partner
 
 from services.evaluation import queries
 from services.evaluation.bootstrap import current
@@ -33,10 +34,11 @@ def page_answer(page: Page, shape) -> dict:
     return {"items": [shape(d) for d in page.docs], "page": page.page, "per_page": page.per_page, "total": page.total}
 
 
-def partner_item(doc: dict) -> dict:
+def partner_item(doc: dict, public: bool) -> dict:
+    """A partner of the read model; ``public``: the whitelisted view (shared/personal_data.py)."""
     item = {k: v for k, v in doc.items() if not k.startswith("_") and k != "name_lower"}
     item["id"] = doc["_id"]
-    return item
+    return public_partner(item) if public else item
 
 
 @blp.route("")
@@ -46,25 +48,30 @@ class PartnerList(MethodView):
     @requires()
     def get(self, args):
         """List partners with filters (kind, status, scope, text in the name), sorting and pages."""
-        return jsonify(page_answer(queries.partners_page(current().read_db(), args, current_actor()), partner_item))
+        actor = current_actor()
+        public = queries.is_public(actor)
+        return jsonify(page_answer(queries.partners_page(current().read_db(), args, actor),
+                                   lambda d: partner_item(d, public)))
 
 
 agreements_blp = Blueprint("read_agreements", __name__, url_prefix="/api/v1/agreements",
                            description="Agreements register read model (dashboards, other systems)")
 
 
-def agreement_item(doc: dict, on: date) -> dict:
+def agreement_item(doc: dict, on: date, public: bool = False) -> dict:
+    """A register entry; ``public``: the whitelisted view (shared/personal_data.py)."""
     item = {k: v for k, v in doc.items()
-            if not k.startswith("_") and k not in ("partner_names", "partner_kind_of", "opds")}
+            if not k.startswith("_") and k not in ("partner_names", "partner_kind_of", "partner_subtype_of", "opds")}
     item["id"] = doc["_id"]
     item["partners"] = [{"id": pid, "name": (doc.get("partner_names") or {}).get(pid, pid),
-                         "kind": (doc.get("partner_kind_of") or {}).get(pid)}
+                         "kind": (doc.get("partner_kind_of") or {}).get(pid),
+                         "subtype": (doc.get("partner_subtype_of") or {}).get(pid)}
                         for pid in doc.get("partner_ids") or []]
     item["activities"] = [{"activity_id": aid, **a} for aid, a in (doc.get("activities") or {}).items()]
     item["days_to_end"] = queries.days_to_end(doc, on)
     item["expiring_within_90_days"] = queries.expiring_within(doc, on, 90)
     item["report_overdue"] = queries.report_overdue(doc, on)
-    return item
+    return public_agreement(item) if public else item
 
 
 @agreements_blp.route("")
@@ -74,9 +81,10 @@ class AgreementList(MethodView):
     @requires()
     def get(self, args):
         """The register: filters, text search, sorting, pages; flags computed for today (Asia/Jakarta)."""
-        on = current().today()
-        page = queries.register_page(current().read_db(), args, on, current_actor())
-        return jsonify({**page_answer(page, lambda d: agreement_item(d, on)), "as_of": on.isoformat()})
+        on, actor = current().today(), current_actor()
+        page = queries.register_page(current().read_db(), args, on, actor)
+        public = queries.is_public(actor)
+        return jsonify({**page_answer(page, lambda d: agreement_item(d, on, public)), "as_of": on.isoformat()})
 
 
 @agreements_blp.route("/<agreement_id>")
@@ -85,10 +93,11 @@ class AgreementView(MethodView):
     @requires()
     def get(self, agreement_id):
         """One agreement of the register (read model; the write side has the full history)."""
-        doc = queries.agreement(current().read_db(), agreement_id, current_actor())
+        actor = current_actor()
+        doc = queries.agreement(current().read_db(), agreement_id, actor)
         if doc is None:
             raise Problem(404, "Not Found", f"{agreement_id} is not in the register", rule="not_found")
-        return jsonify(agreement_item(doc, current().today()))
+        return jsonify(agreement_item(doc, current().today(), queries.is_public(actor)))
 
 
 # ---------------------------------------------------------------- evaluations register
@@ -141,19 +150,21 @@ def portfolio_routes(kind: str):
     @requires()
     def listing():
         db = current().read_db()
-        items = [{"id": d["_id"], "name": queries.portfolio_name(db, kind, d.pop("_id")), **d}
-                 for d in queries.portfolios(db, kind, current_actor())]
+        actor = current_actor()
+        items = [{"id": d["_id"], "name": queries.portfolio_name(db, kind, d.pop("_id"), actor), **d}
+                 for d in queries.portfolios(db, kind, actor)]
         return jsonify({"items": items, "total": len(items)})
 
     @stats_blp.route(f"/portfolios/{kind}/<key>", endpoint=f"portfolio_{kind}")
     @requires()
     def single(key):
         db = current().read_db()
-        doc = queries.portfolio(db, kind, key, current_actor())
+        actor = current_actor()
+        doc = queries.portfolio(db, kind, key, actor)
         if doc is None:
             raise Problem(404, "Not Found", f"no portfolio for {key}", rule="not_found")
         doc.pop("_id")
-        return jsonify({"id": key, "name": queries.portfolio_name(db, kind, key), **doc})
+        return jsonify({"id": key, "name": queries.portfolio_name(db, kind, key, actor), **doc})
 
 
 portfolio_routes("partners")

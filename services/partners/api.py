@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import command_endpoint, idempotent, versioned
+from shared.personal_data import public_partner
 
 from services.partners.bootstrap import current
 from services.partners.commands import PartnerCommand, RegisterPartner
@@ -37,8 +38,10 @@ def ctx() -> CommandContext:
 
 
 def show(partner: Partner, status: int = 200, headers=None):
-    personal = current_actor().role != "publik"
-    return versioned(partner.snapshot(include_personal_data=personal), partner.version, status, headers)
+    """The partner; ``publik`` gets the public view (shared/personal_data.py)."""
+    snapshot = partner.snapshot()
+    body = public_partner(snapshot) if current_actor().role == "publik" else snapshot
+    return versioned(body, partner.version, status, headers)
 
 
 class VersionQuery(Schema):

@@ -105,10 +105,12 @@ class AgreementsProjection(Projection):
         if "partner_ids" in changes:
             # Partners not projected yet (another topic, replayed in another order) are filled in by
             # their partner.registered event below, so the result does not depend on topic order.
-            partners = {pid: uow.find_one("partners", {"_id": pid}, {"name": 1, "kind": 1}) or {}
+            partners = {pid: uow.find_one("partners", {"_id": pid}, {"name": 1, "kind": 1, "subtype": 1}) or {}
                         for pid in changes["partner_ids"]}
             fields["partner_names"] = {pid: p.get("name", pid) for pid, p in partners.items()}
             fields["partner_kind_of"] = {pid: p.get("kind") for pid, p in partners.items()}
+            # an individual partner is not named in public views (shared/personal_data.py)
+            fields["partner_subtype_of"] = {pid: p.get("subtype") for pid, p in partners.items()}
             for pid in changes["partner_ids"]:  # a link left by a later change only costs a no-op update
                 uow.add(PARTNER_LINKS, UpdateOne({"_id": pid}, {"$set": {f"agreements.{event['stream_id']}": True}},
                                                  upsert=True))
@@ -148,6 +150,8 @@ class AgreementsProjection(Projection):
         fields = {f"partner_names.{pid}": values["name"]} if values.get("name") else {}
         if values.get("kind"):
             fields[f"partner_kind_of.{pid}"] = values["kind"]
+        if "subtype" in values:
+            fields[f"partner_subtype_of.{pid}"] = values["subtype"]
         if fields:
             links = uow.find_one(PARTNER_LINKS, {"_id": pid}) or {}
             for aid in sorted(links.get("agreements") or {}):
