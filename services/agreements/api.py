@@ -16,8 +16,8 @@ from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_ver
 from services.agreements import schemas as s
 from services.agreements.bootstrap import current
 from services.agreements.domain import Agreement
-from services.agreements.ports import TooLarge
 from services.agreements.handlers import AgreementHandlers
+from services.agreements.ports import TooLarge
 
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1",
                 description="Agreements (KB/MoU, PKS, addenda), their workflow, work plans and reports")

@@ -10,7 +10,7 @@ from pymongo.database import Database
 
 from shared.domain import DomainError, Refusal
 
-from services.agreements.ports import StoredFile, TooLarge  # noqa: F401  (TooLarge: part of put's contract)
+from services.agreements.ports import StoredFile, TooLarge
 
 CHUNK = 256 * 1024
 

@@ -100,11 +100,11 @@ class EditDraftSchema(TermsFields, NonEmpty):
 
     @post_load
     def command(self, data, **_):
-        changes = dict(data)
+        changes = dict(data)  # the fields of the terms; the parties and the KB link are resolved apart
         partner_ids = changes.pop("partner_ids", None)
-        return EditDraft(agreement_id=path("agreement_id"), changes=changes,
-                         partner_ids=tuple(partner_ids) if partner_ids is not None else None,
-                         parent_kb_id=changes.pop("parent_kb_id", None))
+        parent_kb_id = changes.pop("parent_kb_id", None)
+        return EditDraft(agreement_id=path("agreement_id"), changes=changes, parent_kb_id=parent_kb_id,
+                         partner_ids=tuple(partner_ids) if partner_ids is not None else None)
 
 
 class ReasonSchema(Schema):
