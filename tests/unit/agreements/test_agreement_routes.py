@@ -18,6 +18,7 @@ from services.agreements.api import blp
 from services.agreements.bootstrap import Container
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
+from services.agreements.policy import build_policy
 from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)
@@ -37,8 +38,10 @@ class Api:
         self.files = InMemoryAttachmentStore(settings.max_upload_bytes)
         handlers = AgreementHandlers(Repository(self.store, Agreement, self.clock), self.partners, self.files,
                                      self.clock, settings.timezone)
-        app, api = create_service_app("agreements", settings, title="t", idempotency=InMemoryIdempotencyStore())
-        app.extensions["jalin"].container = Container(settings, None, self.clock, self.store, handlers)
+        container = Container(settings, None, self.clock, self.store, handlers)
+        app, api = create_service_app("agreements", settings, title="t", idempotency=InMemoryIdempotencyStore(),
+                                      policy=build_policy(container))
+        app.extensions["jalin"].container = container
         api.register_blueprint(blp)
         self.client = app.test_client()
 
@@ -147,6 +150,13 @@ def test_documents_are_attached_with_the_path_id_and_a_stale_version_is_412(api)
     assert stale.status_code == 412 and len(api.files.files) == 1
     response = api.call(f"/agreements/{aid}/submit", "kerjasama", version=1)
     assert response.status_code == 412 and response.get_json()["current_version"] == 2
+
+
+def test_the_access_policy_guards_the_command_routes(api):
+    aid = api.draft()
+    response = api.call(f"/agreements/{aid}/sign", "tkksd", SIGN)
+    assert response.status_code == 403 and response.get_json()["rule"] == "access_denied"
+    assert [e["event_type"] for e in api.store.load(aid)] == ["agreement.drafted"]
 
 
 def test_a_body_field_cannot_name_another_target(api):
