@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
+from marshmallow.experimental.context import Context as LoadContext
 from werkzeug.exceptions import HTTPException
 
 from shared.application import StreamNotFound, VersionMismatch
@@ -390,12 +391,31 @@ COMMAND_HEADERS = [
 ]
 
 
+def with_path_params(view: Callable) -> Callable:
+    """Load the request's schema inside a marshmallow load ``Context`` holding the path parameters.
+
+    Put it above ``blp.arguments``: a command schema's ``post_load`` can then build a command that
+    carries its target (``Context.get()["agreement_id"]``) although the body does not hold it.
+    """
+    @functools.wraps(view)
+    def wrapper(*args, **path_args):
+        with LoadContext(dict(path_args)):
+            return view(*args, **path_args)
+
+    return wrapper
+
+
 def command_endpoint(blp, rule: str, schema, response_schema, roles, summary: str, run: Callable,
                      respond: Callable, endpoint: str | None = None):
     """Register ``POST rule`` as a command: parse ``schema``, check ``roles``, honour Idempotency-Key,
-    then ``respond(run(expected_version, data, **path_args))``."""
+    then ``respond(run(expected_version, data, **path_args))``.
+
+    ``data`` is what ``schema`` loads: a dict, or the command its ``post_load`` builds (the path
+    parameters are in the load ``Context``, see ``with_path_params``).
+    """
     @blp.route(rule, methods=["POST"], endpoint=endpoint or rule.strip("/").replace("/", "_").replace("<", "")
                .replace(">", ""))
+    @with_path_params
     @blp.arguments(schema)
     @blp.response(200, response_schema)
     @blp.doc(summary=summary, parameters=COMMAND_HEADERS)

@@ -17,9 +17,9 @@ from shared.mongo import make_client
 from shared.mongo_eventstore import MongoEventStore
 
 from services.agreements.domain import Agreement
-from services.agreements.files import AttachmentStore
+from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
-from services.agreements.partner_replica import PartnerDirectory
+from services.agreements.partner_replica import ReplicaPartnerDirectory
 
 SERVICE = "agreements"
 
@@ -45,8 +45,8 @@ def build(settings: Settings) -> Container:
     db = client[settings.database(SERVICE)]
     clock = clock_from_settings(settings)
     store = MongoEventStore(db)
-    handlers = AgreementHandlers(Repository(store, Agreement, clock), PartnerDirectory(db),
-                                 AttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone)
+    handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
+                                 GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone)
     return Container(settings, client, clock, store, handlers)
 
 

@@ -1,13 +1,19 @@
 """One contract per port, run against the in-memory fake AND the real adapter (FerretDB, Kafka, HTTP)."""
 import dataclasses
+import hashlib
+import io
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 import pytest
+from bson import Binary
 from kafka import KafkaConsumer
 from werkzeug.serving import make_server
 
 from shared.application import CommandContext, FixedClock, Repository, new_stream_id
+from shared.domain import DomainError, Refusal
 from shared.envelope import Actor, compute_hash
 from shared.eventstore import ConcurrencyError, InMemoryEventStore
 from shared.http import create_service_app
@@ -21,6 +27,9 @@ from shared.streams import HttpStreamSource, streams_blueprint
 from shared.uniqueness import InMemoryUniqueKeys, MongoUniqueKeys
 from tests.support import wait_until
 
+from services.agreements.files import GridFSAttachmentStore
+from services.agreements.partner_replica import PartnerReplicaProjection, ReplicaPartnerDirectory
+from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory, TooLarge
 from services.evaluation.agreement_register import (
     AgreementFacts, InMemoryAgreementRegister, MongoAgreementRegister,
 )
@@ -427,3 +436,145 @@ def test_unique_keys_concurrent_claims_have_one_winner(keys):
     winners = [owner for owner, holder in results.items() if holder is None]
     assert len(winners) == 1
     assert all(holder == winners[0] for owner, holder in results.items() if owner != winners[0])
+
+
+# --- the agreements service's ports --------------------------------------------------------------
+
+class ReplicaFed:
+    """Gives the real ``ReplicaPartnerDirectory`` its partners the way production does: partner
+    events applied by the replica's projection (so the contract also holds the projection's shape)."""
+
+    def __init__(self, db):
+        self.db, self.versions, self.state = db, {}, {}
+
+    def __call__(self, id, name, kind, status="verified", country="ID"):
+        if id not in self.versions:
+            self._apply(id, "partner.registered", {"name": name, "kind": kind, "country": country,
+                                                   "region_code": "15.71", "contacts": []})
+            self.state[id] = {"name": name, "country": country, "status": "registered"}
+        old = self.state[id]
+        if (name, country) != (old["name"], old["country"]):
+            self._apply(id, "partner.profile_updated", {"changes": {"name": name, "country": country}})
+        if status != old["status"]:
+            event_type = {"verified": "partner.verified", "deactivated": "partner.deactivated",
+                          "registered": "partner.verification_revoked"}[status]
+            self._apply(id, event_type, {"reason": "uji"} if status != "verified" else {})
+        self.state[id] = {"name": name, "country": country, "status": status}
+
+    def _apply(self, stream_id, event_type, data):
+        self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
+        uow = UnitOfWork(self.db)
+        PartnerReplicaProjection().apply({"event_type": event_type, "stream_id": stream_id,
+                                          "version": self.versions[stream_id], "data": data}, uow)
+        uow.flush()
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def directory(request):
+    """``(directory, given)``: ``given(id, name, kind, status, country)`` makes a partner known as such."""
+    if request.param == "memory":
+        fake = InMemoryPartnerDirectory()
+        return fake, fake.add
+    db = request.getfixturevalue("db")
+    return ReplicaPartnerDirectory(db), ReplicaFed(db)
+
+
+class TestPartnerDirectoryContract:
+    def test_views_in_the_order_asked_each_once_and_the_missing(self, directory):
+        partners, given = directory
+        given("partner-a", "Kota Jambi", "daerah_lain")
+        given("partner-b", "PT Angkasa", "pihak_ketiga", status="registered")
+        views, missing = partners.views(["partner-b", "partner-x", "partner-a", "partner-b", "partner-y"])
+        assert [v["id"] for v in views] == ["partner-b", "partner-a"] and missing == ["partner-x", "partner-y"]
+        assert partners.views([]) == ([], [])
+
+    def test_a_view_holds_what_the_rules_need(self, directory):
+        partners, given = directory
+        given("partner-my", "Kerajaan Negeri Johor", "pemda_luar_negeri", country="MY")
+        given("partner-off", "CV Lama", "pihak_ketiga", status="deactivated")
+        views, _ = partners.views(["partner-my", "partner-off"])
+        assert views == [
+            {"id": "partner-my", "name": "Kerajaan Negeri Johor", "kind": "pemda_luar_negeri", "status": "verified",
+             "country": "MY"},
+            {"id": "partner-off", "name": "CV Lama", "kind": "pihak_ketiga", "status": "deactivated",
+             "country": "ID"},
+        ]
+
+    def test_the_latest_state_is_seen(self, directory):
+        partners, given = directory
+        given("partner-a", "Kota Jambi", "daerah_lain", status="registered")
+        given("partner-a", "Pemerintah Kota Jambi", "daerah_lain", status="verified")
+        assert partners.views(["partner-a"])[0][0]["name"] == "Pemerintah Kota Jambi"
+        given("partner-a", "Pemerintah Kota Jambi", "daerah_lain", status="registered")
+        assert partners.views(["partner-a"])[0][0]["status"] == "registered"
+
+
+@dataclass
+class Attachments:
+    store: object
+    tamper: Callable[[str, bytes], None]   # rewrite a file's bytes behind the store's back
+    count: Callable[[], int]               # files held
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def attachments(request):
+    if request.param == "memory":
+        fake = InMemoryAttachmentStore(max_bytes=1024 * 1024)
+        return Attachments(fake, fake.tamper, lambda: len(fake.files))
+    db = request.getfixturevalue("db")
+
+    def tamper(file_id, content):
+        db["attachments.chunks"].update_one({"files_id": file_id, "n": 0}, {"$set": {"data": Binary(content)}})
+
+    return Attachments(GridFSAttachmentStore(db, 1024 * 1024), tamper,
+                       lambda: db["attachments.files"].count_documents({}))
+
+
+class TestAttachmentStoreContract:
+    def test_put_then_meta_and_verified_bytes(self, attachments):
+        store = attachments.store
+        content = bytes(range(256)) * 2400  # beyond one GridFS chunk
+        meta = store.put(io.BytesIO(content), "Naskah KB – Muaro Jambi.pdf", "application/pdf", "siti")
+        assert meta == {"file_id": meta["file_id"], "filename": "Naskah KB – Muaro Jambi.pdf", "size": len(content),
+                        "media_type": "application/pdf", "sha256": hashlib.sha256(content).hexdigest()}
+        assert store.meta(meta["file_id"]) == meta
+        stored = store.get_verified(meta["file_id"], meta["sha256"])
+        assert stored.content == content and stored.meta == meta
+        assert store.get_verified(meta["file_id"]).content == content
+
+    def test_an_empty_file_is_a_file(self, attachments):
+        meta = attachments.store.put(io.BytesIO(b""), "kosong.txt", "text/plain", "siti")
+        assert meta["size"] == 0 and meta["sha256"] == hashlib.sha256(b"").hexdigest()
+        assert attachments.store.get_verified(meta["file_id"]).content == b""
+
+    def test_beyond_the_limit_is_refused_and_nothing_is_kept(self, attachments):
+        with pytest.raises(TooLarge):
+            attachments.store.put(io.BytesIO(b"x" * (1024 * 1024 + 1)), "besar.bin", "application/octet-stream", "s")
+        assert attachments.count() == 0
+
+    def test_unknown_files(self, attachments):
+        assert attachments.store.meta("file-none") is None
+        with pytest.raises(DomainError) as info:
+            attachments.store.get_verified("file-none")
+        assert (info.value.rule, info.value.kind) == ("file_not_found", Refusal.NOT_FOUND)
+
+    def test_bytes_that_no_longer_match_their_hash_are_refused(self, attachments):
+        store = attachments.store
+        meta = store.put(io.BytesIO(b"%PDF-1.7 asli!"), "kb.pdf", "application/pdf", "siti")
+        with pytest.raises(DomainError) as info:
+            store.get_verified(meta["file_id"], "0" * 64)  # not the hash the event recorded
+        assert (info.value.rule, info.value.kind) == ("attachment_tampered", Refusal.CONFLICT)
+        attachments.tamper(meta["file_id"], b"%PDF-1.7 palsu")
+        with pytest.raises(DomainError) as info:
+            store.get_verified(meta["file_id"], meta["sha256"])
+        assert info.value.rule == "attachment_tampered"
+
+    def test_delete_removes_and_is_idempotent(self, attachments):
+        store = attachments.store
+        keep = store.put(io.BytesIO(b"tetap"), "a.txt", "text/plain", "siti")
+        gone = store.put(io.BytesIO(b"hapus"), "b.txt", "text/plain", "siti")
+        store.delete(gone["file_id"])
+        store.delete(gone["file_id"])
+        store.delete("file-none")
+        assert store.meta(gone["file_id"]) is None and store.meta(keep["file_id"]) == keep
+        assert attachments.count() == 1
