@@ -19,7 +19,7 @@ from services.agreements.commands import (
     RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
     UpdateActivity,
 )
-from services.agreements.domain import Agreement, new_agreement_id
+from services.agreements.domain import Agreement, new_agreement_id, rules
 from services.agreements.ports import AttachmentStore, PartnerDirectory, StoredFile
 
 
@@ -39,8 +39,13 @@ class AgreementHandlers:
         return self.clock.today(self.timezone)
 
     def _or_today(self, day: date | None) -> date:
-        """The date a command gives, else today: the one place a command's missing date is filled."""
+        """The date of an act a command gives, else today: the one place a command's missing date is
+        filled (the domain then bounds it by today and the previous step)."""
         return day if day is not None else self.today()
+
+    def _scheduler_day(self, on: date | None, ctx: CommandContext) -> date:
+        """The day activation, expiry and reminders are judged on: the server's, or the scheduler's."""
+        return rules.check_scheduler_day(on, ctx.actor.role, self.today())
 
     # ------------------------------------------------------------ lookups
 
@@ -140,21 +145,21 @@ class AgreementHandlers:
         """``RecordReview``: ``reviewed_on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.record_review(role=ctx.actor.role, recommended=cmd.recommended, notes=cmd.notes,
-                                         reviewed_on=self._or_today(cmd.reviewed_on))
+                                         reviewed_on=self._or_today(cmd.reviewed_on), today=self.today())
         return self._save(agreement, events, ctx)
 
     def approve_dprd(self, cmd: ApproveDprd, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``ApproveDprd``: ``approved_on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.approve_dprd(role=ctx.actor.role, approval_ref=cmd.approval_ref,
-                                        approved_on=self._or_today(cmd.approved_on))
+                                        approved_on=self._or_today(cmd.approved_on), today=self.today())
         return self._save(agreement, events, ctx)
 
     def approve_central(self, cmd: ApproveCentral, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``ApproveCentral``: ``approved_on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.approve_central(role=ctx.actor.role, approval_ref=cmd.approval_ref,
-                                           approved_on=self._or_today(cmd.approved_on))
+                                           approved_on=self._or_today(cmd.approved_on), today=self.today())
         return self._save(agreement, events, ctx)
 
     def sign(self, cmd: SignAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -162,7 +167,7 @@ class AgreementHandlers:
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.sign(
             role=ctx.actor.role, signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
-            signed_on=self._or_today(cmd.signed_on), power_of_attorney_ref=cmd.power_of_attorney_ref,
+            signed_on=self._or_today(cmd.signed_on), today=self.today(), power_of_attorney_ref=cmd.power_of_attorney_ref,
             partner_signatory_name=cmd.partner_signatory_name,
             partner_signatory_position=cmd.partner_signatory_position, our_number=cmd.our_number,
             partner_number=cmd.partner_number, parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
@@ -171,24 +176,25 @@ class AgreementHandlers:
     def activate(self, cmd: ActivateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``ActivateAgreement``: ``on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
-        return self._save(agreement, agreement.activate(role=ctx.actor.role, on=self._or_today(cmd.on)), ctx)
+        return self._save(agreement, agreement.activate(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx)), ctx)
 
     def raise_expiry_reminder(self, cmd: RaiseExpiryReminder, ctx: CommandContext,
                               expected: int | None = None) -> Agreement:
         """``RaiseExpiryReminder`` (the scheduler's): ``on`` defaults to today; no event outside H-90."""
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.raise_expiry_reminder(role=ctx.actor.role, on=self._or_today(cmd.on))
+        events = agreement.raise_expiry_reminder(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx))
         return self._save(agreement, events, ctx)
 
     def expire(self, cmd: ExpireAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``ExpireAgreement``: ``on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
-        return self._save(agreement, agreement.expire(role=ctx.actor.role, on=self._or_today(cmd.on)), ctx)
+        return self._save(agreement, agreement.expire(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx)), ctx)
 
     def terminate(self, cmd: TerminateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``TerminateAgreement``: ``on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.terminate(role=ctx.actor.role, reason=cmd.reason, on=self._or_today(cmd.on))
+        events = agreement.terminate(role=ctx.actor.role, reason=cmd.reason, on=self._or_today(cmd.on),
+                                     today=self.today())
         return self._save(agreement, events, ctx)
 
     def reject(self, cmd: RejectAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -205,7 +211,7 @@ class AgreementHandlers:
         """``AmendAgreement``: ``signed_on`` defaults to today; a PKS's KB is checked as it is now."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.amend(
-            role=ctx.actor.role, number=cmd.number, signed_on=self._or_today(cmd.signed_on), reason=cmd.reason,
+            role=ctx.actor.role, number=cmd.number, signed_on=self._or_today(cmd.signed_on), today=self.today(), reason=cmd.reason,
             changes=dict(cmd.changes), signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
             power_of_attorney_ref=cmd.power_of_attorney_ref, partner_number=cmd.partner_number,
             parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
@@ -253,5 +259,5 @@ class AgreementHandlers:
         events = agreement.file_report(
             role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id, period=cmd.period,
             realisation=cmd.realisation, obstacles=cmd.obstacles, solutions=cmd.solutions, evidence=evidence,
-            filed_on=self._or_today(cmd.filed_on))
+            filed_on=self._or_today(cmd.filed_on), today=self.today())
         return self._save(agreement, events, ctx)

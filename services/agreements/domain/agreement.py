@@ -328,11 +328,13 @@ class Agreement(Aggregate):
         rules.check_state("return_for_revision", self.status)
         return [self._emit(EventType.RETURNED_FOR_REVISION, {"reason": rules.check_reason(reason)})]
 
-    def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date) -> list[NewEvent]:
+    def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date,
+                      today: date) -> list[NewEvent]:
         """``RecordReview``: The TKKSD's finding: recommended → next approval or READY_TO_SIGN; not → REJECTED
         (with notes)."""
         rules.check_role("record_review", role)
         rules.check_state("record_review", self.status)
+        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
         if not recommended:
             notes = rules.check_reason(notes, "notes")
         next_status = self._state_after_review() if recommended else Status.REJECTED.value
@@ -341,26 +343,28 @@ class Agreement(Aggregate):
             "next_status": next_status,
         })]
 
-    def approve_dprd(self, *, role: str, approval_ref: str, approved_on: date) -> list[NewEvent]:
+    def approve_dprd(self, *, role: str, approval_ref: str, approved_on: date, today: date) -> list[NewEvent]:
         """``ApproveDprd``: AWAITING_DPRD → AWAITING_CENTRAL (foreign) or READY_TO_SIGN."""
         rules.check_role("approve_dprd", role)
         rules.check_state("approve_dprd", self.status)
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
         return [self._emit(EventType.DPRD_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": self._state_after_dprd(),
         })]
 
-    def approve_central(self, *, role: str, approval_ref: str, approved_on: date) -> list[NewEvent]:
+    def approve_central(self, *, role: str, approval_ref: str, approved_on: date, today: date) -> list[NewEvent]:
         """``ApproveCentral``: AWAITING_CENTRAL → READY_TO_SIGN (foreign cooperation only)."""
         rules.check_role("approve_central", role)
         rules.check_state("approve_central", self.status)
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
         return [self._emit(EventType.CENTRAL_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": Status.READY_TO_SIGN.value,
         })]
 
     def sign(
-        self, *, role: str, signatory_name: str, signatory_position: str, signed_on: date,
+        self, *, role: str, signatory_name: str, signatory_position: str, signed_on: date, today: date,
         power_of_attorney_ref: str | None = None, partner_signatory_name: str | None = None,
         partner_signatory_position: str | None = None, our_number: str | None = None,
         partner_number: str | None = None, parent_kb: Agreement | None = None,
@@ -371,6 +375,7 @@ class Agreement(Aggregate):
         """
         rules.check_role("sign", role)
         rules.check_state("sign", self.status)
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
         # A stream imported or written under older rules could sit in READY_TO_SIGN without them.
         if self.dprd_required and self.dprd_approval is None:
             raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "no DPRD approval is recorded", kind=Refusal.CONFLICT)
@@ -416,10 +421,11 @@ class Agreement(Aggregate):
         return [self._emit(EventType.EXPIRED, {"expired_on": (self.end_date + timedelta(days=1)).isoformat(),
                                                "end_date": self.end_date.isoformat()})]
 
-    def terminate(self, *, role: str, reason: str, on: date) -> list[NewEvent]:
+    def terminate(self, *, role: str, reason: str, on: date, today: date) -> list[NewEvent]:
         """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
+        rules.check_act_date("on", on, today=today, previous=self.previous_step())
         return [self._emit(EventType.TERMINATED,
                            {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
 
@@ -449,7 +455,7 @@ class Agreement(Aggregate):
         })]
 
     def amend(
-        self, *, role: str, number: str, signed_on: date, reason: str, changes: Mapping[str, Any],
+        self, *, role: str, number: str, signed_on: date, today: date, reason: str, changes: Mapping[str, Any],
         signatory_name: str, signatory_position: str, power_of_attorney_ref: str | None = None,
         partner_number: str | None = None, parent_kb: Agreement | None = None,
     ) -> list[NewEvent]:
@@ -460,6 +466,7 @@ class Agreement(Aggregate):
         """
         rules.check_role("amend", role)
         rules.check_state("amend", self.status)
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
         reason = rules.check_reason(reason)
         _check_field_names(changes, AMENDABLE_FIELDS)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
@@ -535,6 +542,7 @@ class Agreement(Aggregate):
     def file_report(
         self, *, role: str, opd: str | None = None, activity_id: str, period: str, realisation: float | int,
         obstacles: str = "", solutions: str = "", evidence: Sequence[Mapping[str, Any]] = (), filed_on: date,
+        today: date,
     ) -> list[NewEvent]:
         """``FileReport``: File the implementation report of one activity for one quarter (``YYYY-TWn``).
 
@@ -548,6 +556,8 @@ class Agreement(Aggregate):
                          kind=Refusal.CONFLICT)
         activity = self._activity(activity_id)
         rules.check_opd_scope(role, opd, activity.responsible_opd)
+        signing = ("signing", date.fromisoformat(self.signing["signed_on"])) if self.signing else None
+        rules.check_act_date("filed_on", filed_on, today=today, previous=signing)
         first, last = period_bounds(period)
         if last < self.start_date or first > self.end_date:
             raise refuse(Rule.PERIOD_OUTSIDE_AGREEMENT, f"{period} lies outside the agreement's term",
@@ -655,6 +665,22 @@ class Agreement(Aggregate):
             filed_on=date.fromisoformat(data["filed_on"]))
 
     # --- views -------------------------------------------------------------------------------
+
+    def previous_step(self) -> tuple[str, date] | None:
+        """The latest dated act recorded so far (TKKSD review, approvals, signing, addenda, activation,
+        termination): a new act may not be dated before it."""
+        acts = [(name, record[key]) for name, record, key in (
+            ("TKKSD review", self.review, "reviewed_on"), ("DPRD approval", self.dprd_approval, "approved_on"),
+            ("central-government approval", self.central_approval, "approved_on"),
+            ("signing", self.signing, "signed_on"), ("termination", self.termination, "terminated_on"),
+        ) if record and record.get(key)]
+        acts += [(f"addendum {a['number']}", a["signed_on"]) for a in self.amendments]
+        if self.activated_on:
+            acts.append(("activation", self.activated_on.isoformat()))
+        if not acts:
+            return None
+        name, day = max(acts, key=lambda act: act[1])
+        return name, date.fromisoformat(day)
 
     def snapshot(self) -> dict:
         """The whole state as a JSON-able dict (GET responses, audit "as of" views)."""

@@ -259,9 +259,15 @@ def test_foreign_cooperation_approvals_default_to_today(jalin):
     jalin.handlers.approve_dprd(ApproveDprd(aid, approval_ref="KEP-DPRD/3/2025"), LEADER)
     assert jalin.last(aid) == {"approval_ref": "KEP-DPRD/3/2025", "approved_on": "2025-03-03",
                                "next_status": "AWAITING_CENTRAL"}
+    with refused("date_before_previous_step"):  # the central approval cannot predate the DPRD's
+        jalin.handlers.approve_central(ApproveCentral(aid, approval_ref="KEMENDAGRI/9/2025",
+                                                      approved_on=date(2025, 3, 1)), LEADER)
+    with refused("date_in_future"):
+        jalin.handlers.approve_central(ApproveCentral(aid, approval_ref="KEMENDAGRI/9/2025",
+                                                      approved_on=date(2025, 3, 4)), LEADER)
     jalin.handlers.approve_central(ApproveCentral(aid, approval_ref="KEMENDAGRI/9/2025",
-                                                  approved_on=date(2025, 3, 1)), LEADER)
-    assert jalin.last(aid)["approved_on"] == "2025-03-01" and jalin.status(aid) == "READY_TO_SIGN"
+                                                  approved_on=date(2025, 3, 3)), LEADER)
+    assert jalin.last(aid)["approved_on"] == "2025-03-03" and jalin.status(aid) == "READY_TO_SIGN"
 
 
 # --- SignAgreement, the calendar and the end ----------------------------------------------------
@@ -285,9 +291,20 @@ def test_today_is_the_regions_date_not_utcs(jalin):
 
 def test_a_signing_date_given_is_kept(jalin):
     aid = ready_to_sign(jalin)
+    jalin.clock.moment = datetime(2025, 3, 10, 2, tzinfo=timezone.utc)  # signed a week ago, recorded today
     jalin.handlers.sign(SignAgreement(aid, signatory_name="Dr. H. Bambang", signatory_position="kepala_daerah",
-                                      signed_on=date(2025, 2, 28)), LEADER)
-    assert jalin.last(aid)["signed_on"] == "2025-02-28"
+                                      signed_on=date(2025, 3, 4)), LEADER)
+    assert jalin.last(aid)["signed_on"] == "2025-03-04"
+
+
+def test_a_date_of_an_act_lies_between_the_previous_step_and_today(jalin):
+    aid = ready_to_sign(jalin)  # reviewed on 2025-03-03, today
+    sign = dict(signatory_name="Dr. H. Bambang", signatory_position="kepala_daerah")
+    with refused("date_before_previous_step"):
+        jalin.handlers.sign(SignAgreement(aid, signed_on=date(2025, 2, 28), **sign), LEADER)
+    with refused("date_in_future"):
+        jalin.handlers.sign(SignAgreement(aid, signed_on=date(2025, 3, 4), **sign), LEADER)
+    assert jalin.status(aid) == "READY_TO_SIGN"
 
 
 def test_signing_a_pks_checks_its_kb_as_it_is_now(jalin):
@@ -311,8 +328,18 @@ def test_activate_and_expire_default_to_today_and_wait_for_their_dates(jalin):
     assert jalin.last(aid) == {"activated_on": "2025-04-01"}
     with refused("not_yet_ended"):
         jalin.handlers.expire(ExpireAgreement(aid), SCHEDULER)
-    jalin.handlers.expire(ExpireAgreement(aid, on=date(2027, 4, 2)), SCHEDULER)
+    jalin.clock.moment = datetime(2027, 4, 2, 1, tzinfo=timezone.utc)
+    jalin.handlers.expire(ExpireAgreement(aid), SCHEDULER)
     assert jalin.status(aid) == "EXPIRED" and jalin.last(aid)["expired_on"] == "2027-04-01"
+
+
+def test_only_the_scheduler_gives_the_day_of_a_scheduler_command_and_never_a_future_one(jalin):
+    aid = signed(jalin)
+    with refused("date_set_by_server", Refusal.FORBIDDEN):  # a person cannot expire it years early
+        jalin.handlers.expire(ExpireAgreement(aid, on=date(2027, 4, 2)), STAFF)
+    with refused("date_in_future"):
+        jalin.handlers.expire(ExpireAgreement(aid, on=date(2027, 4, 2)), SCHEDULER)
+    assert jalin.status(aid) == "SIGNED"
 
 
 def test_expiry_reminder_only_within_ninety_days(jalin):
@@ -320,7 +347,8 @@ def test_expiry_reminder_only_within_ninety_days(jalin):
     version = jalin.handlers.get(aid).version
     jalin.handlers.raise_expiry_reminder(RaiseExpiryReminder(aid), SCHEDULER)
     assert jalin.handlers.get(aid).version == version
-    jalin.handlers.raise_expiry_reminder(RaiseExpiryReminder(aid, on=date(2027, 1, 1)), SCHEDULER)
+    jalin.clock.moment = datetime(2027, 1, 1, 1, tzinfo=timezone.utc)
+    jalin.handlers.raise_expiry_reminder(RaiseExpiryReminder(aid), SCHEDULER)
     assert jalin.last(aid)["days_left"] == 89
 
 
@@ -355,7 +383,8 @@ def test_the_scheduler_builds_its_commands_and_records_each_fact_once(jalin):
     jalin.clock.moment = datetime(2027, 1, 1, 1, tzinfo=timezone.utc)
     assert tick(jalin.handlers) == {"activate": 1, "raise_expiry_reminder": 1, "expire": 0, "conflicts": 0}
     assert tick(jalin.handlers)["raise_expiry_reminder"] == 0
-    assert tick(jalin.handlers, today=date(2027, 4, 1))["expire"] == 1
+    jalin.clock.moment = datetime(2027, 4, 1, 1, tzinfo=timezone.utc)
+    assert tick(jalin.handlers)["expire"] == 1
     assert jalin.types(aid)[-3:] == ["agreement.activated", "agreement.expiry_reminder_raised", "agreement.expired"]
     assert all(e["actor"]["role"] == "service" for e in jalin.store.load(aid)[-3:])
 

@@ -86,20 +86,21 @@ def test_the_workflow_routes_reach_their_handlers(api):
     response = api.walk(aid, ("sign", "pimpinan", SIGN))
     assert response.get_json()["status"] == "SIGNED" and api.last(aid)["data"]["signed_on"] == "2025-03-03"
     assert api.last(aid)["actor"]["role"] == "pimpinan"
-    api.walk(aid, ("activate", "service", {"on": "2025-04-01"}),
+    api.clock.moment = datetime(2025, 4, 1, 2, tzinfo=timezone.utc)  # the start date: in force from today
+    api.walk(aid, ("activate", "service", {}),
              ("amend", "pimpinan", {"number": "ADD-1", "reason": "Nilai bertambah", "changes": {"value": 5}, **SIGN}),
              ("terminate", "pimpinan", {"reason": "Mitra pailit"}))
     assert [e["event_type"] for e in api.store.load(aid)][-3:] == [
         "agreement.activated", "agreement.amended", "agreement.terminated"]
-    assert api.last(aid)["data"] == {"reason": "Mitra pailit", "terminated_on": "2025-03-03"}
+    assert api.last(aid)["data"] == {"reason": "Mitra pailit", "terminated_on": "2025-04-01"}
 
 
 def test_foreign_approvals_reject_and_cancel(api):
     aid = api.draft(category="KSDPL", ksdd_type=None, partner_ids=["partner-johor"])
     api.walk(aid, ("submit", "kerjasama", {}), ("start-review", "tkksd", {}), ("review", "tkksd", {"recommended": True}),
              ("dprd-approval", "pimpinan", {"approval_ref": "KEP-DPRD/3"}),
-             ("central-approval", "pimpinan", {"approval_ref": "KEMENDAGRI/9", "approved_on": "2025-03-01"}))
-    assert api.last(aid)["data"]["approved_on"] == "2025-03-01"
+             ("central-approval", "pimpinan", {"approval_ref": "KEMENDAGRI/9", "approved_on": "2025-03-03"}))
+    assert api.last(aid)["data"]["approved_on"] == "2025-03-03"
     api.walk(aid, ("reject", "pimpinan", {"reason": "Tidak sesuai RPJMD"}))
     other = api.draft()
     api.walk(other, ("cancel", "kerjasama", {"reason": "Ditarik kembali"}))
