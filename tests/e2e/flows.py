@@ -46,10 +46,12 @@ def submit(stack, agreement_id):
     return wait_until(attempt, 30, what="partner verification in the agreements replica")
 
 
-def to_ready(stack, agreement_id):
+def to_ready(stack, agreement_id, reviewed_on=None):
+    """Submitted, reviewed (on ``reviewed_on``, else today) and recommended: READY_TO_SIGN (or awaiting approvals)."""
     submit(stack, agreement_id)
     act(stack, agreement_id, "start-review", "tkksd")
-    return act(stack, agreement_id, "review", "tkksd", {"recommended": True, "notes": "layak"})
+    review = {"recommended": True, "notes": "layak", **({"reviewed_on": reviewed_on} if reviewed_on else {})}
+    return act(stack, agreement_id, "review", "tkksd", review)
 
 
 def signed_kb(stack, **fields):
