@@ -55,16 +55,16 @@ NOT_REPLICATED_YET = frozenset({"partner_not_found", "partner_not_verified", "ag
 def post_until_accepted(client: JalinClient, service: str, path: str, body: Any, caller: Caller | str | None = None,
                         *, key: str | None = None, patience: float = 30.0,
                         waiting_for: frozenset[str] = NOT_REPLICATED_YET,
-                        sent: Callable[[requests.Response], None] | None = None) -> requests.Response:
+                        sent: Callable[[requests.Response], None] | None = None, **kw) -> requests.Response:
     """POST, and again (with a new key each time) while the refusal's rule is in ``waiting_for``,
     for at most ``patience`` seconds; the last answer. ``key`` makes the keys deterministic
     (``key``, ``key:1``, ``key:2``…), for a loader that must find its own earlier requests;
-    ``sent(response)`` is told about every attempt."""
+    ``sent(response)`` is told about every attempt; ``kw`` goes to ``JalinClient.post``."""
     end = time.monotonic() + patience
     attempt = 0
     while True:
         attempt_key = (f"{key}:{attempt}" if attempt else key) if key else None
-        response = client.post(service, path, body, caller, key=attempt_key)
+        response = client.post(service, path, body, caller, key=attempt_key, **kw)
         if sent:
             sent(response)
         if rule(response) not in waiting_for or time.monotonic() > end:
@@ -135,21 +135,15 @@ class AgreementWorkflow:
         """POST ``/agreements/<id>/<command>``, retried while the refusal means "not yet"; the answer
         (the snapshot follows a 2xx)."""
         label = label or command
-        end = time.monotonic() + self.patience
-        attempt = 0
-        while True:
-            key = (f"{self.keys}:{label}" + (f":retry{attempt}" if attempt else "")) if self.keys else None
-            response = self.client.post("agreements", f"/api/v1/agreements/{self.id}/{command}", body, caller,
-                                        key=key, **kw)
-            self.sent(label, response)
-            self.last = response
-            if response.status_code in (200, 201):
-                self.snap = response.json()
-                return response
-            if rule(response) not in NOT_REPLICATED_YET | {"concurrent_modification"} or time.monotonic() > end:
-                return response
-            attempt += 1
-            time.sleep(min(0.1 * attempt, 1.0))
+        response = post_until_accepted(
+            self.client, "agreements", f"/api/v1/agreements/{self.id}/{command}", body, caller,
+            key=f"{self.keys}:{label}" if self.keys else None, patience=self.patience,
+            waiting_for=NOT_REPLICATED_YET | {"concurrent_modification"},
+            sent=lambda r: self.sent(label, r), **kw)
+        self.last = response
+        if response.status_code in (200, 201):
+            self.snap = response.json()
+        return response
 
     def step(self, label: str, done: Callable[[], bool], command: str, caller: Caller | str | None = None,
              body: Any = None, can: Callable[[], bool] | None = None, **kw) -> bool:
