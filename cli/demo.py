@@ -45,10 +45,11 @@ from cli.client import SERVICES, Caller, JalinClient, Stopped, replayed, rule
 from cli.demo_data import (KB_SIGNATORY, PKS_SIGNATORY, PROFILES, ActivitySpec, AgreementSpec, EvaluationSpec,
                            PartnerSpec, agreement_specs, evaluation_specs, partner_specs, report_plan, signed_scan_pdf)
 from cli.workflow import RANK, AgreementWorkflow, draft, post_until_accepted
+from services.agreements.domain import Status
 from shared.config import Settings
 
-IN_FORCE = ("SIGNED", "ACTIVE")
-REPORTABLE = ("SIGNED", "ACTIVE", "EXPIRED", "TERMINATED")
+IN_FORCE = (Status.SIGNED, Status.ACTIVE)
+REPORTABLE = (Status.SIGNED, Status.ACTIVE, Status.EXPIRED, Status.TERMINATED)
 EVALUABLE = REPORTABLE
 EVALUATION_RANK = {"SCHEDULED": 0, "IN_PROGRESS": 1, "SUBMITTED": 2, "FINALIZED": 3, "CANCELLED": 10}
 

@@ -22,22 +22,24 @@ from typing import Any, Callable, Mapping
 import requests
 
 from cli.client import Caller, JalinClient, rule
+from services.agreements.domain import Status  # the statuses the API answers with (a StrEnum)
 
 # How far along the lifecycle a status is (REJECTED/CANCELLED end every path).
-RANK = {"DRAFT": 0, "SUBMITTED": 1, "UNDER_REVIEW": 2, "AWAITING_DPRD": 3, "AWAITING_CENTRAL": 4,
-        "READY_TO_SIGN": 5, "SIGNED": 6, "ACTIVE": 7, "EXPIRED": 8, "TERMINATED": 8, "REJECTED": 10,
-        "CANCELLED": 10}
+RANK = {Status.DRAFT: 0, Status.SUBMITTED: 1, Status.UNDER_REVIEW: 2, Status.AWAITING_DPRD: 3,
+        Status.AWAITING_CENTRAL: 4, Status.READY_TO_SIGN: 5, Status.SIGNED: 6, Status.ACTIVE: 7,
+        Status.EXPIRED: 8, Status.TERMINATED: 8, Status.REJECTED: 10, Status.CANCELLED: 10}
 # From each status on the main path: the command that moves an agreement on, and who sends it.
 FORWARD = {
-    "DRAFT": ("submit", "kerjasama"),
-    "SUBMITTED": ("start-review", "tkksd"),
-    "UNDER_REVIEW": ("review", "tkksd"),
-    "AWAITING_DPRD": ("dprd-approval", "pimpinan"),
-    "AWAITING_CENTRAL": ("central-approval", "pimpinan"),
-    "READY_TO_SIGN": ("sign", "pimpinan"),
-    "SIGNED": ("activate", "kerjasama"),
-    "ACTIVE": ("expire", "kerjasama"),
+    Status.DRAFT: ("submit", "kerjasama"),
+    Status.SUBMITTED: ("start-review", "tkksd"),
+    Status.UNDER_REVIEW: ("review", "tkksd"),
+    Status.AWAITING_DPRD: ("dprd-approval", "pimpinan"),
+    Status.AWAITING_CENTRAL: ("central-approval", "pimpinan"),
+    Status.READY_TO_SIGN: ("sign", "pimpinan"),
+    Status.SIGNED: ("activate", "kerjasama"),
+    Status.ACTIVE: ("expire", "kerjasama"),
 }
+assert set(RANK) == set(Status), "a new status needs its place in the workflow"
 # Bodies used when the caller gives none (the dates default to the service's today).
 DEFAULT_BODIES = {
     "review": {"recommended": True, "notes": "layak"},
@@ -180,7 +182,7 @@ class AgreementWorkflow:
             body = bodies.get(command, self.default_body(command))
             if not self.step(label, lambda: self.rank > rank, command, callers.get(command, role), body):
                 return False
-        return self.status in FORWARD or self.status in ("EXPIRED", "TERMINATED")
+        return self.status in FORWARD or self.status in (Status.EXPIRED, Status.TERMINATED)
 
     def default_body(self, command: str) -> dict:
         if command == "sign":
