@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 
 from flask import jsonify
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from pymongo import ASCENDING
 
 from shared.auth import current_actor, requires
 from shared.consumer import DEAD_LETTERS, stored_envelope
 from shared.http import Problem
+from shared.schema import Schema
 
 OPERATORS = ("admin",)
 READERS = ("admin", "auditor")

@@ -1,7 +1,9 @@
 """Request and response schemas of the agreements API (the single source of validation)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from shared.schema import Schema
 
 from services.agreements.domain import AttachmentKind, Category, DocumentKind, KsddType, SignatoryPosition, Status
 

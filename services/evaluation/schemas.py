@@ -1,7 +1,9 @@
 """Query schemas of the evaluation service's read APIs."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from shared.schema import Schema
 
 # The partner vocabulary as published in partner events (the contract, not the partners code).
 KINDS = ("daerah_lain", "pihak_ketiga", "pemda_luar_negeri", "lembaga_luar_negeri", "pemerintah_pusat")
