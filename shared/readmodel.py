@@ -30,6 +30,14 @@ def is_transient(exc: BaseException) -> bool:
                                               or exc.has_error_label("TransientTransactionError"))
 
 
+def safe_key(value: object) -> str:
+    """``str(value)`` usable as a key of a read-model document whatever the value (a tally by
+    urusan or OPD code, say): a NUL byte, a leading ``$`` and ``.`` are replaced by look-alikes
+    (U+FFFD, U+FF04, U+FF0E) that MongoDB-protocol servers accept as plain key text."""
+    text = str(value).replace("\x00", "\ufffd").replace(".", "\uff0e")
+    return "\uff04" + text[1:] if text.startswith("$") else text
+
+
 class WriteRefused(Exception):
     """The database (or the driver encoding for it) refused queued writes for their content.
 
