@@ -1,9 +1,7 @@
 """HTTP ↔ agreement commands and queries (nothing else lives here)."""
 from __future__ import annotations
 
-import io
-
-from flask import g, request, send_file
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
@@ -14,7 +12,7 @@ from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_ver
 
 from services.agreements import schemas as s
 from services.agreements.domain import Agreement
-from services.agreements.files import TooLarge
+from services.agreements.files import TooLarge, download_headers, served_media_type
 from services.agreements.handlers import AgreementHandlers
 
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1",
@@ -117,8 +115,8 @@ def _upload():
     if upload is None or not upload.filename:
         raise Problem(422, "Unprocessable Content", "a multipart part named 'file' is required",
                       rule="validation_failed", errors={"file": ["Missing data for required field."]})
-    return {"stream": upload.stream, "filename": upload.filename[:255],
-            "media_type": upload.mimetype or "application/octet-stream"}
+    # Filename and media type are sanitised and allow-listed by the attachment store (files.py).
+    return {"stream": upload.stream, "filename": upload.filename, "media_type": upload.mimetype}
 
 
 def _too_large():
@@ -162,7 +160,8 @@ def upload_file():
 @requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor")
 def download(agreement_id, file_id):
     stored = handlers().attachment(agreement_id, file_id)
-    response = send_file(io.BytesIO(stored.content), mimetype=stored.meta["media_type"], as_attachment=True,
-                         download_name=stored.meta["filename"])
+    response = Response(stored.chunks(), mimetype=served_media_type(stored.meta["media_type"]),
+                        headers=download_headers(stored.meta), direct_passthrough=True)
+    response.content_length = stored.meta["size"]
     response.headers["Digest"] = f"sha-256={stored.meta['sha256']}"
     return response

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from services.evaluation.exports import (
+    cell_text,
     CATEGORY_LABELS, Column, DATE, DECIMAL, INT, MONEY, annual_recap, csv_bytes, format_date, format_decimal,
     format_rupiah, open_data_package, open_party, period_label, rating_label, recap_flags, register_columns,
     safe_text, scored_groups, to_date, xlsx_bytes,
@@ -218,3 +219,16 @@ def test_open_data_has_no_personal_data():
     assert [p["name"] for p in release["parties"]][:2] == ["Pemerintah Kota Jambi",
                                                            "Perseorangan (nama tidak dipublikasikan)"]
     assert open_party("p1", partners["p1"], "x")["identifier"] == {"scheme": "ID-KEMENDAGRI", "id": "15.71"}
+
+
+def test_stored_text_with_control_characters_still_exports():
+    """Events stored before the edge refused control characters may carry them: the export drops
+    what a cell cannot hold instead of failing (it answered 500)."""
+    doc = {**REGISTER_DOC, "title": "Judul\u0001 dengan\u0000 kendali\u001f", "our_number": "12\u000b/KB"}
+    columns = [Column("Judul", lambda d: d["title"]), Column("Nomor", lambda d: d["our_number"], DATE)]
+    book = load_workbook(io.BytesIO(xlsx_bytes([("Register", columns, [doc])], [("Filter", "q=a\u0002b")])))
+    assert [c.value for c in book["Register"][2]] == ["Judul dengan kendali", "12/KB"]
+    assert book["Keterangan"]["B1"].value == "q=ab"
+    body = csv_bytes(register_columns(), [doc]).decode("utf-8-sig")
+    assert "Judul dengan kendali" in body and "\u0001" not in body and "\u0000" not in body
+    assert "baris satu\nbaris dua" == cell_text("baris satu\nbaris dua")  # line breaks stay
