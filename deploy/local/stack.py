@@ -443,6 +443,7 @@ class Supervisor:
 
     def _launch(self, name: str) -> None:
         argv, extra = self._commands[name]
+        self.profile.dir.mkdir(parents=True, exist_ok=True)
         with open(self.profile.dir / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                                 stdin=subprocess.DEVNULL, env={**os.environ, **self.env, **extra},
