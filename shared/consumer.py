@@ -32,10 +32,10 @@ import traceback
 from datetime import datetime, timezone
 from typing import Iterable, Protocol, Sequence
 
-from pymongo import ASCENDING, UpdateOne
-from pymongo.database import Database
 import bson
 from kafka.errors import KafkaError
+from pymongo import ASCENDING, UpdateOne
+from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from shared.envelope import compute_hash
@@ -450,8 +450,10 @@ class ConsumerRunner:
                     self.maintain()
                     self._measure_lag(consumer)
                     last_maintenance = time.monotonic()
-            except PyMongoError as exc:
-                # Nothing was committed: rewind to the last committed offsets and retry.
+            except (PyMongoError, WriteRefused) as exc:
+                # Nothing was committed: rewind to the last committed offsets and retry. (A refused
+                # write reaching here is one the runner could not pin on an event: even the dead
+                # letter was refused, as when the disk is full. Nothing is skipped; it waits.)
                 log.warning("database unavailable, retrying batch", extra={"error": repr(exc)})
                 try:
                     self._rewind(consumer)
