@@ -267,3 +267,30 @@ def test_a_failed_commit_is_retried_not_fatal(settings, mongo):
         thread.join()
         consumer.consumer.close()
         publisher.reset()
+
+
+def test_the_runner_keeps_consuming_across_a_broker_restart(harness, profile):
+    """The test profile's broker is stopped and started again under a running consumer (as after a
+    crash or an upgrade): the consumer rejoins its group and goes on; nothing is lost or doubled."""
+    from tests.support import load_stack
+
+    stack = load_stack()
+    harness.send(*make_stream("ledger-before", 3))
+    wait_until(lambda: applied(harness.db, "ledger-before") == [1, 2, 3], what="applied before the restart")
+
+    stack._stop_pid(stack._running(profile, "kafka"), "kafka")
+    stack.start_kafka(profile)
+    stack._wait("Kafka", lambda: stack._kafka_ready(profile), 120, profile.dir / "kafka.log")
+
+    after = make_stream("ledger-after", 3)
+
+    def published():
+        try:
+            harness.send(*after)
+            return True
+        except Exception:  # noqa: BLE001 - the partition leaders are still being elected: retry
+            return False
+    wait_until(published, 60, interval=1, what="publishing after the restart")
+    wait_until(lambda: applied(harness.db, "ledger-after") == [1, 2, 3], 120, what="consumed after the restart")
+    assert applied(harness.db, "ledger-before") == [1, 2, 3]
+    assert harness.runner_thread.is_alive()
