@@ -156,3 +156,22 @@ def test_evidence_keeps_its_allowed_media_type(stack):
     assert r.json()["media_type"] == "image/jpeg" and r.json()["filename"] == "foto kegiatan.JPG"
     r = upload(stack, "/api/v1/files", 'filename="rekap.xlsx"', b"PK\x03\x04", "application/octet-stream", kind=None)
     assert r.status_code == 201 and r.json()["media_type"].endswith("spreadsheetml.sheet")  # from the extension
+
+
+def test_odd_values_the_edge_accepts_keep_the_read_model_moving(stack):
+    """What the edge still accepts and becomes a key in a read model (an urusan with a dot or a
+    leading $, an OPD code with a dot) is applied, the statistics keep refreshing, nothing is
+    dead-lettered, and later commands reach the read model as usual."""
+    partner = register_verified(stack)
+    odd = draft(stack, partner, urusan=["Urusan 1.2", "$where"], lead_opd="DINAS.PU").json()
+    later = draft(stack, partner, title="Sesudah yang aneh").json()
+    for agreement in (odd, later):
+        wait_until(lambda: stack.call("GET", "evaluation", f"/api/v1/agreements/{agreement['id']}").status_code == 200,
+                   60, what="in the register")
+
+    def counted():
+        figures = stack.call("GET", "evaluation", "/api/v1/stats/overview").json()["agreements"]
+        return figures["by_urusan"].get("Urusan 1\uff0e2") and figures["by_lead_opd"].get("DINAS\uff0ePU")
+    wait_until(counted, 60, what="statistics refreshed with the odd values as keys")
+    letters = stack.call("GET", "evaluation", "/api/v1/deadletters", role="admin", params={"status": "open"}).json()
+    assert not [d for d in letters["items"] if d["stream_id"] in (odd["id"], later["id"])]
