@@ -432,9 +432,11 @@ class Supervisor:
         self._quick_deaths: dict[str, int] = {}
         self._due: dict[str, float] = {}  # name -> when a dead process is started again
         self._stopping = False
+        self._lock = threading.Lock()  # a restart and a stop never interleave (no orphan process)
 
     def start(self, only: list[str] | None = None) -> None:
         self.profile.dir.mkdir(parents=True, exist_ok=True)
+        self._stopping = False
         for name, argv, extra in process_table(self.profile):
             if only and name not in only:
                 continue
@@ -453,8 +455,10 @@ class Supervisor:
     def revive(self) -> list[str]:
         """Schedule the restart of processes that exited and start those whose backoff is over;
         return the names started again."""
-        if self._stopping:
-            return []
+        with self._lock:
+            return [] if self._stopping else self._revive()
+
+    def _revive(self) -> list[str]:
         now, started = time.monotonic(), []
         for name in self.dead():
             if name not in self._due:
@@ -495,7 +499,8 @@ class Supervisor:
             _wait(f"{name}-api", ready, timeout, self.profile.dir / f"{name}-api.log")
 
     def stop(self, timeout: float = 30) -> None:
-        self._stopping = True
+        with self._lock:
+            self._stopping = True
         for proc in self.procs.values():
             if proc.poll() is None:
                 try:
