@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_version, ext, idempotent, versioned
+from shared.schema import Schema
 
 from services.agreements import schemas as s
 from services.agreements.domain import Agreement

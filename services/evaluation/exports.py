@@ -35,11 +35,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.auth import current_actor, requires
 from shared.readmodel import FILLED
 from shared.http import ext
+from shared.schema import Schema
 
 from services.evaluation.schemas import AgreementListQuery, CATEGORIES, EvaluationListQuery
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import command_endpoint, ext, idempotent, versioned
+from shared.schema import Schema
 
 from services.evaluation.domain import Evaluation
 from services.evaluation.handlers import EvaluationHandlers

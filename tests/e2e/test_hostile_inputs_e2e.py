@@ -175,3 +175,17 @@ def test_odd_values_the_edge_accepts_keep_the_read_model_moving(stack):
     wait_until(counted, 60, what="statistics refreshed with the odd values as keys")
     letters = stack.call("GET", "evaluation", "/api/v1/deadletters", role="admin", params={"status": "open"}).json()
     assert not [d for d in letters["items"] if d["stream_id"] in (odd["id"], later["id"])]
+
+
+def test_a_query_number_beyond_64_bits_is_refused(stack):
+    partner = register_verified(stack)
+    agreement = draft(stack, partner).json()
+    huge = str(10**30)
+    for service, path, params in (
+            ("agreements", f"/api/v1/agreements/{agreement['id']}", {"version": huge}),
+            ("partners", f"/api/v1/partners/{partner}", {"version": huge}),
+            ("agreements", f"/api/v1/streams/{agreement['id']}/events", {"from": huge}),
+            ("agreements", f"/api/v1/streams/{agreement['id']}/state", {"version": huge})):
+        r = stack.call("GET", service, path, role="auditor" if "streams" in path else "kerjasama", params=params)
+        assert r.status_code == 422, f"{path}: {r.status_code} {r.text[:200]}"
+        assert r.headers["Content-Type"].startswith("application/problem+json")
