@@ -12,13 +12,13 @@ from urllib.parse import quote
 import requests
 from flask import jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.auth import requires
 from shared.config import Settings
 from shared.envelope import verify_chain
 from shared.http import Problem, ext
-
+from shared.schema import Schema
 from shared.streams import STREAM_OWNERS
 
 from services.evaluation import queries
