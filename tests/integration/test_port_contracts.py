@@ -549,7 +549,7 @@ class TestAttachmentStoreContract:
 
     def test_beyond_the_limit_is_refused_and_nothing_is_kept(self, attachments):
         with pytest.raises(TooLarge):
-            attachments.store.put(io.BytesIO(b"x" * (1024 * 1024 + 1)), "besar.bin", "application/octet-stream", "s")
+            attachments.store.put(io.BytesIO(b"x" * (1024 * 1024 + 1)), "besar.pdf", "application/pdf", "s")
         assert attachments.count() == 0
 
     def test_unknown_files(self, attachments):

@@ -21,7 +21,7 @@ def argument_schemas(app):
 
 @pytest.mark.parametrize("service", ["partners", "agreements", "evaluation"])
 def test_every_request_schema_inherits_the_shared_validator(service, settings, mongo):
-    app = importlib.import_module(f"services.{service}").create_app(
+    app = importlib.import_module(f"services.{service}.app").create_app(
         {"prefix": settings.prefix, "mongo_uri": settings.mongo_uri, "kafka_bootstrap": settings.kafka_bootstrap})
     schemas = list(argument_schemas(app))
     assert len(schemas) >= 10  # the walk found the routes' arguments
