@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.evaluation.readside import CONSUMER
-from services.evaluation.workers import build_runner
+from services.evaluation.bootstrap import build
+from services.evaluation.read_model_pointer import CONSUMER
 from shared.consumer import DEAD_LETTERS, PARKED
 from shared.envelope import GENESIS_HASH, Actor, seal
 from shared.kafka import KafkaPublisher, ensure_topics, make_consumer
@@ -62,7 +62,7 @@ def projector(settings, mongo):
     topic = settings.topic("agreements")
     ensure_topics(settings, [topic, f"{settings.prefix}.{CONSUMER}.dlq"])
     metrics = Metrics()
-    runner = build_runner(settings, db, metrics)
+    runner = build(settings).projector_runner(db, metrics)
     runner.refresh_every = 0.2
     consumer = make_consumer(settings, f"{settings.prefix}.{CONSUMER}", [topic])
     stop = threading.Event()
