@@ -30,6 +30,10 @@ def test_kb_to_pks_with_work_plan_reports_then_expiry(stack):
     to_ready(stack, pks["id"])
     act(stack, pks["id"], "sign", "pimpinan", {"signatory_name": "Sekda", "signatory_position": "sekretaris_daerah",
                                               "power_of_attorney_ref": "SK-KUASA/12/2026"})
+    # The scheduler (every second here) activates it: wait, so that its append does not race the
+    # commands below (a race answers 409 concurrent_modification, correctly, to one of them).
+    wait_until(lambda: stack.call("GET", "agreements", f"/api/v1/agreements/{pks['id']}").json()["status"] == "ACTIVE",
+               30, what="scheduler activates the PKS (start date reached)")
     for activity in ({"activity_id": "jaringan", "responsible_opd": "DISKOMINFO", "target": 10},
                      {"activity_id": "pelatihan", "responsible_opd": "DINKES", "target": 4}):
         act(stack, pks["id"], "activities", "kerjasama", {

@@ -28,7 +28,7 @@ def leaked(body) -> list[str]:
 def test_the_public_never_sees_personal_data(stack):
     tag = uuid.uuid4().hex[:6]
     person = register_verified(stack, name=f"Siti Aminah {tag}", kind="pihak_ketiga", subtype="perseorangan",
-                               identifiers={"npwp": "3505123456780001"}, address="Jl. Lintas Timur No. 7, Sengeti",
+                               identifiers={"npwp": "3505123456780001"}, address={"street": "Jl. Lintas Timur No. 7", "city": "Sengeti"},
                                contacts=[{"name": "Siti Aminah", "position": "Pemilik", "phone": "0812-7777-1234",
                                           "email": "siti@example.id"}])
     kb = draft(stack, person, category="KSDPK", ksdd_type=None, title=f"KB Beasiswa Perseorangan {tag}").json()
