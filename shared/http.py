@@ -26,7 +26,8 @@ from shared.auth import AuthError, current_actor, requires
 from shared.config import Settings
 from shared.domain import DomainError, Refusal
 from shared.eventstore import ConcurrencyError
-from shared.idempotency import IdempotencyStore, StoredResponse, key_id
+from shared.idempotency import (IdempotencyStore, KeyedCommand, KeyLost, StoredResponse, committed_streams, key_id,
+                                running_under_key)
 from shared.logs import configure_logging, correlation_id_var
 from shared.metrics import Metrics
 
@@ -215,11 +216,60 @@ def versioned(body: Any, version: int, status: int = 200, headers: Mapping[str, 
 
 # ---------------------------------------------------------------- Idempotency-Key
 
-def idempotent(view: Callable) -> Callable:
-    """Make a POST view safe to retry with an ``Idempotency-Key`` header.
+def upload_body_limit(settings: Settings) -> int:
+    """The body limit of a multipart upload: the file limit plus room for the form's envelope."""
+    return settings.max_upload_bytes + 64 * 1024
 
-    The key is scoped to the caller and the path. Only successful and client-error answers
-    are remembered; a failure (exception or 5xx) releases the key so a retry runs again.
+
+def _fingerprint() -> str:
+    """SHA-256 of the request body, read under the route's limit.
+
+    A multipart upload is parsed under the upload limit (not the JSON one, so a large file with an
+    Idempotency-Key is not refused with 413) and hashed part by part in chunks from werkzeug's
+    spooled files, never as one bytes object; the file streams are rewound for the view.
+    """
+    if request.mimetype != "multipart/form-data":
+        return hashlib.sha256(request.get_data()).hexdigest()
+    request.max_content_length = upload_body_limit(ext().settings)
+    digest = hashlib.sha256(b"multipart\0")
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(f"field\0{name}\0{value}\0".encode())
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")):
+        digest.update(f"file\0{name}\0{upload.filename}\0{upload.mimetype}\0".encode())
+        for chunk in iter(lambda: upload.stream.read(65536), b""):
+            digest.update(chunk)
+        upload.stream.seek(0)
+    return digest.hexdigest()
+
+
+def _committed_answer(commits) -> StoredResponse:
+    """The answer to a command whose commit is stored but whose own answer was lost.
+
+    The view's representation cannot be rebuilt here, so the answer names what was committed:
+    the stream and its version (also as ``ETag``); 201 when the command created the stream.
+    """
+    streams = [{"stream_id": s, "first_version": first, "version": last} for s, first, last in committed_streams(commits)]
+    body = {"status": "committed", "streams": streams, "id": streams[-1]["stream_id"],
+            "version": streams[-1]["version"],
+            "detail": "the command was stored; its original answer was lost. GET the resource for its state."}
+    status = 201 if any(s["first_version"] == 1 for s in streams) else 200
+    return StoredResponse(status, json.dumps(body).encode(), {"Content-Type": "application/json",
+                                                              "ETag": etag(streams[-1]["version"])})
+
+
+def _replay(stored: StoredResponse, replayed: bool = True) -> Response:
+    response = current_app.response_class(stored.body, status=stored.status, headers=stored.headers)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view: Callable) -> Callable:
+    """Make a POST view safe to retry with an ``Idempotency-Key`` header (``shared.idempotency``).
+
+    The key is scoped to the caller and the path. Successful and client-error answers are stored.
+    A failure before any commit releases the key so a retry runs again; a failure after a commit
+    answers the committed result and keeps the key, so the command never runs twice.
     """
 
     @functools.wraps(view)
@@ -233,30 +283,45 @@ def idempotent(view: Callable) -> Callable:
                           rule="invalid_idempotency_key")
         actor = current_actor()
         kid = key_id(f"{actor.sub}\n{request.method}\n{request.path}", key)
-        fingerprint = hashlib.sha256(request.get_data()).hexdigest()
-        reservation = store.reserve(kid, fingerprint)
+        reservation = store.reserve(kid, _fingerprint())
         if not reservation.fresh:
             if not reservation.fingerprint_matches:
                 raise Problem(422, "Unprocessable Content", "this Idempotency-Key was used with a different body",
                               rule="idempotency_key_reused")
+            if reservation.committed:  # the first request committed, then its process died
+                stored = _committed_answer(reservation.committed)
+                store.complete(kid, reservation.owner, stored)
+                return _replay(stored)
             if reservation.response is None:
                 raise Problem(409, "Conflict", "a request with this Idempotency-Key is still being processed",
                               rule="request_in_progress", headers={"Retry-After": "1"})
-            stored = reservation.response
-            response = current_app.response_class(stored.body, status=stored.status, headers=stored.headers)
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+            return _replay(reservation.response)
+        command = KeyedCommand(store, kid, reservation.owner)
         try:
-            response = current_app.make_response(view(*args, **kwargs))
+            with running_under_key(command):
+                response = current_app.make_response(view(*args, **kwargs))
+        except KeyLost:
+            raise Problem(409, "Conflict", "a retry with this Idempotency-Key took the request over",
+                          rule="request_in_progress") from None
         except Exception:
-            store.release(kid)
-            raise
-        if response.status_code >= 500:
-            store.release(kid)
+            if not command.commits:
+                store.release(kid, reservation.owner)
+                raise
+            log.exception("failed after its commit; answering the committed result", extra={"path": request.path})
+            response = None
+        if response is not None and response.status_code >= 500 and not command.commits:
+            store.release(kid, reservation.owner)
+            return response
+        if response is None or response.status_code >= 500:
+            stored = _committed_answer(command.commits)
         else:
             keep = {h: response.headers[h] for h in ("Content-Type", "ETag", "Location") if h in response.headers}
-            store.complete(kid, StoredResponse(response.status_code, response.get_data(), keep))
-        return response
+            stored = StoredResponse(response.status_code, response.get_data(), keep)
+        try:
+            store.complete(kid, reservation.owner, stored)
+        except Exception:  # the command is stored: answer it; a retry finds the commit under the key
+            log.exception("could not store the answer of an Idempotency-Key", extra={"path": request.path})
+        return response if response is not None and response.status_code < 500 else _replay(stored, replayed=False)
 
     return wrapper
 
