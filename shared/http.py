@@ -43,6 +43,7 @@ class ServiceExtension:
     settings: Settings
     metrics: Metrics
     readiness: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    reported: dict[str, Callable[[], Any]] = field(default_factory=dict)  # health reported, not required
     idempotency: IdempotencyStore | None = None
     services: dict[str, Any] = field(default_factory=dict)  # the composition root's objects
 
@@ -330,8 +331,13 @@ def idempotent(view: Callable) -> Callable:
 
 def create_service_app(name: str, settings: Settings, *, title: str, description: str = "",
                        readiness: Mapping[str, Callable[[], Any]] | None = None,
+                       reported: Mapping[str, Callable[[], Any]] | None = None,
                        idempotency: IdempotencyStore | None = None) -> tuple[Flask, Api]:
-    """A Flask app with every convention wired; register blueprints on the returned ``Api``."""
+    """A Flask app with every convention wired; register blueprints on the returned ``Api``.
+
+    ``readiness`` checks (callables that raise when unavailable) gate ``/readyz``; ``reported``
+    ones only appear in ``/healthz`` and as the gauge ``jalin_dependency_up{dependency=…}``.
+    """
     configure_logging(settings.log_level, service=name)
     app = Flask(name)
     app.config.update(
@@ -347,7 +353,7 @@ def create_service_app(name: str, settings: Settings, *, title: str, description
     )
     app.json.ensure_ascii = False
     metrics = Metrics()
-    extension = ServiceExtension(name, settings, metrics, dict(readiness or {}), idempotency)
+    extension = ServiceExtension(name, settings, metrics, dict(readiness or {}), dict(reported or {}), idempotency)
     app.extensions["jalin"] = extension
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
@@ -387,21 +393,44 @@ def _register_request_hooks(app: Flask, metrics: Metrics) -> None:
             correlation_id_var.reset(token)
 
 
+def _run_checks(checks: Mapping[str, Callable[[], Any]]) -> dict[str, str]:
+    """``{"name": "ok" | "unavailable: <error type>"}``; a check never raises out of here."""
+    results = {}
+    for check_name, check in checks.items():
+        try:
+            check()
+            results[check_name] = "ok"
+        except Exception as exc:  # probes report, never raise
+            results[check_name] = f"unavailable: {type(exc).__name__}"
+    return results
+
+
+def _probe(check: Callable[[], Any]) -> Callable[[], float]:
+    def up() -> float:
+        return 1.0 if _run_checks({"x": check})["x"] == "ok" else 0.0
+    return up
+
+
 def _register_operational_routes(app: Flask, extension: ServiceExtension) -> None:
+    # Checked when Prometheus scrapes, so the gauge is as fresh as the scrape.
+    up = extension.metrics.gauge("dependency_up", "1 if a dependency this service reports on answers",
+                                 ("dependency",))
+    for dep_name, check in extension.reported.items():
+        up.labels(dep_name).set_function(_probe(check))
+
     @app.get("/healthz")
     def healthz():
-        return jsonify(status="ok", service=extension.name)
+        """Liveness: the process answers (200). ``checks`` reports dependencies without gating on them."""
+        body = {"status": "ok", "service": extension.name}
+        if extension.reported:
+            body["checks"] = _run_checks(extension.reported)
+        return jsonify(body)
 
     @app.get("/readyz")
     def readyz():
-        checks, ready = {}, True
-        for check_name, check in extension.readiness.items():
-            try:
-                check()
-                checks[check_name] = "ok"
-            except Exception as exc:  # readiness reports, never raises
-                checks[check_name] = f"unavailable: {type(exc).__name__}"
-                ready = False
+        """Readiness: 200 when every required dependency (the service's own database) answers."""
+        checks = _run_checks(extension.readiness)
+        ready = all(result == "ok" for result in checks.values())
         response = jsonify(status="ready" if ready else "not ready", checks=checks)
         response.status_code = 200 if ready else 503
         return response

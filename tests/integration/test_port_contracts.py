@@ -155,6 +155,19 @@ class TestLeaseContract:
         time.sleep(0.01)
         assert a.acquire("one", 30)  # two's lease expired
 
+    def test_generations_fence_a_former_holder(self, lease_factory):
+        a, b = lease_factory(), lease_factory()
+        first = a.acquire("one", 30)
+        assert a.acquire("one", 30) == first
+        assert a.confirm("one", first, 30, {0: 3, 2: 7}) and b.checkpoint() == {0: 3, 2: 7}
+        a.release("one")
+        second = b.acquire("two", 30)
+        assert second == first + 1
+        assert not a.confirm("one", first, 30, {0: 99})  # the former holder cannot renew or move the checkpoint
+        assert not a.confirm("two", first, 30)            # nor can a stale generation of the new owner
+        assert b.checkpoint() == {0: 3, 2: 7}
+        assert b.confirm("two", second, 30, {0: 4}) and a.checkpoint() == {0: 4}
+
 
 @pytest.fixture(params=["memory", "mongo"])
 def keys(request):
