@@ -198,7 +198,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         # Longer than a batch can take: the publish deadline, reading the topic back, the DB calls.
         worst_case = getattr(publisher, "worst_case_seconds", 0.0)
-        self.lease_ttl = max(lease_ttl, 2 * worst_case + 10.0)
+        self.lease_ttl = max(lease_ttl, worst_case + 15.0)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._generation: int | None = None
         self._uncertain = True  # until this relay has read the topic back under its generation
