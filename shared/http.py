@@ -301,11 +301,11 @@ def idempotent(view: Callable) -> Callable:
         try:
             with running_under_key(command):
                 response = current_app.make_response(view(*args, **kwargs))
-        except KeyLost:
-            raise Problem(409, "Conflict", "a retry with this Idempotency-Key took the request over",
-                          rule="request_in_progress") from None
-        except Exception:
+        except Exception as exc:
             if not command.commits:
+                if isinstance(exc, KeyLost):  # stalled past stale_after: a retry owns the key now
+                    raise Problem(409, "Conflict", "a retry with this Idempotency-Key took the request over",
+                                  rule="request_in_progress") from None
                 store.release(kid, reservation.owner)
                 raise
             log.exception("failed after its commit; answering the committed result", extra={"path": request.path})
