@@ -143,6 +143,7 @@ class KeySet:
         self.source, self.ttl, self.min_refresh, self.timeout = source, ttl, min_refresh, timeout
         self._keys: dict[str | None, list[tuple[dict, jwt.PyJWK]]] = {}
         self._fetched = float("-inf")
+        self._attempted = float("-inf")  # a failing identity provider is asked at most every min_refresh
         self._lock = threading.Lock()
 
     def _read(self) -> dict:
@@ -176,7 +177,8 @@ class KeySet:
             now = time.monotonic()
             expired = now - self._fetched > self.ttl
             unknown = kid not in self._keys and now - self._fetched > self.min_refresh
-            if expired or unknown:
+            if (expired or unknown) and now - self._attempted > self.min_refresh:
+                self._attempted = now
                 try:
                     self.refresh()
                 except Exception as exc:  # keep serving the cached keys while the IdP is unreachable

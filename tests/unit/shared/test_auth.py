@@ -248,3 +248,19 @@ def test_the_dev_token_route_is_404_unless_development_with_the_dev_secret(value
     dev.extensions["jalin"] = ServiceExtension("evaluation", Settings.from_env({"env": "development"}), Metrics())
     dev.register_blueprint(dashboard_blueprint())
     assert dev.test_client().get("/dashboard/dev-token?role=admin").status_code == 200
+
+
+def test_cached_keys_keep_working_while_the_identity_provider_is_unreachable(tmp_path):
+    private = rsa_key()
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk(private, "k1", "RS256")]}))
+    verifier = TokenVerifier(idp_settings(jwt_algorithms="RS256", jwt_jwks=str(path)))
+    assert verifier.decode(token(private, "RS256", kid="k1")).sub == "u-1"
+    path.unlink()  # the provider is gone; the cache has expired
+    verifier.keys.ttl = verifier.keys.min_refresh = 0
+    assert verifier.decode(token(private, "RS256", kid="k1")).sub == "u-1"
+    never = TokenVerifier(idp_settings(jwt_algorithms="RS256", jwt_public_key=pem(private)))
+    never.keys = KeySet(str(path))  # no keys were ever fetched: refused, not accepted
+    with pytest.raises(AuthError) as refused:
+        never.decode(token(private, "RS256", kid="k1"))
+    assert refused.value.status == 401
