@@ -1,6 +1,6 @@
 # One image for every Jalin process: the three APIs (gunicorn) and every worker run from it by
 # their command, e.g.
-#   docker run jalin:local gunicorn -c deploy/gunicorn.conf.py 'services.partners:create_app()'
+#   docker run jalin:local gunicorn -c deploy/gunicorn.conf.py 'services.partners.app:create_app()'
 #   docker run jalin:local python -m services.evaluation.workers projector
 #   docker run jalin:local python -m cli.init
 # See deploy/README.md. Checked offline by tests/deploy/test_dockerfile.py (hadolint + own rules).
@@ -60,4 +60,4 @@ EXPOSE 8000
 # No ENTRYPOINT: the command names the process (compose `command:`, Kubernetes `args:`).
 # No HEALTHCHECK: one image serves several processes on different ports; compose and Kubernetes
 # declare a probe per process (/readyz for APIs, the worker's /healthz on JALIN_METRICS_PORT).
-CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.evaluation:create_app()"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.evaluation.app:create_app()"]

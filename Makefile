@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STACK := $(PY) deploy/local/stack.py
 PYTEST_ARGS ?=
 
-.PHONY: setup test-tools run test bench infra-up infra-down clean
+.PHONY: setup test-tools browser run test bench infra-up infra-down clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -24,10 +24,24 @@ test-tools: $(VENV)/.installed
 	$(PY) deploy/local/kustomize.py >/dev/null
 	$(PY) deploy/local/compose.py >/dev/null
 
+# The browser tests drive Debian's Chromium (never a downloaded browser build): installed with apt
+# when missing and we are root, otherwise a message says what to install.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-liberation >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium and fonts-liberation for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-liberation; \
+	  else \
+	    echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium fonts-liberation"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 run: setup
 	$(STACK) run
 
-test: setup test-tools
+test: setup test-tools browser
 	$(STACK) start --profile test --fresh
 	set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; $(STACK) stop --profile test; exit $$rc
 

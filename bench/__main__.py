@@ -13,7 +13,7 @@ import traceback
 from datetime import datetime, timezone
 
 from bench import BENCHMARKS, RUN_ORDER
-from bench.core import RESULTS, BenchError, Context, load_stack, loadavg, machine_facts, new_run_id, \
+from bench.core import RESULTS, BenchError, Context, local_stack, loadavg, machine_facts, new_run_id, \
     require_infrastructure
 from bench.report import save, text_table
 
@@ -34,14 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)  # the relay/runner log warnings we report ourselves
     # kafka-python 3.0 logs harmless tracebacks when clients close; failures surface as exceptions
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
-    stack = load_stack()
-    profile = stack.PROFILES["bench"]
+    profile = local_stack.PROFILES["bench"]
     try:
         require_infrastructure(profile)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    ctx = Context(stack=stack, profile=profile, run_id=new_run_id(), quick=args.quick, keep=args.keep)
+    ctx = Context(stack=local_stack, profile=profile, run_id=new_run_id(), quick=args.quick, keep=args.keep)
     started = time.perf_counter()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     print(f"Jalin backbone benchmarks ({'quick' if args.quick else 'full'}): {', '.join(selected)}; "

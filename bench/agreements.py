@@ -24,7 +24,8 @@ from collections import Counter
 import requests
 from pymongo.errors import PyMongoError
 
-from shared.auth import mint_token
+from cli.client import Caller, JalinClient
+from cli.workflow import AgreementWorkflow, draft, register_verified
 from shared.config import Settings
 
 from bench import requested, skipped
@@ -97,9 +98,11 @@ def run(ctx: Context) -> dict:
     prefix = settings.prefix
     ports = ctx.profile.api_ports
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    tok = Settings.from_env({"prefix": prefix})
-    headers = {role: {"Authorization": f"Bearer {mint_token(tok, role)}"} for role in ("kerjasama", "tkksd", "pimpinan")}
-    headers["opd"] = {"Authorization": f"Bearer {mint_token(tok, 'opd', opd='DISKOMINFO')}"}
+    # Timed commands are sent once each (``send``: no retry, which would hide a failure and
+    # inflate the latency); the untimed setup uses the retrying client and the workflow driver.
+    api = JalinClient(urls, Settings.from_env({"prefix": prefix}))
+    callers = {role: Caller(role) for role in ("kerjasama", "tkksd", "pimpinan")}
+    callers["opd"] = Caller("opd", opd="DISKOMINFO")
     client = ctx.mongo(settings, socketTimeoutMS=10000)
     rows, notes = [], []
     supervisor = ctx.stack.Supervisor(ctx.profile, prefix=prefix)
@@ -109,42 +112,19 @@ def run(ctx: Context) -> dict:
         supervisor.wait_ready(90)
         sessions = {name: proc.pid for name, proc in supervisor.procs.items()}
         sessions.update(infra_sessions(ctx.profile))
-        http = requests.Session()
 
         # untimed setup: one verified partner per thread, in the agreements replica
-        partners = []
-        for t in range(threads):
-            body = {"name": f"Kabupaten Bench {ctx.run_id} {t}", "kind": "daerah_lain",
-                    "region_code": f"{15 + t}.{10 + t:02d}.{20 + t:02d}"}
-            r = http.post(urls["partners"] + "/api/v1/partners", json=body, headers=headers["kerjasama"], timeout=30)
-            if r.status_code != 201:
-                raise BenchError(f"partner registration answered {r.status_code}: {r.text[:200]}")
-            pid = r.json()["id"]
-            r = http.post(urls["partners"] + f"/api/v1/partners/{pid}/verify", json={}, headers=headers["kerjasama"],
-                          timeout=30)
-            if r.status_code != 200:
-                raise BenchError(f"verify answered {r.status_code}: {r.text[:200]}")
-            partners.append(pid)
+        partners = [register_verified(api, {"name": f"Kabupaten Bench {ctx.run_id} {t}", "kind": "daerah_lain",
+                                            "region_code": f"{15 + t}.{10 + t:02d}.{20 + t:02d}"})
+                    for t in range(threads)]
         # warm-up: a draft and a submit per partner, retried until the replica has the partner and its verification
         for pid in partners:
-            deadline = time.monotonic() + 90
-            while True:
-                r = http.post(urls["agreements"] + "/api/v1/agreements", headers=headers["kerjasama"], timeout=30,
-                              json={**KB, "title": "Pemanasan", "partner_ids": [pid]})
-                if r.status_code == 201:
-                    break
-                if r.status_code != 422 or r.json().get("rule") != "partner_not_found" or time.monotonic() > deadline:
-                    raise BenchError(f"warm-up draft answered {r.status_code}: {r.text[:200]}")
-                time.sleep(0.2)
-            aid = r.json()["id"]
-            while True:
-                r = http.post(urls["agreements"] + f"/api/v1/agreements/{aid}/submit", json={},
-                              headers=headers["kerjasama"], timeout=30)
-                if r.status_code == 200:
-                    break
-                if r.status_code != 422 or r.json().get("rule") != "partner_not_verified" or time.monotonic() > deadline:
-                    raise BenchError(f"warm-up submit answered {r.status_code}: {r.text[:200]}")
-                time.sleep(0.2)
+            r = draft(api, {**KB, "title": "Pemanasan", "partner_ids": [pid]}, patience=90)
+            if r.status_code != 201:
+                raise BenchError(f"warm-up draft answered {r.status_code}: {r.text[:200]}")
+            warm = AgreementWorkflow(api, r.json()["id"], snapshot=r.json(), patience=90)
+            if not warm.walk_to("SUBMITTED"):
+                raise BenchError(f"warm-up submit answered {warm.last.status_code}: {warm.last.text[:200]}")
         read_db = read_model_db(client, settings)
         col = read_db["agreements"]
         boot_seconds = time.perf_counter() - t_boot
@@ -158,13 +138,11 @@ def run(ctx: Context) -> dict:
         barrier = threading.Barrier(threads + 1)
 
         def worker(t: int):
-            session = requests.Session()
-
             def cmd(name, path, body, role="kerjasama", expect=200):
-                url = urls["agreements"] + "/api/v1/agreements" + path
                 start = time.perf_counter()
                 try:
-                    r = session.post(url, json=body, headers=headers[role], timeout=60)
+                    r = api.send("POST", "agreements", "/api/v1/agreements" + path, callers[role], json=body,
+                                 timeout=60)
                 except requests.RequestException as exc:
                     with lock:
                         statuses[type(exc).__name__] += 1
@@ -216,7 +194,6 @@ def run(ctx: Context) -> dict:
                      and cmd("file report", p + "/activities/jaringan/reports",
                              {"period": "2026-TW1", "realisation": 5, "obstacles": "cuaca",
                               "solutions": "jadwal ulang"}, "opd"))
-            session.close()
 
         meter = CpuMeter(sessions).start()
         pool = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(threads)]
@@ -270,7 +247,6 @@ def run(ctx: Context) -> dict:
         dead = supervisor.dead()
         if dead:
             notes.append(f"service process(es) exited during the run: {dead}")
-        http.close()
     finally:
         supervisor.stop(timeout=15)
         client.close()

@@ -5,13 +5,11 @@ Only the ``bench`` profile of deploy/local/stack.py is used, and only 127.0.0.1.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import math
 import os
 import platform
 import re
 import socket
-import sys
 import time
 import urllib.request
 import uuid
@@ -19,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from deploy.local import stack as local_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -28,15 +28,8 @@ DATABASE_SUFFIXES = ("partners", "evaluation", "evaluation_read", "agreements", 
 
 
 # ------------------------------------------------------------------ the stack
-
-def load_stack():
-    """deploy/local/stack.py, loaded the way tests/support.py loads it (one module object)."""
-    if "jalin_stack" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("jalin_stack", ROOT / "deploy" / "local" / "stack.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["jalin_stack"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["jalin_stack"]
+# deploy/local/stack.py (``local_stack``) is imported like any module, as tests/support.py does:
+# ``deploy.local`` is a namespace package and ``python -m bench`` runs from the repository root.
 
 
 class BenchError(RuntimeError):
@@ -45,7 +38,7 @@ class BenchError(RuntimeError):
 
 def require_infrastructure(profile) -> None:
     """Fail loudly when the bench profile's Kafka or FerretDB does not answer."""
-    problems = load_stack().infrastructure_problems(profile)
+    problems = local_stack.infrastructure_problems(profile)
     if problems:
         raise BenchError("the bench stack is not running — `make bench` starts it "
                          "(deploy/local/stack.py start --profile bench --fresh): " + "; ".join(problems))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 
-from shared.auth import mint_token
+from cli.client import JalinClient
 from shared.config import Settings
 from shared.kafka import make_consumer
 
@@ -36,16 +36,17 @@ THREADS = 50
 
 def build_read_model(settings, client, expected: dict, timeout: float) -> dict:
     """Run the projector code in-process over the live generation until the read model is complete."""
-    from services.evaluation.readside import ReadSide
-    from services.evaluation.workers import build_runner, topics
+    from services.evaluation.bootstrap import build
+    from services.evaluation.read_model_pointer import ReadModelPointer
 
-    readside = ReadSide(client, settings)
+    readside = ReadModelPointer(client, settings)
     pointer = readside.pointer(fresh=True)
     db = client[pointer["database"]]
-    runner = build_runner(settings, db)
+    container = build(settings)
+    runner = container.projector_runner(db)
     # The production refresh policy: derived statistics are recomputed at most every 5 s and
     # for at most a quarter of the time while the backlog is applied, and once it is drained.
-    consumer = make_consumer(settings, pointer["group_id"], topics(settings))
+    consumer = make_consumer(settings, pointer["group_id"], container.source_topics)
     stop = threading.Event()
     thread = threading.Thread(target=runner.run, args=(consumer, stop), daemon=True, name="bench-projector")
     start = time.perf_counter()
@@ -84,7 +85,8 @@ def run(ctx: Context) -> dict:
     settings = ctx.settings("db")
     prefix = settings.prefix
     url = f"http://127.0.0.1:{ctx.profile.api_ports['evaluation']}"
-    headers = {"Authorization": f"Bearer {mint_token(Settings.from_env({'prefix': prefix}), 'kerjasama')}"}
+    # Each timed request is sent once (``send``: no retry), on the client's session per thread.
+    api = JalinClient({"evaluation": url}, Settings.from_env({"prefix": prefix}), timeout=180)
     client = ctx.mongo(settings, socketTimeoutMS=30000)
     rows, notes = [], []
 
@@ -121,23 +123,20 @@ def run(ctx: Context) -> dict:
         sessions.update(infra_sessions(ctx.profile))
 
         def getter(path, params=None, check=None):
-            def call(session):
-                r = session.get(url + path, params=params, headers=headers, timeout=180)
+            def call(_session):
+                r = api.send("GET", "evaluation", path, params=params)
                 ok = r.status_code == 200 and (check is None or check(r.json()))
                 return r.status_code, (1 if ok else None)
             return call
 
         # warm each endpoint (and check the answers)
-        import requests
-        s = requests.Session()
-        ov = s.get(url + "/api/v1/stats/overview", headers=headers, timeout=60).json()
+        ov = api.get("evaluation", "/api/v1/stats/overview").json()
         if ov.get("agreements", {}).get("total") != expected["agreements"]:
             raise BenchError(f"overview shows {ov.get('agreements', {}).get('total')} agreements, "
                              f"expected {expected['agreements']}")
-        page = s.get(url + "/api/v1/agreements", params={"per_page": 20}, headers=headers, timeout=60).json()
+        page = api.get("evaluation", "/api/v1/agreements", per_page=20).json()
         filtered = {"status": "ACTIVE", "category": "KSDD", "opd": "DISKOMINFO", "per_page": 20}
-        fpage = s.get(url + "/api/v1/agreements", params=filtered, headers=headers, timeout=60).json()
-        s.close()
+        fpage = api.get("evaluation", "/api/v1/agreements", **filtered).json()
         notes.append(f"Answers: register total {page.get('total')}, filtered total {fpage.get('total')} "
                      f"(status=ACTIVE&category=KSDD&opd=DISKOMINFO), overview agreements total "
                      f"{ov['agreements']['total']}, evaluations total {ov['evaluations']['total']}.")

@@ -20,7 +20,7 @@ import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pymongo.errors import PyMongoError
 
-from shared.auth import mint_token
+from cli.client import JalinClient
 from shared.config import Settings
 from shared.kafka import encode, ensure_topics
 
@@ -64,10 +64,10 @@ class Registrations:
 def read_model_db(client, settings: Settings):
     """The live read-model database: the evaluation service's pointer (blue/green) if it has one."""
     try:
-        from services.evaluation.readside import ReadSide
+        from services.evaluation.read_model_pointer import ReadModelPointer
     except ImportError:  # before the read side had a pointer
         return client[settings.database("evaluation")]
-    return client[ReadSide(client, settings).pointer(fresh=True)["database"]]
+    return client[ReadModelPointer(client, settings).pointer(fresh=True)["database"]]
 
 
 def wait_visible(col, pid: str, timeout: float = VISIBLE_TIMEOUT) -> tuple[float | None, int]:
@@ -174,8 +174,9 @@ def run(ctx: Context) -> dict:
     ports = ctx.profile.api_ports
     partners_url = f"http://127.0.0.1:{ports['partners']}"
     evaluation_url = f"http://127.0.0.1:{ports['evaluation']}"
-    token = mint_token(Settings.from_env({"prefix": prefix}), "kerjasama")
-    headers = {"Authorization": f"Bearer {token}"}
+    # Timed requests are sent once each (``send``: no retry, which would hide a failure and
+    # inflate the latency), on one kept-alive session per thread as a real client's.
+    api = JalinClient({"partners": partners_url, "evaluation": evaluation_url}, Settings.from_env({"prefix": prefix}))
     bodies = Registrations(ctx.run_id)
     client = ctx.mongo(settings, socketTimeoutMS=GUARD_SOCKET_MS)
     rows, notes = [], []
@@ -202,8 +203,8 @@ def run(ctx: Context) -> dict:
         sessions.update(infra_sessions(ctx.profile))
         http = requests.Session()
 
-        def register(session) -> tuple[int, str | None]:
-            r = session.post(partners_url + "/api/v1/partners", json=bodies.next(), headers=headers, timeout=30)
+        def register(_session=None) -> tuple[int, str | None]:  # the client keeps a session per thread
+            r = api.send("POST", "partners", "/api/v1/partners", json=bodies.next())
             return r.status_code, (r.json()["id"] if r.status_code == 201 else None)
 
         def healthz(base):
@@ -219,7 +220,7 @@ def run(ctx: Context) -> dict:
 
         # warm-up: the first registrations also wait for topic creation and the projector's group join
         for i in range(5):
-            status, pid = register(http)
+            status, pid = register()
             if status != 201:
                 raise BenchError(f"warm-up registration answered {status}")
             if wait_visible(read, pid, timeout=90 if i == 0 else VISIBLE_TIMEOUT)[0] is None:
@@ -246,7 +247,7 @@ def run(ctx: Context) -> dict:
         for _ in range(n_seq):
             s = time.perf_counter()
             try:
-                status, pid = register(http)
+                status, pid = register()
             except requests.RequestException as exc:  # e.g. a keep-alive connection closed by gunicorn
                 conn_errors[type(exc).__name__] += 1
                 if sum(conn_errors.values()) > 5:
@@ -291,7 +292,7 @@ def run(ctx: Context) -> dict:
         lat, bad = [], 0
         for name in names:
             s = time.perf_counter()
-            r = http.get(evaluation_url + "/api/v1/partners", params={"q": name}, headers=headers, timeout=30)
+            r = api.send("GET", "evaluation", "/api/v1/partners", params={"q": name})
             lat.append(time.perf_counter() - s)
             if r.status_code != 200 or r.json().get("total") != 1:
                 bad += 1

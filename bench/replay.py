@@ -6,7 +6,7 @@ reports / evaluations; bench/demo_events.py) published straight to the three ser
 --quick; ``JALIN_BENCH_REPLAY_EVENTS`` overrides).
 
 Jalin side: the real ``services.evaluation.rebuild.Rebuild.run`` with the real runner factory
-(``build_runner``: all evaluation projections) and its own consumer settings
+(``Container.projector_runner``: all evaluation projections) and its own consumer settings
 (the production ``max_poll_records=500``; the unit of work sends at most 40 statements per command, which keeps
 FerretDB v1.24.2 from the hang a whole batch in one command caused, see bench/README.md). Its live
 generation is the pointer's initial one, with no projector process: the live group's offsets are
@@ -49,8 +49,8 @@ def run(ctx: Context) -> dict:
     settings = ctx.settings("rp")
     rows, notes = [], []
     from services.evaluation import rebuild as rebuild_module
-    from services.evaluation.readside import ReadSide
-    from services.evaluation.workers import build_runner, topics
+    from services.evaluation.bootstrap import build
+    from services.evaluation.read_model_pointer import ReadModelPointer
 
     t = time.perf_counter()
     events = generate_events(n_target)
@@ -60,7 +60,8 @@ def run(ctx: Context) -> dict:
     rows.append(row(f"publish {n} sealed events (KafkaPublisher, 5 000 per call)", "jalin", n, pub_s, "events/s",
                     note=f"generating and sealing them took {gen_s:.1f} s (not included)",
                     events_by_stream_type=counts(events)))
-    topic_names = topics(settings)
+    container = build(settings)
+    topic_names = container.source_topics
 
     # raw: a plain consumer over the same topics from offset 0, no processing
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=None,
@@ -83,7 +84,7 @@ def run(ctx: Context) -> dict:
 
     # Jalin: the real rebuild machinery
     client = ctx.mongo(settings, socketTimeoutMS=120000)
-    readside = ReadSide(client, settings)
+    readside = ReadModelPointer(client, settings)
     live = readside.pointer(fresh=True)
     committer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=live["group_id"],
                               enable_auto_commit=False)
@@ -110,7 +111,7 @@ def run(ctx: Context) -> dict:
     rebuild_module.make_consumer, rebuild_module.compare = timed_make_consumer, timed_compare
     try:
         start = time.perf_counter()
-        result = rebuild_module.Rebuild(settings, readside, lambda db: build_runner(settings, db), topic_names,
+        result = rebuild_module.Rebuild(settings, readside, lambda db: container.projector_runner(db), topic_names,
                                         progress=rebuild_module.Progress(stream=io.StringIO(), every=5.0)).run()
         total_s = time.perf_counter() - start
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 
 from shared.config import Settings
@@ -37,24 +38,19 @@ def main(argv: list[str] | None = None) -> int:
                              "may itself take up to 30 s)")
     args = parser.parse_args(argv)
 
-    from shared.kafka import ensure_topics  # imported here so --help works without the Kafka client
+    from shared.kafka import wait_for_topics  # imported here so --help works without the Kafka client
 
     settings = Settings.from_env()
     wanted = topics(settings)
     started = time.monotonic()
-    deadline = started + args.timeout
-    while True:
-        try:
-            ensure_topics(settings, wanted)
-            break
-        except Exception as exc:  # broker not reachable yet (or still electing its controller)
-            if time.monotonic() >= deadline:
-                print(f"jalin init: Kafka at {settings.kafka_bootstrap} not usable after "
-                      f"{time.monotonic() - started:.0f}s: {exc!r}",
-                      file=sys.stderr, flush=True)
-                return 1
-            print(f"jalin init: waiting for Kafka at {settings.kafka_bootstrap} ({type(exc).__name__})", flush=True)
-            time.sleep(3.0)
+    try:
+        wait_for_topics(settings, wanted, threading.Event(), retry_seconds=3.0, deadline=started + args.timeout,
+                        on_wait=lambda exc: print(f"jalin init: waiting for Kafka at {settings.kafka_bootstrap} "
+                                                  f"({type(exc).__name__})", flush=True))
+    except Exception as exc:
+        print(f"jalin init: Kafka at {settings.kafka_bootstrap} not usable after "
+              f"{time.monotonic() - started:.0f}s: {exc!r}", file=sys.stderr, flush=True)
+        return 1
     print(f"jalin init: topics ready ({settings.topic_partitions} partitions, retention.ms=-1): "
           + ", ".join(wanted), flush=True)
     return 0

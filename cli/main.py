@@ -56,18 +56,16 @@ def cmd_audit(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from shared.mongo import make_client
-    from services.evaluation.readside import ReadSide
+    from services.evaluation.bootstrap import build
 
-    settings = Settings.from_env()
-    readside = ReadSide(make_client(settings), settings)
+    container = build(Settings.from_env())
+    settings, readside = container.settings, container.read_model
     if args.switch_back:
         pointer = readside.switch_back()
         print(f"reads switched back to generation {pointer['generation']} ({pointer['database']})")
         return 0
     from services.evaluation.bootstrap import projections
     from services.evaluation.rebuild import Rebuild, closure
-    from services.evaluation.workers import build_runner, topics
 
     keep: tuple[str, ...] = ()
     only = None
@@ -79,7 +77,7 @@ def cmd_replay(args) -> int:
         only = {p.name for p in chosen}
         rebuilt = {c for p in chosen for c in p.collections}
         keep = tuple(c for p in projections() if p.name not in only for c in p.collections if c not in rebuilt)
-    result = Rebuild(settings, readside, lambda db: build_runner(settings, db, only=only), topics(settings),
+    result = Rebuild(settings, readside, lambda db: container.projector_runner(db, only=only), container.source_topics,
                      keep_collections=keep).run(force=args.force)
     for name, row in result.report.items():
         print(f"  {name:22s} old {row['old_count']:>7} new {row['new_count']:>7} "

@@ -7,9 +7,10 @@ decide, append the decided events as one commit. ``Repository`` does the first a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Generic, Sequence, Type, TypeVar
 import uuid
+from zoneinfo import ZoneInfo
 
 from shared.domain import Aggregate, NewEvent
 from shared.envelope import GENESIS_HASH, Actor, seal
@@ -22,6 +23,10 @@ class Clock:
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+    def today(self, tz: str) -> date:
+        """Today's date in the time zone ``tz`` (agreement dates are the region's local dates)."""
+        return self.now().astimezone(ZoneInfo(tz)).date()
 
 
 class FixedClock(Clock):

@@ -10,15 +10,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-DEV_JWT_SECRET = "jalin-local-development-secret-change-me"
+from shared.tokens import DEV_JWT_SECRET, authentication_problems
+
 #: The one environment where the development conveniences are on (dev tokens, the well-known
 #: secret, a simulated clock). Any other value — ``production``, ``staging``, ``prod``, a typo —
 #: gets every check: a misspelt environment must fail closed, not open.
 DEVELOPMENT = "development"
-#: HMAC keys shorter than this are refused outside development (RFC 7518 §3.2: at least the hash size).
-MIN_HMAC_SECRET_BYTES = 32
-#: Markers of a value copied from the repository's examples instead of generated.
-PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder")
 
 
 def _env(name: str, default: str) -> str:
@@ -104,8 +101,6 @@ class Settings:
 
     def problems(self) -> list[str]:
         """Every reason ``check`` refuses these settings (empty = acceptable)."""
-        from shared.auth import authentication_problems  # auth builds on config, not the reverse
-
         problems = authentication_problems(self)
         if not self.development and self.clock != "system":
             problems.append(f"JALIN_CLOCK must be 'system' when JALIN_ENV={self.env!r} (only 'development' "

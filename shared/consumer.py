@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from datetime import datetime, timezone
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Sequence
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
@@ -30,6 +30,7 @@ from pymongo.errors import PyMongoError
 from shared.envelope import compute_hash
 from shared.kafka import decode
 from shared.logs import correlation_id_var
+from shared.messaging import Publisher, StreamSource
 from shared.metrics import Metrics
 from shared.readmodel import UnitOfWork
 from shared.upcasting import Upcasters
@@ -37,6 +38,9 @@ from shared.upcasting import Upcasters
 log = logging.getLogger("jalin.consumer")
 
 POSITIONS, PARKED, DEAD_LETTERS = "positions", "parked_events", "dead_letters"
+# A position is written as a creating upsert and then an update (UnitOfWork.versioned); a reader
+# between the two sees the created document, which must read as "nothing applied yet".
+UNAPPLIED = {"version": 0}
 REQUIRED = ("event_id", "event_type", "stream_id", "stream_type", "version", "data", "hash")
 
 
@@ -62,16 +66,6 @@ class Projection(abc.ABC):
         when the consumer is idle; derived documents are a pure function of the state, so a
         refresh is idempotent and a crash can never double-count.
         """
-
-
-class StreamSource(Protocol):
-    """Port: the owning service's events of one stream, versions ``from_version..to_version``."""
-
-    def events(self, stream_id: str, stream_type: str, from_version: int, to_version: int) -> list[dict]: ...
-
-
-class Publisher(Protocol):
-    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None: ...
 
 
 class GapNotFilled(Exception):
@@ -158,7 +152,8 @@ class ConsumerRunner:
         for sid, pos in applied.items():
             uow.versioned(POSITIONS, sid, "self", pos["version"],
                           set_fields={"version": pos["version"], "hash": pos["hash"],
-                                      "updated_at": datetime.now(timezone.utc)}, create=sid not in positions)
+                                      "updated_at": datetime.now(timezone.utc)},
+                          set_on_insert=UNAPPLIED, create=sid not in positions)
         uow.flush()
         self._positions.update(applied)
 
@@ -297,7 +292,7 @@ class ConsumerRunner:
             if self._apply(uow, envelope):
                 uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
                               set_fields={"version": envelope["version"], "hash": envelope["hash"],
-                                          "updated_at": datetime.now(timezone.utc)})
+                                          "updated_at": datetime.now(timezone.utc)}, set_on_insert=UNAPPLIED)
                 uow.flush()
                 self._settle(letter, "resolved")
             else:
@@ -314,7 +309,7 @@ class ConsumerRunner:
             uow = UnitOfWork(self.db)
             uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
                           set_fields={"version": envelope["version"], "hash": envelope["hash"],
-                                      "updated_at": datetime.now(timezone.utc)})
+                                      "updated_at": datetime.now(timezone.utc)}, set_on_insert=UNAPPLIED)
             uow.flush()
         self.db[DEAD_LETTERS].update_one({"_id": letter["_id"]}, {
             "$set": {"status": status, "updated_at": datetime.now(timezone.utc)},

@@ -15,10 +15,11 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
+from marshmallow.experimental.context import Context as LoadContext
 from werkzeug.exceptions import HTTPException
 
 from shared.application import StreamNotFound, VersionMismatch
@@ -30,6 +31,7 @@ from shared.idempotency import (IdempotencyStore, KeyedCommand, KeyLost, StoredR
                                 running_under_key)
 from shared.logs import configure_logging, correlation_id_var
 from shared.metrics import Metrics
+from shared.policy import Policy
 
 log = logging.getLogger("jalin.http")
 PROBLEM = "application/problem+json"
@@ -45,12 +47,23 @@ class ServiceExtension:
     readiness: dict[str, Callable[[], Any]] = field(default_factory=dict)
     reported: dict[str, Callable[[], Any]] = field(default_factory=dict)  # health reported, not required
     idempotency: IdempotencyStore | None = None
-    services: dict[str, Any] = field(default_factory=dict)  # the composition root's objects
+    container: Any = None  # the service's composition root (its bootstrap's ``Container``)
 
 
 def ext() -> ServiceExtension:
     """The current app's ``ServiceExtension``."""
     return current_app.extensions["jalin"]
+
+
+C = TypeVar("C")
+
+
+def current_container(kind: type[C]) -> C:
+    """The current app's container, checked to be a ``kind`` (each service's typed accessor uses this)."""
+    container = ext().container
+    if not isinstance(container, kind):
+        raise RuntimeError(f"this app holds {type(container).__name__}, not {kind.__name__}")
+    return container
 
 
 # ---------------------------------------------------------------- problem+json
@@ -332,12 +345,14 @@ def idempotent(view: Callable) -> Callable:
 def create_service_app(name: str, settings: Settings, *, title: str, description: str = "",
                        readiness: Mapping[str, Callable[[], Any]] | None = None,
                        reported: Mapping[str, Callable[[], Any]] | None = None,
-                       idempotency: IdempotencyStore | None = None) -> tuple[Flask, Api]:
+                       idempotency: IdempotencyStore | None = None,
+                       policy: Policy | None = None) -> tuple[Flask, Api]:
     """A Flask app with every convention wired; register blueprints on the returned ``Api``.
 
     ``readiness`` checks (callables that raise when unavailable) gate ``/readyz``; ``reported``
     ones only appear in ``/healthz`` and as the gauge ``jalin_dependency_up{dependency=…}``.
-    """
+    With a ``policy``, every ``/api/v1`` operation but the OpenAPI document is decided by it
+    before its view runs (an operation without a rule is refused)."""
     configure_logging(settings.log_level, service=name)
     app = Flask(name)
     app.config.update(
@@ -359,6 +374,8 @@ def create_service_app(name: str, settings: Settings, *, title: str, description
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _register_error_handlers(app)
     _register_request_hooks(app, metrics)
+    if policy is not None:
+        _register_access_policy(app, policy)
     _register_operational_routes(app, extension)
     return app, api
 
@@ -391,6 +408,21 @@ def _register_request_hooks(app: Flask, metrics: Metrics) -> None:
         token = g.pop("cid_token", None)
         if token is not None:
             correlation_id_var.reset(token)
+
+
+def _register_access_policy(app: Flask, policy: Policy) -> None:
+    open_paths = {"/api/v1/openapi.json"}
+
+    @app.before_request
+    def check_access():
+        rule = request.url_rule
+        if rule is None or not rule.rule.startswith("/api/v1/") or rule.rule in open_paths:
+            return None  # not an API operation (404/405, health, dashboard assets)
+        method = "GET" if request.method == "HEAD" else request.method
+        decision = policy.decide(current_actor(), method, rule.rule, request.view_args or {}, request.args)
+        if not decision.allowed:
+            raise Problem(403, "Forbidden", decision.reason, rule="access_denied")
+        return None
 
 
 def _run_checks(checks: Mapping[str, Callable[[], Any]]) -> dict[str, str]:
@@ -451,12 +483,31 @@ COMMAND_HEADERS = [
 ]
 
 
+def with_path_params(view: Callable) -> Callable:
+    """Load the request's schema inside a marshmallow load ``Context`` holding the path parameters.
+
+    Put it above ``blp.arguments``: a command schema's ``post_load`` can then build a command that
+    carries its target (``Context.get()["agreement_id"]``) although the body does not hold it.
+    """
+    @functools.wraps(view)
+    def wrapper(*args, **path_args):
+        with LoadContext(dict(path_args)):
+            return view(*args, **path_args)
+
+    return wrapper
+
+
 def command_endpoint(blp, rule: str, schema, response_schema, roles, summary: str, run: Callable,
                      respond: Callable, endpoint: str | None = None):
     """Register ``POST rule`` as a command: parse ``schema``, check ``roles``, honour Idempotency-Key,
-    then ``respond(run(expected_version, data, **path_args))``."""
+    then ``respond(run(expected_version, data, **path_args))``.
+
+    ``data`` is what ``schema`` loads: a dict, or the command its ``post_load`` builds (the path
+    parameters are in the load ``Context``, see ``with_path_params``).
+    """
     @blp.route(rule, methods=["POST"], endpoint=endpoint or rule.strip("/").replace("/", "_").replace("<", "")
                .replace(">", ""))
+    @with_path_params
     @blp.arguments(schema)
     @blp.response(200, response_schema)
     @blp.doc(summary=summary, parameters=COMMAND_HEADERS)

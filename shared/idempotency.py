@@ -147,16 +147,10 @@ class InMemoryIdempotencyStore(IdempotencyStore):
 
 
 class MongoIdempotencyStore(IdempotencyStore):
-    """Keys in a collection of the service's own database (unique ``_id`` = reservation).
+    """Keys in a collection of the service's own database (unique ``_id`` = reservation);
+    ``events`` is the service's event store (where a stale key's commit is looked for)."""
 
-    ``events`` defaults to the ``MongoEventStore`` of the same database.
-    """
-
-    def __init__(self, db: Database, collection: str = "idempotency_keys", events: "EventStore | None" = None):
-        if events is None:
-            from shared.mongo_eventstore import MongoEventStore
-
-            events = MongoEventStore(db)
+    def __init__(self, db: Database, events: "EventStore", collection: str = "idempotency_keys"):
         self.events = events
         self._col = db[collection]
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -15,17 +16,9 @@ from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import TopicPartition
 
 from shared.config import Settings
+from shared.messaging import PublishError  # noqa: F401 — the Publisher port's error, raised here too
 
 log = logging.getLogger("jalin.kafka")
-
-
-class PublishError(Exception):
-    """Some messages of a batch were not acknowledged; ``failed`` holds their indexes."""
-
-    def __init__(self, failed: set[int], cause: Exception | None = None):
-        super().__init__(f"{len(failed)} message(s) not acknowledged: {cause}")
-        self.failed = failed
-        self.cause = cause
 
 
 def encode(envelope: dict) -> bytes:
@@ -95,8 +88,32 @@ def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | N
         admin.close()
 
 
+def wait_for_topics(settings: Settings, topics: Iterable[str], stop: threading.Event, *,
+                    retry_seconds: float = 2.0, deadline: float | None = None,
+                    on_wait: Callable[[Exception], None] | None = None) -> bool:
+    """Create ``topics`` as soon as Kafka answers, retrying until it does, ``stop`` is set or
+    ``deadline`` (a ``time.monotonic()`` value) passes; True once the topics exist.
+
+    Workers start before Kafka is guaranteed up (the outbox lets commands succeed meanwhile), so
+    each waits here instead of failing; ``on_wait`` is told about each failed attempt.
+    """
+    wanted = list(topics)
+    while not stop.is_set():
+        try:
+            ensure_topics(settings, wanted)
+            return True
+        except Exception as exc:  # broker not reachable yet, or still electing its controller
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+            if on_wait is not None:
+                on_wait(exc)
+            stop.wait(retry_seconds)
+    return False
+
+
 class KafkaPublisher:
-    """Publishes envelopes keyed by stream id, waits for every acknowledgement, reads a topic back.
+    """The ``Publisher`` port (shared/messaging.py) on Kafka: publishes envelopes keyed by stream
+    id, waits for every acknowledgement, reads a topic back.
 
     The producer is idempotent and kept across batches: the broker drops its own retries within
     its session. A record that failed client-side may still have been written (an in-flight batch

@@ -1,57 +1,50 @@
-"""JSON-lines logging with the correlation id of the request or message being handled."""
+"""JSON-lines logging with the correlation id of the request or message being handled.
+
+The formatter is python-json-logger's; what stays here is Jalin's shape of a line (``ts``,
+``level``, ``logger``, ``msg``, ``correlation_id``, ``service`` and any ``extra=`` fields).
+"""
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import sys
-from datetime import datetime, timezone
+
+from pythonjsonlogger.json import JsonFormatter
 
 correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, correlation_id and extras."""
+class _Context(logging.Filter):
+    """Adds the correlation id in effect (and the service's name) to every record."""
 
-    RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        out = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "correlation_id": correlation_id_var.get(),
-        }
-        for key, value in vars(record).items():
-            if key not in self.RESERVED and not key.startswith("_"):
-                out[key] = value
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, ensure_ascii=False)
-
-
-def configure_logging(level: str = "INFO", service: str | None = None) -> None:
-    """Route the root logger to stderr as JSON lines (idempotent)."""
-    root = logging.getLogger()
-    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        root.handlers = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("kafka", "pymongo", "werkzeug"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if service:
-        for handler in root.handlers:
-            handler.filters = [f for f in handler.filters if not isinstance(f, _ServiceFilter)]
-            handler.addFilter(_ServiceFilter(service))
-
-
-class _ServiceFilter(logging.Filter):
-    def __init__(self, service: str):
+    def __init__(self, service: str | None):
         super().__init__()
         self.service = service
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.service = self.service
+        record.correlation_id = correlation_id_var.get()
+        if self.service:
+            record.service = self.service
         return True
+
+
+def json_formatter() -> JsonFormatter:
+    """One JSON object per line: ts, level, logger, msg, correlation_id, then the record's extras."""
+    return JsonFormatter(["levelname", "name", "message"], timestamp="ts", json_ensure_ascii=False,
+                         rename_fields={"levelname": "level", "name": "logger", "message": "msg",
+                                        "exc_info": "exc"})
+
+
+def configure_logging(level: str = "INFO", service: str | None = None) -> None:
+    """Route the root logger to stderr as JSON lines (idempotent; the last ``service`` named wins)."""
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if isinstance(h.formatter, JsonFormatter)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(json_formatter())
+        root.handlers = [handler]
+    handler.filters = [f for f in handler.filters if not isinstance(f, _Context)]
+    handler.addFilter(_Context(service))
+    root.setLevel(level.upper())
+    for noisy in ("kafka", "pymongo", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

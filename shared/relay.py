@@ -31,40 +31,20 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.eventstore import Commit, EventStore
-from shared.kafka import PublishError
+from shared.messaging import Publisher, PublishError
 from shared.metrics import Metrics
 
 log = logging.getLogger("jalin.relay")
 
 #: Per-partition offsets: everything before them in the topic is accounted for.
 Offsets = dict[int, int]
-
-
-class Publisher(Protocol):
-    """Port: send ``(topic, key, envelope)`` messages and read back what a topic holds."""
-
-    #: The longest a ``publish`` call can take (its deadline), for the lease TTL.
-    worst_case_seconds: float
-
-    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> Offsets:
-        """Send in order; return the next offset after the last acknowledged record per partition.
-
-        Raise ``PublishError`` naming the unacknowledged messages; when its ``uncertain`` is set,
-        some of them may have been written anyway and the publisher stopped writing them.
-        """
-
-    def published_since(self, topic: str, since: Offsets) -> tuple[set[tuple[str, int]], Offsets]:
-        """``(stream_id, version)`` of the records from ``since`` to the end, and the end offsets.
-
-        A partition missing from ``since`` is read from its end (nothing to account for).
-        """
 
 
 class Lease(abc.ABC):
@@ -197,7 +177,7 @@ class OutboxRelay:
         self.store, self.publisher, self.topic, self.lease = store, publisher, topic, lease
         self.batch_size = batch_size
         # Longer than a batch can take: the publish deadline, reading the topic back, the DB calls.
-        worst_case = getattr(publisher, "worst_case_seconds", 0.0)
+        worst_case = publisher.worst_case_seconds
         self.lease_ttl = max(lease_ttl, worst_case + 15.0)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._generation: int | None = None

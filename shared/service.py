@@ -1,7 +1,7 @@
 """The common shape of a write service's API: conventions, readiness, idempotency, stream API."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from pymongo import MongoClient
 
@@ -10,24 +10,26 @@ from shared.http import create_service_app
 from shared.idempotency import MongoIdempotencyStore
 from shared.kafka import kafka_reachable
 from shared.mongo_eventstore import MongoEventStore
+from shared.policy import Policy
 from shared.streams import streams_blueprint
 
 
 def create_write_service_app(name: str, settings: Settings, client: MongoClient, store: MongoEventStore,
                              aggregate_cls, *, title: str, description: str, blueprints: Iterable,
-                             services: Mapping[str, Any]):
+                             container: Any, policy: Policy):
     """A Flask app for service ``name``: every HTTP convention, ``/readyz`` checking its MongoDB (Kafka is
     reported in ``/healthz`` and ``jalin_dependency_up``, never a readiness condition: commands succeed
     while Kafka is down, the outbox keeps their events),
     Idempotency-Key storage in the service's database, the stream API (with state as of a point,
-    folded by ``aggregate_cls``), then ``blueprints``; ``services`` go to the app's extension."""
+    folded by ``aggregate_cls``), then ``blueprints``; ``policy`` decides every operation. Views reach ``container`` (the service's
+    composition root) through the service's typed accessor (``bootstrap.current()``)."""
     store.ensure_indexes()
     app, api = create_service_app(
         name, settings, title=title, description=f"{description} Publishes to {settings.topic(name)}.",
         readiness={"mongodb": lambda: client.admin.command("ping")},
         reported={"kafka": lambda: kafka_reachable(settings, timeout=0.5)},
-        idempotency=MongoIdempotencyStore(client[settings.database(name)]))
-    app.extensions["jalin"].services.update(store=store, **services)
+        idempotency=MongoIdempotencyStore(client[settings.database(name)], store), policy=policy)
+    app.extensions["jalin"].container = container
     for blueprint in [*blueprints, streams_blueprint(lambda: store, aggregate_cls)]:
         api.register_blueprint(blueprint)
     return app

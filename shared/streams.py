@@ -137,7 +137,7 @@ def streams_blueprint(store_getter, aggregate_cls=None, upcasters: Upcasters | N
 
 
 class HttpStreamSource:
-    """``StreamSource`` over the owning services' stream APIs (used to fill gaps)."""
+    """The ``StreamSource`` port (shared/messaging.py) over the owning services' stream APIs (used to fill gaps)."""
 
     def __init__(self, settings: Settings, timeout: float = 5.0):
         self.settings = settings

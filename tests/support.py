@@ -1,8 +1,6 @@
 """Helpers shared by integration and e2e tests: the local stack, settings, polling."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -11,13 +9,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_stack():
-    """The deploy/local/stack.py module (the same code `make test` uses to start things)."""
-    if "jalin_stack" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("jalin_stack", ROOT / "deploy" / "local" / "stack.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["jalin_stack"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["jalin_stack"]
+    """The deploy/local/stack.py module (the same code `make test` uses to start things).
+
+    An ordinary import, as the benchmarks do it too: ``deploy/`` and ``deploy/local/`` are namespace
+    packages (folders without ``__init__.py``), importable because the repository root is on
+    ``sys.path`` (pytest's ``pythonpath = ["."]``; ``python -m bench`` runs from the root).
+    """
+    from deploy.local import stack
+
+    return stack
 
 
 def unique_prefix(label: str) -> str:

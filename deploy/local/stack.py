@@ -393,9 +393,9 @@ def process_table(profile: Profile) -> list[tuple[str, list[str], dict]]:
     """Every API (under gunicorn, as in production) and worker of Jalin: (name, argv, extra env)."""
     py = sys.executable
     gunicorn = [py, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
-    apis = [("partners", "services.partners:create_app()"),
-            ("agreements", "services.agreements:create_app()"),
-            ("evaluation", "services.evaluation:create_app()")]
+    apis = [("partners", "services.partners.app:create_app()"),
+            ("agreements", "services.agreements.app:create_app()"),
+            ("evaluation", "services.evaluation.app:create_app()")]
     table = [(f"{name}-api", gunicorn + [app], {"JALIN_BIND": f"127.0.0.1:{profile.api_ports[name]}",
                                                   "JALIN_WEB_WORKERS": os.environ.get("JALIN_WEB_WORKERS", "2")})
              for name, app in apis]

@@ -7,15 +7,17 @@ from flask import g, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
+from marshmallow.experimental.context import Context as LoadContext
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_version, ext, idempotent, versioned
 
 from services.agreements import schemas as s
+from services.agreements.bootstrap import current
 from services.agreements.domain import Agreement
-from services.agreements.files import TooLarge
 from services.agreements.handlers import AgreementHandlers
+from services.agreements.ports import TooLarge
 
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1",
                 description="Agreements (KB/MoU, PKS, addenda), their workflow, work plans and reports")
@@ -29,7 +31,7 @@ WORKPLAN = ("kerjasama", "opd")
 
 
 def handlers() -> AgreementHandlers:
-    return ext().services["handlers"]
+    return current().handlers
 
 
 def ctx() -> CommandContext:
@@ -51,9 +53,9 @@ class Agreements(MethodView):
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
     @requires(*STAFF)
     @idempotent
-    def post(self, data):
+    def post(self, cmd):
         """Draft an agreement (a KB, a PKS under its KB, or an extension of an earlier agreement)."""
-        agreement = handlers().draft(data, ctx())
+        agreement = handlers().draft(cmd, ctx())
         return show(agreement, 201, {"Location": f"/api/v1/agreements/{agreement.stream_id}"})
 
 
@@ -67,47 +69,40 @@ class AgreementResource(MethodView):
         return show(handlers().get(agreement_id, query["version"]))
 
 
-def command(path, schema, roles, summary, run):
-    """``POST /agreements/<agreement_id>/<path>`` → ``run(handlers, id, expected, data, ctx)``."""
+def command(path, schema, roles, summary, handle):
+    """``POST /agreements/<agreement_id>/<path>``: ``schema`` builds the command (path ids included),
+    ``handle`` — the ``AgreementHandlers`` method for it — runs it with the caller and ``If-Match``."""
     command_endpoint(blp, f"/agreements/<agreement_id>/{path}", schema, s.AgreementSchema, roles, summary,
-                     lambda expected, data, agreement_id, **rest: run(handlers(), agreement_id, expected,
-                                                                     {**data, **rest}, ctx()),
+                     lambda expected, cmd, **_path: handle(handlers(), cmd, ctx(), expected),
                      show, endpoint=path.replace("/", "_").replace("<", "").replace(">", ""))
 
 
-def simple(name, dated=None):
-    return lambda h, aid, exp, data, c: h.simple(name, aid, exp, data, c, dated)
-
-
-command("edit", s.EditDraftSchema, STAFF, "Edit a draft", lambda h, aid, exp, d, c: h.edit_draft(aid, exp, d, c))
-command("submit", s.Empty, STAFF, "Submit a draft (partners must be verified)",
-        lambda h, aid, exp, d, c: h.submit(aid, exp, c))
-command("start-review", s.Empty, REVIEW, "TKKSD takes up the review", simple("start_review"))
-command("return", s.ReasonSchema, REVIEW, "Return to draft for revision", simple("return_for_revision"))
-command("review", s.ReviewSchema, ("tkksd",), "Record the TKKSD review result", simple("record_review", "reviewed_on"))
-command("dprd-approval", s.ApprovalSchema, LEADERS, "Record the DPRD approval", simple("approve_dprd", "approved_on"))
-command("central-approval", s.ApprovalSchema, LEADERS, "Record the central-government approval",
-        simple("approve_central", "approved_on"))
-command("sign", s.SignSchema, LEADERS, "Record the signing",
-        lambda h, aid, exp, d, c: h.sign(aid, exp, {**d, "signed_on": d["signed_on"] or h.today()}, c))
-command("activate", s.OnSchema, ("kerjasama", "service"), "Activate once the start date is reached",
-        simple("activate", "on"))
-command("expire", s.OnSchema, ("kerjasama", "service"), "Expire after the end date", simple("expire", "on"))
+command("edit", s.EditDraftSchema, STAFF, "Edit a draft", AgreementHandlers.edit_draft)
+command("submit", s.SubmitSchema, STAFF, "Submit a draft (partners must be verified)", AgreementHandlers.submit)
+command("start-review", s.StartReviewSchema, REVIEW, "TKKSD takes up the review", AgreementHandlers.start_review)
+command("return", s.ReturnForRevisionSchema, REVIEW, "Return to draft for revision",
+        AgreementHandlers.return_for_revision)
+command("review", s.ReviewSchema, ("tkksd",), "Record the TKKSD review result", AgreementHandlers.record_review)
+command("dprd-approval", s.ApproveDprdSchema, LEADERS, "Record the DPRD approval", AgreementHandlers.approve_dprd)
+command("central-approval", s.ApproveCentralSchema, LEADERS, "Record the central-government approval",
+        AgreementHandlers.approve_central)
+command("sign", s.SignSchema, LEADERS, "Record the signing", AgreementHandlers.sign)
+command("activate", s.ActivateSchema, ("kerjasama", "service"), "Activate once the start date is reached",
+        AgreementHandlers.activate)
+command("expire", s.ExpireSchema, ("kerjasama", "service"), "Expire after the end date", AgreementHandlers.expire)
 command("terminate", s.TerminateSchema, ("kerjasama", "pimpinan"), "Terminate early, with the reason",
-        simple("terminate", "on"))
-command("reject", s.ReasonSchema, ("tkksd", "pimpinan"), "Reject (before signing)", simple("reject"))
-command("cancel", s.ReasonSchema, STAFF, "Cancel (before signing)", simple("cancel"))
-command("amend", s.AmendSchema, LEADERS, "Record a signed addendum (ADENDUM)",
-        lambda h, aid, exp, d, c: h.amend(aid, exp, {**d, "signed_on": d["signed_on"] or h.today()}, c))
+        AgreementHandlers.terminate)
+command("reject", s.RejectSchema, ("tkksd", "pimpinan"), "Reject (before signing)", AgreementHandlers.reject)
+command("cancel", s.CancelSchema, STAFF, "Cancel (before signing)", AgreementHandlers.cancel)
+command("amend", s.AmendSchema, LEADERS, "Record a signed addendum (ADENDUM)", AgreementHandlers.amend)
 command("activities", s.AddActivitySchema, WORKPLAN, "Add an activity to the work plan",
-        lambda h, aid, exp, d, c: h.work_plan("add_activity", aid, exp, d, c))
+        AgreementHandlers.add_activity)
 command("activities/<activity_id>/update", s.UpdateActivitySchema, WORKPLAN, "Change an activity",
-        lambda h, aid, exp, d, c: h.work_plan("update_activity", aid, exp,
-                                              {"activity_id": d.pop("activity_id"), "changes": d}, c))
-command("activities/<activity_id>/remove", s.Empty, WORKPLAN, "Remove an activity without reports",
-        lambda h, aid, exp, d, c: h.work_plan("remove_activity", aid, exp, d, c))
+        AgreementHandlers.update_activity)
+command("activities/<activity_id>/remove", s.RemoveActivitySchema, WORKPLAN, "Remove an activity without reports",
+        AgreementHandlers.remove_activity)
 command("activities/<activity_id>/reports", s.ReportSchema, WORKPLAN, "File an implementation report",
-        lambda h, aid, exp, d, c: h.file_report(aid, exp, d, c))
+        AgreementHandlers.file_report)
 
 
 def _upload():
@@ -134,12 +129,13 @@ def _too_large():
 def attach_document(agreement_id):
     upload = _upload()
     try:
-        kind = s.UploadForm().load({"kind": request.form.get("kind")})["kind"]
+        with LoadContext({"agreement_id": agreement_id, "upload": upload}):
+            cmd = s.AttachDocumentForm().load({"kind": request.form.get("kind")})
     except ValidationError as exc:
         raise Problem(422, "Unprocessable Content", "some fields are invalid", rule="validation_failed",
                       errors={k: v for k, v in exc.messages.items()}) from exc
     try:
-        agreement = handlers().attach_document(agreement_id, expected_version(), kind, upload, ctx())
+        agreement = handlers().attach_document(cmd, ctx(), expected_version())
     except TooLarge:
         raise _too_large() from None
     return show(agreement, 201)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import BinaryIO
 
 import gridfs
@@ -11,21 +10,13 @@ from pymongo.database import Database
 
 from shared.domain import DomainError, Refusal
 
+from services.agreements.ports import StoredFile, TooLarge
+
 CHUNK = 256 * 1024
 
 
-class TooLarge(Exception):
-    """The upload exceeds the configured limit."""
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    meta: dict
-    content: bytes
-
-
-class AttachmentStore:
-    """GridFS bucket ``attachments`` of the agreements database."""
+class GridFSAttachmentStore:
+    """The ``AttachmentStore`` port on the GridFS bucket ``attachments`` of the agreements database."""
 
     def __init__(self, db: Database, max_bytes: int):
         self._bucket = gridfs.GridFSBucket(db, bucket_name="attachments")

@@ -1,17 +1,26 @@
 """Agreement use cases: resolve what the rules need (partners, parent KB, files, today), let the
-domain decide, append one commit."""
+domain decide, append one commit.
+
+One method per command (``commands.py``), named by its verb like the domain method it calls, so
+``submit`` leads from the route to ``Agreement.submit``. Each is the same three steps: load the
+stream at the client's expected version, call the domain with explicit keyword arguments, save.
+Dates a command leaves out are filled here, from the server clock in the region's time zone.
+"""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Mapping
-from zoneinfo import ZoneInfo
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
 
-from services.agreements.domain import Agreement, new_agreement_id
-from services.agreements.files import AttachmentStore
-from services.agreements.partner_replica import PartnerDirectory
+from services.agreements.commands import (
+    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
+    DraftAgreement, EditDraft, ExpireAgreement, FileReport, RaiseExpiryReminder, RecordReview, RejectAgreement,
+    RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
+    UpdateActivity,
+)
+from services.agreements.domain import Agreement, new_agreement_id, rules
+from services.agreements.ports import AttachmentStore, PartnerDirectory, StoredFile
 
 
 class AgreementHandlers:
@@ -23,11 +32,20 @@ class AgreementHandlers:
         self.partners = partners
         self.files = files
         self.clock = clock
-        self.tz = ZoneInfo(timezone)
+        self.timezone = timezone
 
     def today(self) -> date:
         """The date in the region's time zone (agreement dates are local dates)."""
-        return self.clock.now().astimezone(self.tz).date()
+        return self.clock.today(self.timezone)
+
+    def _or_today(self, day: date | None) -> date:
+        """The date of an act a command gives, else today: the one place a command's missing date is
+        filled (the domain then bounds it by today and the previous step)."""
+        return day if day is not None else self.today()
+
+    def _scheduler_day(self, on: date | None, ctx: CommandContext) -> date:
+        """The day activation, expiry and reminders are judged on: the server's, or the scheduler's."""
+        return rules.check_scheduler_day(on, ctx.actor.role, self.today())
 
     # ------------------------------------------------------------ lookups
 
@@ -47,91 +65,16 @@ class AgreementHandlers:
             raise DomainError(f"{field}_not_found", f"{agreement_id} does not exist",
                               fields={field: [f"unknown agreement {agreement_id}"]}) from None
 
-    def get(self, agreement_id: str, version: int | None = None) -> Agreement:
-        return self.repository.load(agreement_id, to_version=version)
-
-    # ------------------------------------------------------------ commands
-
-    def draft(self, data: Mapping[str, Any], ctx: CommandContext) -> Agreement:
-        """Draft a new agreement (an extension when ``extends_agreement_id`` is given)."""
-        data = dict(data)
-        partners = self._partner_views(data.pop("partner_ids"))
-        parent_kb = self._linked(data.pop("parent_kb_id", None), "parent_kb_id")
-        extends = self._linked(data.pop("extends_agreement_id", None), "extends_agreement_id")
-        agreement = Agreement(new_agreement_id())
-        new_events = agreement.draft(role=ctx.actor.role, partners=partners, parent_kb=parent_kb, extends=extends,
-                                     **data)
-        self.repository.save(agreement, new_events, ctx)
-        return agreement
-
-    def run(self, agreement_id: str, expected: int | None, ctx: CommandContext,
-            decide: Callable[[Agreement], list[NewEvent]]) -> Agreement:
-        """Load, decide, append; the generic command path."""
-        agreement = self.repository.load(agreement_id, expected_version=expected)
-        self.repository.save(agreement, decide(agreement), ctx)
-        return agreement
-
-    def edit_draft(self, agreement_id, expected, changes, ctx):
-        changes = dict(changes)
-        partner_ids = changes.pop("partner_ids", None)
-        parent_kb = self._linked(changes.pop("parent_kb_id", None), "parent_kb_id")
-        partners = self._partner_views(partner_ids) if partner_ids is not None else None
-        return self.run(agreement_id, expected, ctx, lambda a: a.edit_draft(
-            role=ctx.actor.role, changes=changes, partners=partners, parent_kb=parent_kb))
-
-    def submit(self, agreement_id, expected, ctx):
-        def decide(a: Agreement):
-            return a.submit(role=ctx.actor.role, partners=self._partner_views(a.partner_ids),
-                            parent_kb=self._linked(a.parent_kb_id, "parent_kb_id"))
-        return self.run(agreement_id, expected, ctx, decide)
-
-    def sign(self, agreement_id, expected, data, ctx):
-        def decide(a: Agreement):
-            return a.sign(role=ctx.actor.role, parent_kb=self._linked(a.parent_kb_id, "parent_kb_id"), **data)
-        return self.run(agreement_id, expected, ctx, decide)
-
-    def amend(self, agreement_id, expected, data, ctx):
-        def decide(a: Agreement):
-            return a.amend(role=ctx.actor.role, parent_kb=self._linked(a.parent_kb_id, "parent_kb_id"), **data)
-        return self.run(agreement_id, expected, ctx, decide)
-
-    def simple(self, command: str, agreement_id, expected, data, ctx, dated: str | None = None):
-        """Commands that need only the role, the body and (``dated``) today's date."""
-        args = dict(data)
-        if dated and args.get(dated) is None:
-            args[dated] = self.today()
-        return self.run(agreement_id, expected, ctx,
-                        lambda a: getattr(a, command)(role=ctx.actor.role, **args))
-
-    def work_plan(self, command: str, agreement_id, expected, data, ctx):
-        """Activity commands: scoped to the actor's OPD."""
-        return self.run(agreement_id, expected, ctx,
-                        lambda a: getattr(a, command)(role=ctx.actor.role, opd=ctx.actor.opd, **data))
-
-    def file_report(self, agreement_id, expected, data, ctx):
-        data = dict(data)
-        evidence = [self._file_meta(fid, "evidence") for fid in data.pop("evidence", [])]
-        data["filed_on"] = data.get("filed_on") or self.today()
-        return self.run(agreement_id, expected, ctx, lambda a: a.file_report(
-            role=ctx.actor.role, opd=ctx.actor.opd, evidence=evidence, **data))
-
     def _file_meta(self, file_id: str, field: str) -> dict:
         meta = self.files.meta(file_id)
         if meta is None:
             raise DomainError("file_not_found", f"{file_id} was not uploaded", fields={field: [f"unknown {file_id}"]})
         return meta
 
-    def attach_document(self, agreement_id, expected, kind, upload, ctx):
-        """Store the upload, then record it; the file is removed again if the command is refused."""
-        meta = self.files.put(upload["stream"], upload["filename"], upload["media_type"], ctx.actor.sub)
-        try:
-            return self.run(agreement_id, expected, ctx,
-                            lambda a: a.attach_document(role=ctx.actor.role, kind=kind, file=meta))
-        except Exception:
-            self.files.delete(meta["file_id"])
-            raise
+    def get(self, agreement_id: str, version: int | None = None) -> Agreement:
+        return self.repository.load(agreement_id, to_version=version)
 
-    def attachment(self, agreement_id: str, file_id: str):
+    def attachment(self, agreement_id: str, file_id: str) -> StoredFile:
         """Download an attachment of this agreement after checking it against the recorded hash."""
         agreement = self.get(agreement_id)
         recorded = [d["file"] for d in agreement.snapshot()["documents"]]
@@ -141,3 +84,180 @@ class AgreementHandlers:
         if match is None:
             raise DomainError("file_not_found", f"{file_id} is not attached to {agreement_id}", kind=Refusal.NOT_FOUND)
         return self.files.get_verified(file_id, match["sha256"])
+
+    # ------------------------------------------------------------ the three steps
+
+    def _load(self, agreement_id: str, expected: int | None) -> Agreement:
+        """The agreement as of now; ``VersionMismatch`` when the client's ``expected`` version is stale."""
+        return self.repository.load(agreement_id, expected_version=expected)
+
+    def _save(self, agreement: Agreement, events: list[NewEvent], ctx: CommandContext) -> Agreement:
+        self.repository.save(agreement, events, ctx)
+        return agreement
+
+    # ------------------------------------------------------------ drafting
+
+    def draft(self, cmd: DraftAgreement, ctx: CommandContext) -> Agreement:
+        """``DraftAgreement``: a new stream (an extension when ``extends_agreement_id`` is given)."""
+        partners = self._partner_views(cmd.partner_ids)
+        parent_kb = self._linked(cmd.parent_kb_id, "parent_kb_id")
+        extends = self._linked(cmd.extends_agreement_id, "extends_agreement_id")
+        agreement = Agreement(new_agreement_id())
+        events = agreement.draft(
+            role=ctx.actor.role, category=cmd.category, document_kind=cmd.document_kind, title=cmd.title,
+            partners=partners, start_date=cmd.start_date, end_date=cmd.end_date, lead_opd=cmd.lead_opd,
+            urusan=cmd.urusan, burdens_public=cmd.burdens_public, budgeted_in_apbd=cmd.budgeted_in_apbd,
+            value=cmd.value, funding_scheme=cmd.funding_scheme, purpose=cmd.purpose, scope=cmd.scope,
+            location=cmd.location, our_number=cmd.our_number, partner_number=cmd.partner_number,
+            ksdd_type=cmd.ksdd_type, parent_kb=parent_kb, extends=extends)
+        return self._save(agreement, events, ctx)
+
+    def edit_draft(self, cmd: EditDraft, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``EditDraft``: new partners and a new KB link are resolved before the domain sees them."""
+        parent_kb = self._linked(cmd.parent_kb_id, "parent_kb_id")
+        partners = self._partner_views(cmd.partner_ids) if cmd.partner_ids is not None else None
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.edit_draft(role=ctx.actor.role, changes=dict(cmd.changes), partners=partners,
+                                      parent_kb=parent_kb)
+        return self._save(agreement, events, ctx)
+
+    # ------------------------------------------------------------ workflow
+
+    def submit(self, cmd: SubmitAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``SubmitAgreement``: the partners and the KB are checked again as they are now."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.submit(role=ctx.actor.role, partners=self._partner_views(agreement.partner_ids),
+                                  parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
+
+    def start_review(self, cmd: StartReview, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``StartReview``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.start_review(role=ctx.actor.role), ctx)
+
+    def return_for_revision(self, cmd: ReturnForRevision, ctx: CommandContext,
+                            expected: int | None = None) -> Agreement:
+        """``ReturnForRevision``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.return_for_revision(role=ctx.actor.role, reason=cmd.reason), ctx)
+
+    def record_review(self, cmd: RecordReview, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``RecordReview``: ``reviewed_on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.record_review(role=ctx.actor.role, recommended=cmd.recommended, notes=cmd.notes,
+                                         reviewed_on=self._or_today(cmd.reviewed_on), today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def approve_dprd(self, cmd: ApproveDprd, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``ApproveDprd``: ``approved_on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.approve_dprd(role=ctx.actor.role, approval_ref=cmd.approval_ref,
+                                        approved_on=self._or_today(cmd.approved_on), today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def approve_central(self, cmd: ApproveCentral, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``ApproveCentral``: ``approved_on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.approve_central(role=ctx.actor.role, approval_ref=cmd.approval_ref,
+                                           approved_on=self._or_today(cmd.approved_on), today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def sign(self, cmd: SignAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``SignAgreement``: ``signed_on`` defaults to today; a PKS's KB is checked as it is now."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.sign(
+            role=ctx.actor.role, signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
+            signed_on=self._or_today(cmd.signed_on), today=self.today(), power_of_attorney_ref=cmd.power_of_attorney_ref,
+            partner_signatory_name=cmd.partner_signatory_name,
+            partner_signatory_position=cmd.partner_signatory_position, our_number=cmd.our_number,
+            partner_number=cmd.partner_number, parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
+
+    def activate(self, cmd: ActivateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``ActivateAgreement``: ``on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.activate(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx)), ctx)
+
+    def raise_expiry_reminder(self, cmd: RaiseExpiryReminder, ctx: CommandContext,
+                              expected: int | None = None) -> Agreement:
+        """``RaiseExpiryReminder`` (the scheduler's): ``on`` defaults to today; no event outside H-90."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.raise_expiry_reminder(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx))
+        return self._save(agreement, events, ctx)
+
+    def expire(self, cmd: ExpireAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``ExpireAgreement``: ``on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.expire(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx)), ctx)
+
+    def terminate(self, cmd: TerminateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``TerminateAgreement``: ``on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.terminate(role=ctx.actor.role, reason=cmd.reason, on=self._or_today(cmd.on),
+                                     today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def reject(self, cmd: RejectAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``RejectAgreement``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.reject(role=ctx.actor.role, reason=cmd.reason), ctx)
+
+    def cancel(self, cmd: CancelAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``CancelAgreement``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.cancel(role=ctx.actor.role, reason=cmd.reason), ctx)
+
+    def amend(self, cmd: AmendAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``AmendAgreement``: ``signed_on`` defaults to today; a PKS's KB is checked as it is now."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.amend(
+            role=ctx.actor.role, number=cmd.number, signed_on=self._or_today(cmd.signed_on), today=self.today(), reason=cmd.reason,
+            changes=dict(cmd.changes), signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
+            power_of_attorney_ref=cmd.power_of_attorney_ref, partner_number=cmd.partner_number,
+            parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
+
+    def attach_document(self, cmd: AttachDocument, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``AttachDocument``: store the upload, then record it; the file is removed again if refused."""
+        meta = self.files.put(cmd.stream, cmd.filename, cmd.media_type, ctx.actor.sub)
+        try:
+            agreement = self._load(cmd.agreement_id, expected)
+            return self._save(agreement, agreement.attach_document(role=ctx.actor.role, kind=cmd.kind, file=meta),
+                              ctx)
+        except Exception:
+            self.files.delete(meta["file_id"])
+            raise
+
+    # ------------------------------------------------------------ work plan and reports (scoped to the actor's OPD)
+
+    def add_activity(self, cmd: AddActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``AddActivity``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.add_activity(
+            role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id, name=cmd.name,
+            indicator=cmd.indicator, target=cmd.target, unit=cmd.unit, schedule_start=cmd.schedule_start,
+            schedule_end=cmd.schedule_end, responsible_opd=cmd.responsible_opd, budget=cmd.budget)
+        return self._save(agreement, events, ctx)
+
+    def update_activity(self, cmd: UpdateActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``UpdateActivity``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.update_activity(role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id,
+                                           changes=dict(cmd.changes))
+        return self._save(agreement, events, ctx)
+
+    def remove_activity(self, cmd: RemoveActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``RemoveActivity``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.remove_activity(role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id)
+        return self._save(agreement, events, ctx)
+
+    def file_report(self, cmd: FileReport, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``FileReport``: every evidence file must have been uploaded; ``filed_on`` defaults to today."""
+        evidence = [self._file_meta(file_id, "evidence") for file_id in cmd.evidence]
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.file_report(
+            role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id, period=cmd.period,
+            realisation=cmd.realisation, obstacles=cmd.obstacles, solutions=cmd.solutions, evidence=evidence,
+            filed_on=self._or_today(cmd.filed_on), today=self.today())
+        return self._save(agreement, events, ctx)

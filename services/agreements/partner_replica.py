@@ -40,8 +40,8 @@ class PartnerReplicaProjection(Projection):
     }
 
 
-class PartnerDirectory:
-    """Reads the replica: the partner views the agreement rules need."""
+class ReplicaPartnerDirectory:
+    """The ``PartnerDirectory`` port on the replica: the partner views the agreement rules need."""
 
     def __init__(self, db: Database):
         self._col = db[COLLECTION]

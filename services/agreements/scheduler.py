@@ -5,48 +5,67 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date
 
-from shared.application import CommandContext
+from shared.application import CommandContext, VersionMismatch
 from shared.domain import DomainError
 from shared.envelope import Actor
 from shared.eventstore import ConcurrencyError
 
-from services.agreements.domain import Agreement
+from services.agreements.commands import ActivateAgreement, ExpireAgreement, RaiseExpiryReminder
+from services.agreements.domain import Agreement, Status
 from services.agreements.handlers import AgreementHandlers
 
 log = logging.getLogger("jalin.scheduler")
 SCHEDULER = Actor(sub="jalin-scheduler", role="service", name="Penjadwal Jalin")
-LIVE = ("SIGNED", "ACTIVE")
+LIVE = (Status.SIGNED, Status.ACTIVE)
+CalendarCommand = ActivateAgreement | RaiseExpiryReminder | ExpireAgreement
 
 
-def due_commands(agreement: Agreement, today) -> list[str]:
+def due_commands(agreement: Agreement, today: date) -> list[CalendarCommand]:
     """What the calendar asks of this agreement today, in order."""
     if agreement.status not in LIVE:
         return []
-    commands = []
-    if agreement.status == "SIGNED" and today >= agreement.start_date:
-        commands.append("activate")
+    commands: list[CalendarCommand] = []
+    if agreement.status == Status.SIGNED and today >= agreement.start_date:
+        commands.append(ActivateAgreement(agreement.stream_id, on=today))
     if today > agreement.end_date:
-        return commands + ["expire"]
-    return commands + ["raise_expiry_reminder"]
+        return commands + [ExpireAgreement(agreement.stream_id, on=today)]
+    return commands + [RaiseExpiryReminder(agreement.stream_id, on=today)]
 
 
-def tick(handlers: AgreementHandlers, today=None) -> dict:
+def _handle(handlers: AgreementHandlers, cmd: CalendarCommand, ctx: CommandContext,
+            expected: int) -> tuple[str, Agreement]:
+    """Run one calendar command through its handler; returns the name it is counted under."""
+    match cmd:
+        case ActivateAgreement():
+            return "activate", handlers.activate(cmd, ctx, expected)
+        case RaiseExpiryReminder():
+            return "raise_expiry_reminder", handlers.raise_expiry_reminder(cmd, ctx, expected)
+        case ExpireAgreement():
+            return "expire", handlers.expire(cmd, ctx, expected)
+    raise TypeError(f"not a calendar command: {cmd!r}")
+
+
+def tick(handlers: AgreementHandlers, today: date | None = None) -> dict:
     """Apply the calendar to every agreement once; returns counts of what was recorded."""
     today = today or handlers.today()
     done = {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0}
     ctx = CommandContext(SCHEDULER, correlation_id=f"scheduler-{today.isoformat()}-{uuid.uuid4().hex[:8]}")
     for stream_id in handlers.repository.store.stream_ids(Agreement.stream_type):
         agreement = handlers.repository.load(stream_id)
-        for command in due_commands(agreement, today):
+        for cmd in due_commands(agreement, today):
+            # Each command expects the version the calendar was read at: if anyone else wrote
+            # meanwhile, this agreement waits for the next tick.
+            before = agreement.version
             try:
-                events = getattr(agreement, command)(role=SCHEDULER.role, on=today)
-                handlers.repository.save(agreement, events, ctx)
-                done[command] += 1 if events else 0
-            except ConcurrencyError:
+                counted, agreement = _handle(handlers, cmd, ctx, expected=before)
+                done[counted] += 1 if agreement.version > before else 0
+            except (ConcurrencyError, VersionMismatch):
                 done["conflicts"] += 1  # someone changed it meanwhile: the next tick looks again
                 break
             except DomainError as exc:
-                log.warning("scheduler skipped", extra={"stream_id": stream_id, "command": command, "rule": exc.rule})
+                log.warning("scheduler skipped", extra={"stream_id": stream_id, "command": type(cmd).__name__,
+                                                        "rule": exc.rule})
                 break
     return done

@@ -1,8 +1,22 @@
-"""Request and response schemas of the agreements API (the single source of validation)."""
+"""Request and response schemas of the agreements API (the single source of validation).
+
+Each command's schema builds its command (``commands.py``) in ``post_load``; the target's ids
+come from the route's path, which the endpoint puts in marshmallow's load ``Context`` (see
+``shared.http.command_endpoint``). Dates the body leaves out stay ``None``: the handler fills
+them from the server clock.
+"""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow.experimental.context import Context
+
+from services.agreements.commands import (
+    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
+    DraftAgreement, EditDraft, ExpireAgreement, FileReport, RecordReview, RejectAgreement, RemoveActivity,
+    ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement, UpdateActivity,
+)
 from services.agreements.domain import AttachmentKind, Category, DocumentKind, KsddType, SignatoryPosition, Status
 
 OPD_CODE = validate.Regexp(r"^[A-Z0-9][A-Z0-9._-]{1,39}$", error="an OPD code such as DISKOMINFO")
@@ -15,8 +29,25 @@ def one_of(enum):
     return validate.OneOf([m.value for m in enum])
 
 
+def path(name: str) -> Any:
+    """A path parameter of the route being served (``agreement_id``, ``activity_id``)."""
+    return Context.get()[name]
+
+
 class Empty(Schema):
     """A command without a body."""
+
+
+class SubmitSchema(Empty):
+    @post_load
+    def command(self, data, **_):
+        return SubmitAgreement(agreement_id=path("agreement_id"))
+
+
+class StartReviewSchema(Empty):
+    @post_load
+    def command(self, data, **_):
+        return StartReview(agreement_id=path("agreement_id"))
 
 
 class NonEmpty(Schema):
@@ -58,14 +89,44 @@ class DraftSchema(TermsFields):
     parent_kb_id = fields.String(allow_none=True, metadata={"description": "the KB a PKS implements"})
     extends_agreement_id = fields.String(allow_none=True, metadata={"description": "the agreement this extends"})
 
+    @post_load
+    def command(self, data, **_):
+        return DraftAgreement(**{**data, "partner_ids": tuple(data["partner_ids"]), "urusan": tuple(data["urusan"])})
+
 
 class EditDraftSchema(TermsFields, NonEmpty):
     partner_ids = fields.List(fields.String(validate=SHORT), validate=validate.Length(min=1, max=10))
     parent_kb_id = fields.String()
 
+    @post_load
+    def command(self, data, **_):
+        changes = dict(data)  # the fields of the terms; the parties and the KB link are resolved apart
+        partner_ids = changes.pop("partner_ids", None)
+        parent_kb_id = changes.pop("parent_kb_id", None)
+        return EditDraft(agreement_id=path("agreement_id"), changes=changes, parent_kb_id=parent_kb_id,
+                         partner_ids=tuple(partner_ids) if partner_ids is not None else None)
+
 
 class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class ReturnForRevisionSchema(ReasonSchema):
+    @post_load
+    def command(self, data, **_):
+        return ReturnForRevision(agreement_id=path("agreement_id"), reason=data["reason"])
+
+
+class RejectSchema(ReasonSchema):
+    @post_load
+    def command(self, data, **_):
+        return RejectAgreement(agreement_id=path("agreement_id"), reason=data["reason"])
+
+
+class CancelSchema(ReasonSchema):
+    @post_load
+    def command(self, data, **_):
+        return CancelAgreement(agreement_id=path("agreement_id"), reason=data["reason"])
 
 
 class ReviewSchema(Schema):
@@ -73,10 +134,29 @@ class ReviewSchema(Schema):
     notes = fields.String(load_default="", validate=TEXT)
     reviewed_on = fields.Date(load_default=None)
 
+    @post_load
+    def command(self, data, **_):
+        return RecordReview(agreement_id=path("agreement_id"), recommended=data["recommended"], notes=data["notes"],
+                            reviewed_on=data["reviewed_on"])
+
 
 class ApprovalSchema(Schema):
     approval_ref = fields.String(required=True, validate=SHORT, metadata={"description": "letter/decree number"})
     approved_on = fields.Date(load_default=None)
+
+
+class ApproveDprdSchema(ApprovalSchema):
+    @post_load
+    def command(self, data, **_):
+        return ApproveDprd(agreement_id=path("agreement_id"), approval_ref=data["approval_ref"],
+                           approved_on=data["approved_on"])
+
+
+class ApproveCentralSchema(ApprovalSchema):
+    @post_load
+    def command(self, data, **_):
+        return ApproveCentral(agreement_id=path("agreement_id"), approval_ref=data["approval_ref"],
+                              approved_on=data["approved_on"])
 
 
 class SignSchema(Schema):
@@ -89,13 +169,31 @@ class SignSchema(Schema):
     our_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     partner_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
+    @post_load
+    def command(self, data, **_):
+        return SignAgreement(agreement_id=path("agreement_id"), **data)
+
 
 class OnSchema(Schema):
     on = fields.Date(load_default=None, metadata={"description": "defaults to today (Asia/Jakarta)"})
 
 
+class ActivateSchema(OnSchema):
+    @post_load
+    def command(self, data, **_):
+        return ActivateAgreement(agreement_id=path("agreement_id"), on=data["on"])
+
+
+class ExpireSchema(OnSchema):
+    @post_load
+    def command(self, data, **_):
+        return ExpireAgreement(agreement_id=path("agreement_id"), on=data["on"])
+
+
 class TerminateSchema(ReasonSchema, OnSchema):
-    pass
+    @post_load
+    def command(self, data, **_):
+        return TerminateAgreement(agreement_id=path("agreement_id"), reason=data["reason"], on=data["on"])
 
 
 class AmendmentChanges(NonEmpty):
@@ -120,6 +218,10 @@ class AmendSchema(Schema):
     power_of_attorney_ref = fields.String(load_default=None, allow_none=True, validate=SHORT)
     partner_number = fields.String(load_default=None, allow_none=True)
 
+    @post_load
+    def command(self, data, **_):
+        return AmendAgreement(agreement_id=path("agreement_id"), **data)
+
 
 class ActivityFields(Schema):
     name = fields.String(validate=validate.Length(min=3, max=300))
@@ -133,7 +235,7 @@ class ActivityFields(Schema):
 
 
 class AddActivitySchema(ActivityFields):
-    activity_id = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,39}$"))
+    activity_id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,39}$"))
     name = fields.String(required=True, validate=validate.Length(min=3, max=300))
     indicator = fields.String(required=True, validate=validate.Length(min=3, max=500))
     target = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
@@ -143,9 +245,21 @@ class AddActivitySchema(ActivityFields):
     responsible_opd = fields.String(required=True, validate=OPD_CODE)
     budget = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
+    @post_load
+    def command(self, data, **_):
+        return AddActivity(agreement_id=path("agreement_id"), **data)
+
 
 class UpdateActivitySchema(ActivityFields, NonEmpty):
-    pass
+    @post_load
+    def command(self, data, **_):
+        return UpdateActivity(agreement_id=path("agreement_id"), activity_id=path("activity_id"), changes=dict(data))
+
+
+class RemoveActivitySchema(Empty):
+    @post_load
+    def command(self, data, **_):
+        return RemoveActivity(agreement_id=path("agreement_id"), activity_id=path("activity_id"))
 
 
 class ReportSchema(Schema):
@@ -158,9 +272,24 @@ class ReportSchema(Schema):
                            metadata={"description": "file ids from POST /api/v1/files"})
     filed_on = fields.Date(load_default=None)
 
+    @post_load
+    def command(self, data, **_):
+        return FileReport(agreement_id=path("agreement_id"), activity_id=path("activity_id"),
+                          **{**data, "evidence": tuple(data["evidence"])})
+
 
 class UploadForm(Schema):
     kind = fields.String(required=True, validate=one_of(AttachmentKind))
+
+
+class AttachDocumentForm(UploadForm):
+    """The form fields of an attachment; the load ``Context`` also holds the parsed ``upload``."""
+
+    @post_load
+    def command(self, data, **_):
+        upload = path("upload")
+        return AttachDocument(agreement_id=path("agreement_id"), kind=data["kind"], stream=upload["stream"],
+                              filename=upload["filename"], media_type=upload["media_type"])
 
 
 class FileMeta(Schema):

@@ -1,2 +1,6 @@
-"""The evaluation service: read models, dashboards, evaluations (monev), audit."""
-from services.evaluation.bootstrap import create_app  # noqa: F401
+"""The evaluation service: read models, dashboards, evaluations (monev), audit.
+
+``app`` (the API and the dashboard), ``workers`` (projector, relay), ``bootstrap`` (the composition
+root both use). Importing this package loads nothing else, so ``services.evaluation.domain`` stays
+free of I/O.
+"""

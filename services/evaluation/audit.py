@@ -17,7 +17,11 @@ from shared.auth import requires
 from shared.config import Settings
 from shared.envelope import verify_chain
 from shared.http import Problem, ext
+
 from shared.streams import STREAM_OWNERS
+
+from services.evaluation import queries
+from services.evaluation.bootstrap import current
 
 SERVICES = ("partners", "agreements", "evaluation")
 
@@ -150,8 +154,7 @@ def state(query, stream_id):
 @requires(*AUDITORS)
 def agreement_timeline(agreement_id):
     """The agreement's own events, its partners' and its evaluations', verified, in time order."""
-    evaluation_ids = [d["_id"] for d in ext().services["read_db"]()["evaluations"].find(
-        {"agreement_id": agreement_id}, {"_id": 1})]
+    evaluation_ids = queries.evaluation_ids_of(current().read_db(), agreement_id)
     result = timeline(client_for_request(), agreement_id, evaluation_ids)
     if result is None:
         raise Problem(404, "Not Found", f"{agreement_id} does not exist", rule="not_found")

@@ -1,19 +1,40 @@
 """Composition root of the evaluation service (read side + evaluations).
 
 Two kinds of database: ``<prefix>_evaluation`` holds the service's own event store (evaluations)
-and operational state; the live read-model database (named by the pointer in ``readside.py``)
-holds the disposable read models the projector builds from all three topics (a rebuild replays
-into a fresh one and switches the pointer).
+and operational state; the live read-model database (named by the pointer in
+``read_model_pointer.py``) holds the disposable read models the projector builds from all three
+topics (a rebuild replays into a fresh one and switches the pointer).
+
+The API (``services.evaluation.app``), the workers (``services.evaluation.workers``) and
+``jalin replay`` all start from ``build(settings)``; views reach the container through ``current()``.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date
 
-from shared.application import Repository, clock_from_settings
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from shared.application import Clock, Repository, clock_from_settings
 from shared.config import Settings
+from shared.consumer import ConsumerRunner
+from shared.http import current_container
+from shared.kafka import KafkaPublisher
+from shared.metrics import Metrics
 from shared.mongo import make_client
 from shared.mongo_eventstore import MongoEventStore
+from shared.streams import HttpStreamSource
+
+from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
+from services.evaluation.domain import Evaluation
+from services.evaluation.handlers import EvaluationHandlers
+from services.evaluation.projections.agreements import AgreementsProjection
+from services.evaluation.projections.evaluations import EvaluationsProjection, FeedProjection
+from services.evaluation.projections.partners import PartnersProjection
+from services.evaluation.projections.statistics import StatisticsProjection
+from services.evaluation.read_model_pointer import CONSUMER, ReadModelPointer
+from services.evaluation.rubric_catalog import RubricCatalog
 
 SERVICE = "evaluation"
 SOURCE_SERVICES = ("partners", "agreements", "evaluation")
@@ -21,39 +42,64 @@ SOURCE_SERVICES = ("partners", "agreements", "evaluation")
 
 def projections():
     """Every projection the evaluation projector maintains."""
-    from services.evaluation.projections.agreements import AgreementsProjection
-    from services.evaluation.projections.evaluations import EvaluationsProjection, FeedProjection
-    from services.evaluation.projections.partners import PartnersProjection
-    from services.evaluation.projections.statistics import StatisticsProjection
-
     return [PartnersProjection(), AgreementsProjection(), EvaluationsProjection(), FeedProjection(),
             StatisticsProjection()]
 
 
-def create_app(config: Mapping[str, Any] | None = None):
-    """The evaluation API (gunicorn: ``services.evaluation:create_app()``)."""
-    from shared.deadletters import deadletters_blueprint
-    from shared.service import create_write_service_app
+@dataclass
+class Container:
+    """Everything the evaluation service's API, workers and rebuild use, built once per process."""
 
-    from services.evaluation import api, audit, monev_api
-    from services.evaluation.dashboard import dashboard_blueprint
-    from services.evaluation.domain import Evaluation
-    from services.evaluation.handlers import EvaluationHandlers
-    from services.evaluation.readside import ReadSide
-    from services.evaluation.rubrics import RubricCatalog
+    settings: Settings
+    client: MongoClient
+    clock: Clock
+    store: MongoEventStore
+    read_model: ReadModelPointer
+    rubrics: RubricCatalog
+    agreements: AgreementRegister
+    handlers: EvaluationHandlers
 
-    settings = Settings.from_env(config)
+    @property
+    def db(self) -> Database:
+        """The service's own database (evaluation event store, read-model pointer, idempotency keys)."""
+        return self.client[self.settings.database(SERVICE)]
+
+    def read_db(self) -> Database:
+        """The live read-model database (follows the pointer, so a rebuild's switch is seen)."""
+        return self.read_model.db()
+
+    def today(self) -> date:
+        """Today in the region's time zone, from the server clock."""
+        return self.clock.today(self.settings.timezone)
+
+    @property
+    def source_topics(self) -> list[str]:
+        """The topics the projector reads: every service's events."""
+        return [self.settings.topic(s) for s in SOURCE_SERVICES]
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.settings.prefix}.{CONSUMER}.dlq"
+
+    def projector_runner(self, db: Database, metrics: Metrics | None = None, only=None) -> ConsumerRunner:
+        """The projector's runner over ``db`` (``only``: names of the projections to run, default all)."""
+        chosen = [p for p in projections() if not only or p.name in only]
+        return ConsumerRunner(CONSUMER, db, chosen, source=HttpStreamSource(self.settings), metrics=metrics,
+                              dlq=KafkaPublisher(self.settings), dlq_topic=self.dlq_topic,
+                              max_attempts=self.settings.consumer_max_attempts)
+
+
+def build(settings: Settings) -> Container:
     client = make_client(settings)
-    readside = ReadSide(client, settings)
+    clock = clock_from_settings(settings)
+    readside = ReadModelPointer(client, settings)
     store = MongoEventStore(client[settings.database(SERVICE)])
-    clock, tz = clock_from_settings(settings), ZoneInfo(settings.timezone)
-    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), RubricCatalog.load(settings.rubric_dir),
-                                  readside, clock, settings.timezone)
-    app = create_write_service_app(
-        SERVICE, settings, client, store, Evaluation, title="Jalin Evaluation API",
-        description="Evaluations (monev), read models for dashboards and other systems, audit, exports.",
-        blueprints=api.BLUEPRINTS + [monev_api.blp, audit.blp, deadletters_blueprint(readside.db)],
-        services={"read_db": readside.db, "readside": readside, "client": client, "evaluation_handlers": handlers,
-                  "today": lambda: clock.now().astimezone(tz).date()})
-    app.register_blueprint(dashboard_blueprint())
-    return app
+    rubrics = RubricCatalog.load(settings.rubric_dir)
+    agreements = MongoAgreementRegister(readside.db)
+    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone)
+    return Container(settings, client, clock, store, readside, rubrics, agreements, handlers)
+
+
+def current() -> Container:
+    """The container of the app serving this request (the views' typed accessor)."""
+    return current_container(Container)

@@ -1,6 +1,8 @@
 """HTTP ↔ evaluation (monev) commands: the evaluation service's own event-sourced aggregate."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -8,12 +10,15 @@ from marshmallow import Schema, fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
-from shared.http import command_endpoint, ext, idempotent, versioned
+from shared.http import command_endpoint, idempotent, versioned
 
+from services.evaluation.bootstrap import current
+from services.evaluation.commands import EvaluationCommand, ScheduleEvaluation
 from services.evaluation.domain import Evaluation
 from services.evaluation.handlers import EvaluationHandlers
 from services.evaluation.schemas import (
-    AnswersSchema, EvaluationReasonSchema, EvaluationSchema, NoBody, ScheduleSchema,
+    CancelEvaluationSchema, EvaluationSchema, FinalizeEvaluationSchema, ReturnForRevisionSchema, SaveAnswersSchema,
+    ScheduleEvaluationSchema, SubmitEvaluationSchema,
 )
 
 blp = Blueprint("evaluations", __name__, url_prefix="/api/v1",
@@ -25,7 +30,7 @@ READERS = ("kerjasama", "opd", "tkksd", "pimpinan", "auditor", "service")
 
 
 def handlers() -> EvaluationHandlers:
-    return ext().services["evaluation_handlers"]
+    return current().handlers
 
 
 def ctx() -> CommandContext:
@@ -44,17 +49,17 @@ class VersionQuery(Schema):
 @blp.doc(summary="The current evaluation rubric (indicators, scales, groups, weights, rating thresholds)")
 @requires()
 def rubric():
-    return jsonify(handlers().rubrics.current.to_dict())
+    return jsonify(current().rubrics.current.to_dict())
 
 
 @blp.route("/evaluations", methods=["POST"])
-@blp.arguments(ScheduleSchema)
+@blp.arguments(ScheduleEvaluationSchema)
 @blp.response(201, EvaluationSchema)
 @requires(*MANAGERS)
 @idempotent
-def schedule(data):
+def schedule(cmd: ScheduleEvaluation):
     """Schedule an evaluation of a signed agreement for a period (TW1–TW4, TAHUNAN, AKHIR)."""
-    evaluation = handlers().schedule(data, ctx())
+    evaluation = handlers().schedule(cmd, ctx())
     return show(evaluation, 201, {"Location": f"/api/v1/evaluations/{evaluation.stream_id}"})
 
 
@@ -68,19 +73,26 @@ class EvaluationResource(MethodView):
         return show(handlers().get(evaluation_id, query["version"]))
 
 
-def command(path, schema, roles, summary, run):
-    command_endpoint(blp, f"/evaluations/<evaluation_id>/{path}", schema, EvaluationSchema, roles, summary,
-                     lambda expected, data, evaluation_id: run(handlers(), evaluation_id, expected, data, ctx()),
-                     show, endpoint=f"evaluation_{path}")
+def on_evaluation(handle: Callable[[EvaluationHandlers, EvaluationCommand, CommandContext], Evaluation]):
+    """A ``command_endpoint`` runner: address the command to the path's evaluation at the If-Match
+    version, then ``handle`` it (an unbound ``EvaluationHandlers`` method)."""
+    def run(expected: int | None, cmd: EvaluationCommand, evaluation_id: str) -> Evaluation:
+        return handle(handlers(), cmd.addressed(evaluation_id, expected), ctx())
+    return run
 
 
-command("answers", AnswersSchema, ASSESSORS, "Save draft answers (merged; null clears one)",
-        lambda h, eid, exp, d, c: h.save_answers(eid, exp, d["answers"], c))
-command("submit", NoBody, ASSESSORS, "Submit the answers (all required indicators answered)",
-        lambda h, eid, exp, d, c: h.submit(eid, exp, c))
-command("return", EvaluationReasonSchema, MANAGERS, "Return a submission for revision",
-        lambda h, eid, exp, d, c: h.return_for_revision(eid, exp, d["reason"], c))
-command("finalize", NoBody, MANAGERS, "Score and finalize (the score is recorded in the event)",
-        lambda h, eid, exp, d, c: h.finalize(eid, exp, c))
-command("cancel", EvaluationReasonSchema, MANAGERS, "Cancel a scheduled or in-progress evaluation",
-        lambda h, eid, exp, d, c: h.cancel(eid, exp, d["reason"], c))
+command_endpoint(blp, "/evaluations/<evaluation_id>/answers", SaveAnswersSchema, EvaluationSchema, ASSESSORS,
+                 "Save draft answers (merged; null clears one)", on_evaluation(EvaluationHandlers.save_answers), show,
+                 endpoint="evaluation_answers")
+command_endpoint(blp, "/evaluations/<evaluation_id>/submit", SubmitEvaluationSchema, EvaluationSchema, ASSESSORS,
+                 "Submit the answers (all required indicators answered)", on_evaluation(EvaluationHandlers.submit),
+                 show, endpoint="evaluation_submit")
+command_endpoint(blp, "/evaluations/<evaluation_id>/return", ReturnForRevisionSchema, EvaluationSchema, MANAGERS,
+                 "Return a submission for revision", on_evaluation(EvaluationHandlers.return_for_revision), show,
+                 endpoint="evaluation_return")
+command_endpoint(blp, "/evaluations/<evaluation_id>/finalize", FinalizeEvaluationSchema, EvaluationSchema, MANAGERS,
+                 "Score and finalize (the score is recorded in the event)", on_evaluation(EvaluationHandlers.finalize),
+                 show, endpoint="evaluation_finalize")
+command_endpoint(blp, "/evaluations/<evaluation_id>/cancel", CancelEvaluationSchema, EvaluationSchema, MANAGERS,
+                 "Cancel a scheduled or in-progress evaluation", on_evaluation(EvaluationHandlers.cancel), show,
+                 endpoint="evaluation_cancel")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from kafka import KafkaAdminClient, TopicPartition
+from tqdm import tqdm
 from kafka.structs import OffsetAndMetadata
 from pymongo.database import Database
 
@@ -30,7 +31,7 @@ from shared.config import Settings
 from shared.consumer import DEAD_LETTERS, PARKED, POSITIONS, ConsumerRunner
 from shared.kafka import decode, make_consumer
 
-from services.evaluation.readside import ReadSide, generation_names
+from services.evaluation.read_model_pointer import ReadModelPointer, generation_names
 
 log = logging.getLogger("jalin.rebuild")
 OPERATIONAL = (PARKED, DEAD_LETTERS)        # compared by count only, reported
@@ -63,34 +64,35 @@ def compare(old: Database, new: Database) -> dict:
 
 
 class Progress:
-    """A progress bar with events/s and ETA on a terminal; plain log lines otherwise."""
+    """Replay progress: a tqdm bar (events/s, ETA) on a terminal; plain log lines otherwise."""
 
     def __init__(self, stream=None, every: float = 2.0):
         self.stream, self.every = stream or sys.stderr, every
-        self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self._last = 0.0
+        self._bar = (tqdm(file=self.stream, unit="ev", unit_scale=True, dynamic_ncols=True, mininterval=0.2)
+                     if self.stream.isatty() else None)
 
     def update(self, done: int, total: int, phase: str, force: bool = False) -> None:
+        if self._bar is not None:
+            self._bar.set_description(phase, refresh=False)
+            self._bar.total = total
+            self._bar.update(done - self._bar.n)
+            if force:
+                self._bar.refresh()
+            return
         now = time.monotonic()
-        if not force and now - self._last < (0.2 if self.tty else self.every):
+        if not force and now - self._last < self.every:
             return
         self._last = now
         rate = done / max(now - self.started, 1e-6)
-        remaining = max(total - done, 0)
-        eta = remaining / rate if rate > 0 else float("inf")
-        share = done / total if total else 1.0
-        if self.tty:
-            bar = "#" * int(share * 30)
-            self.stream.write(f"\r{phase:10s} [{bar:<30s}] {done}/{total} {rate:,.0f} ev/s ETA {eta:5.1f}s ")
-            self.stream.flush()
-        else:
-            self.stream.write(f"{phase}: {done}/{total} events, {rate:,.0f} events/s, ETA {eta:.1f}s\n")
-            self.stream.flush()
+        eta = max(total - done, 0) / rate if rate > 0 else float("inf")
+        self.stream.write(f"{phase}: {done}/{total} events, {rate:,.0f} events/s, ETA {eta:.1f}s\n")
+        self.stream.flush()
 
     def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        if self._bar is not None:
+            self._bar.close()
 
 
 @dataclass
@@ -110,8 +112,8 @@ class RebuildResult:
 class Rebuild:
     """One rebuild of the evaluation read models (see the module docstring)."""
 
-    def __init__(self, settings: Settings, readside: ReadSide, runner_factory: Callable[[Database], ConsumerRunner],
-                 topics: list[str], progress: Progress | None = None, pause_timeout: float = 60.0,
+    def __init__(self, settings: Settings, readside: ReadModelPointer,
+                 runner_factory: Callable[[Database], ConsumerRunner], topics: list[str], progress: Progress | None = None, pause_timeout: float = 60.0,
                  keep_collections: tuple[str, ...] = ()):
         """``keep_collections``: copied from the live generation instead of rebuilt (single projection)."""
         self.settings, self.readside, self.runner_factory = settings, readside, runner_factory

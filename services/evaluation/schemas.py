@@ -1,7 +1,18 @@
-"""Query schemas of the evaluation service's read APIs."""
+"""Query schemas of the evaluation service's read APIs, and the monev command schemas.
+
+Each command schema's ``post_load`` builds its command (services/evaluation/commands.py): the
+route hands a typed command to its handler, never a dict.
+"""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
+
+from services.evaluation.commands import (
+    CancelEvaluation, FinalizeEvaluation, ReturnForRevision, SaveAnswers, ScheduleEvaluation, SubmitEvaluation,
+)
+from services.evaluation.domain import ASSESSOR_KINDS, PERIODS, Status
+
+from services.evaluation.vocabulary import CATEGORIES, STATUSES as AGREEMENT_STATUSES
 
 # The partner vocabulary as published in partner events (the contract, not the partners code).
 KINDS = ("daerah_lain", "pihak_ketiga", "pemda_luar_negeri", "lembaga_luar_negeri", "pemerintah_pusat")
@@ -51,11 +62,6 @@ class PartnerPage(Schema):
     total = fields.Integer()
 
 
-AGREEMENT_STATUSES = ("DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN",
-                      "SIGNED", "ACTIVE", "EXPIRED", "TERMINATED", "REJECTED", "CANCELLED")
-CATEGORIES = ("KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI")
-
-
 class AgreementListQuery(PageQuery):
     status = fields.List(fields.String(validate=validate.OneOf(AGREEMENT_STATUSES)),
                          metadata={"description": "repeat for several"})
@@ -101,31 +107,62 @@ class AgreementPage(Schema):
     as_of = fields.String()
 
 
-PERIODS = ("TW1", "TW2", "TW3", "TW4", "TAHUNAN", "AKHIR")
-ASSESSORS = ("opd", "kerjasama", "tkksd")
-EVALUATION_STATUSES = ("SCHEDULED", "IN_PROGRESS", "SUBMITTED", "FINALIZED", "CANCELLED")
+EVALUATION_STATUSES = Status.ALL
 
 
-class ScheduleSchema(Schema):
+class ScheduleEvaluationSchema(Schema):
     agreement_id = fields.String(required=True, validate=validate.Length(min=3, max=100))
     period = fields.String(required=True, validate=validate.OneOf(PERIODS))
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     due_date = fields.Date(required=True)
-    assessor_kind = fields.String(required=True, validate=validate.OneOf(ASSESSORS))
+    assessor_kind = fields.String(required=True, validate=validate.OneOf(ASSESSOR_KINDS))
+
+    @post_load
+    def command(self, data, **_) -> ScheduleEvaluation:
+        return ScheduleEvaluation(agreement_id=data["agreement_id"], period=data["period"], year=data["year"],
+                                  due_date=data["due_date"], assessor_kind=data["assessor_kind"])
 
 
-class AnswersSchema(Schema):
+class SaveAnswersSchema(Schema):
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)), required=True,
                           metadata={"description": "indicator id → option key, text, or list of evidence refs; "
                                                    "null clears a draft answer (see GET /api/v1/rubric)"})
 
+    @post_load
+    def command(self, data, **_) -> SaveAnswers:
+        return SaveAnswers(answers=data["answers"])
 
-class EvaluationReasonSchema(Schema):
+
+class SubmitEvaluationSchema(Schema):
+    """No body."""
+
+    @post_load
+    def command(self, data, **_) -> SubmitEvaluation:
+        return SubmitEvaluation()
+
+
+class ReturnForRevisionSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 
+    @post_load
+    def command(self, data, **_) -> ReturnForRevision:
+        return ReturnForRevision(reason=data["reason"])
 
-class NoBody(Schema):
-    """A command without a body."""
+
+class FinalizeEvaluationSchema(Schema):
+    """No body."""
+
+    @post_load
+    def command(self, data, **_) -> FinalizeEvaluation:
+        return FinalizeEvaluation()
+
+
+class CancelEvaluationSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+    @post_load
+    def command(self, data, **_) -> CancelEvaluation:
+        return CancelEvaluation(reason=data["reason"])
 
 
 class EvaluationSchema(Schema):

@@ -3,45 +3,28 @@
     python -m services.evaluation.workers projector   # all topics -> the live read-model database
     python -m services.evaluation.workers relay       # evaluations event store -> jalin.evaluation.events
 
-The projector follows the read-model pointer (see ``readside.py``): it pauses when a rebuild asks
-it to (finishing and committing the batch in hand), and resumes on whatever generation is live.
+The projector follows the read-model pointer (see ``read_model_pointer.py``): it pauses when a
+rebuild asks it to (finishing and committing the batch in hand), and resumes on whatever generation
+is live.
 """
 from __future__ import annotations
 
 import sys
 import time
 
-from pymongo.database import Database
-
 from shared.config import Settings
-from shared.consumer import ConsumerRunner
-from shared.kafka import KafkaPublisher, ensure_topics, make_consumer
+from shared.kafka import make_consumer, wait_for_topics
 from shared.metrics import Metrics
-from shared.mongo import make_client
 from shared.relay_worker import run_relay
-from shared.streams import HttpStreamSource
 from shared.worker import run_worker
 
-from services.evaluation.bootstrap import SOURCE_SERVICES, projections
-from services.evaluation.readside import CONSUMER, ReadSide
+from services.evaluation.bootstrap import SERVICE, Container, build
+from services.evaluation.read_model_pointer import CONSUMER
 
 
-def build_runner(settings: Settings, db: Database, metrics: Metrics | None = None, only=None) -> ConsumerRunner:
-    """The projector's runner over ``db`` (``only``: names of the projections to run, default all)."""
-    chosen = [p for p in projections() if not only or p.name in only]
-    return ConsumerRunner(CONSUMER, db, chosen, source=HttpStreamSource(settings),
-                          metrics=metrics, dlq=KafkaPublisher(settings),
-                          dlq_topic=f"{settings.prefix}.{CONSUMER}.dlq",
-                          max_attempts=settings.consumer_max_attempts)
-
-
-def topics(settings: Settings) -> list[str]:
-    return [settings.topic(s) for s in SOURCE_SERVICES]
-
-
-def run_projector(settings: Settings) -> None:
+def run_projector(container: Container) -> None:
+    settings, readside = container.settings, container.read_model
     metrics = Metrics()
-    readside = ReadSide(make_client(settings), settings)
 
     def body(stop):
         while not stop.is_set():
@@ -49,13 +32,14 @@ def run_projector(settings: Settings) -> None:
             if pointer.get("pause"):
                 stop.wait(0.5)  # a rebuild is comparing generations; reads still go to the live one
                 continue
+            if not wait_for_topics(settings, container.source_topics + [container.dlq_topic], stop):
+                return
             try:
-                ensure_topics(settings, topics(settings) + [f"{settings.prefix}.{CONSUMER}.dlq"])
-                consumer = make_consumer(settings, pointer["group_id"], topics(settings))
-            except Exception:  # Kafka not reachable yet
+                consumer = make_consumer(settings, pointer["group_id"], container.source_topics)
+            except Exception:  # Kafka went away again between the two calls
                 stop.wait(2.0)
                 continue
-            runner = build_runner(settings, readside.client[pointer["database"]], metrics)
+            runner = container.projector_runner(readside.client[pointer["database"]], metrics)
             last_check = [0.0]
 
             def should_yield():
@@ -73,14 +57,14 @@ def run_projector(settings: Settings) -> None:
     run_worker(CONSUMER, settings, metrics, body)
 
 
-COMMANDS = {"projector": run_projector, "relay": lambda s: run_relay("evaluation", s)}
+COMMANDS = {"projector": run_projector, "relay": lambda c: run_relay(SERVICE, c.settings, c.db, c.store)}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     if len(args) != 1 or args[0] not in COMMANDS:
         sys.exit(f"usage: python -m services.evaluation.workers {'|'.join(COMMANDS)}")
-    COMMANDS[args[0]](Settings.from_env())
+    COMMANDS[args[0]](build(Settings.from_env()))
 
 
 if __name__ == "__main__":

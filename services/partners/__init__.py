@@ -1,2 +1,5 @@
-"""The partners service: registry of cooperation partners (Mitra)."""
-from services.partners.bootstrap import create_app  # noqa: F401
+"""The partners service: registry of cooperation partners (Mitra).
+
+``app`` (the API), ``workers`` (the relay), ``bootstrap`` (the composition root both use).
+Importing this package loads nothing else, so ``services.partners.domain`` stays free of I/O.
+"""

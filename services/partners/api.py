@@ -1,6 +1,8 @@
 """HTTP ↔ partner commands and queries (nothing else lives here)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -8,13 +10,16 @@ from marshmallow import Schema, fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
-from shared.http import command_endpoint, ext, idempotent, versioned
+from shared.http import command_endpoint, idempotent, versioned
+from shared.personal_data import public_partner
 
+from services.partners.bootstrap import current
+from services.partners.commands import PartnerCommand, RegisterPartner
 from services.partners.domain import Partner
 from services.partners.handlers import PartnerHandlers
 from services.partners.schemas import (
-    ContactsSchema, NoteSchema, OptionalReasonSchema, PartnerSchema, ReasonSchema, RegisterPartnerSchema,
-    UpdateProfileSchema,
+    DeactivatePartnerSchema, PartnerSchema, ReactivatePartnerSchema, RegisterPartnerSchema, SetPartnerContactsSchema,
+    UpdatePartnerProfileSchema, VerifyPartnerSchema,
 )
 
 blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
@@ -25,7 +30,7 @@ VERIFIERS = ("kerjasama", "pimpinan")
 
 
 def handlers() -> PartnerHandlers:
-    return ext().services["handlers"]
+    return current().handlers
 
 
 def ctx() -> CommandContext:
@@ -33,8 +38,10 @@ def ctx() -> CommandContext:
 
 
 def show(partner: Partner, status: int = 200, headers=None):
-    personal = current_actor().role != "publik"
-    return versioned(partner.snapshot(include_personal_data=personal), partner.version, status, headers)
+    """The partner; ``publik`` gets the public view (shared/personal_data.py)."""
+    snapshot = partner.snapshot()
+    body = public_partner(snapshot) if current_actor().role == "publik" else snapshot
+    return versioned(body, partner.version, status, headers)
 
 
 class VersionQuery(Schema):
@@ -48,10 +55,9 @@ class Partners(MethodView):
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
     @requires(*WRITERS)
     @idempotent
-    def post(self, data):
+    def post(self, cmd: RegisterPartner):
         """Register a partner."""
-        contacts = data.pop("contacts", [])
-        partner, _ = handlers().register(data, contacts, ctx())
+        partner = handlers().register(cmd, ctx())
         return show(partner, 201, {"Location": f"/api/v1/partners/{partner.stream_id}"})
 
 
@@ -65,20 +71,23 @@ class PartnerResource(MethodView):
         return show(handlers().get(partner_id, query["version"]))
 
 
-def command(path: str, schema, roles, summary: str, call):
-    """``POST /<partner_id>/<path>`` running ``call(handlers, partner_id, expected, data, ctx)``."""
-    command_endpoint(blp, f"/<partner_id>/{path}", schema, PartnerSchema, roles, summary,
-                     lambda expected, data, partner_id: call(handlers(), partner_id, expected, data, ctx()),
-                     show, endpoint=path)
+def on_partner(handle: Callable[[PartnerHandlers, PartnerCommand, CommandContext], Partner]):
+    """A ``command_endpoint`` runner: address the command to the path's partner at the If-Match
+    version, then ``handle`` it (an unbound ``PartnerHandlers`` method)."""
+    def run(expected: int | None, cmd: PartnerCommand, partner_id: str) -> Partner:
+        return handle(handlers(), cmd.addressed(partner_id, expected), ctx())
+    return run
 
 
-command("profile", UpdateProfileSchema, WRITERS, "Update the profile",
-        lambda h, pid, exp, data, c: h.update_profile(pid, exp, data, c))
-command("contacts", ContactsSchema, WRITERS, "Replace the contact persons (at most two)",
-        lambda h, pid, exp, data, c: h.set_contacts(pid, exp, data["contacts"], c))
-command("verify", NoteSchema, VERIFIERS, "Verify the partner",
-        lambda h, pid, exp, data, c: h.verify(pid, exp, data["note"], c))
-command("deactivate", ReasonSchema, VERIFIERS, "Deactivate the partner",
-        lambda h, pid, exp, data, c: h.deactivate(pid, exp, data["reason"], c))
-command("reactivate", OptionalReasonSchema, VERIFIERS, "Reactivate a deactivated partner",
-        lambda h, pid, exp, data, c: h.reactivate(pid, exp, data["reason"], c))
+command_endpoint(blp, "/<partner_id>/profile", UpdatePartnerProfileSchema, PartnerSchema, WRITERS,
+                 "Update the profile", on_partner(PartnerHandlers.update_profile), show, endpoint="profile")
+command_endpoint(blp, "/<partner_id>/contacts", SetPartnerContactsSchema, PartnerSchema, WRITERS,
+                 "Replace the contact persons (at most two)", on_partner(PartnerHandlers.set_contacts), show,
+                 endpoint="contacts")
+command_endpoint(blp, "/<partner_id>/verify", VerifyPartnerSchema, PartnerSchema, VERIFIERS,
+                 "Verify the partner", on_partner(PartnerHandlers.verify), show, endpoint="verify")
+command_endpoint(blp, "/<partner_id>/deactivate", DeactivatePartnerSchema, PartnerSchema, VERIFIERS,
+                 "Deactivate the partner", on_partner(PartnerHandlers.deactivate), show, endpoint="deactivate")
+command_endpoint(blp, "/<partner_id>/reactivate", ReactivatePartnerSchema, PartnerSchema, VERIFIERS,
+                 "Reactivate a deactivated partner", on_partner(PartnerHandlers.reactivate), show,
+                 endpoint="reactivate")

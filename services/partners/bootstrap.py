@@ -1,13 +1,18 @@
-"""Composition root of the partners service: builds adapters from settings and wires them."""
+"""Composition root of the partners service: the one place that builds its adapters from settings.
+
+The API (``services.partners.app``) and the relay worker (``services.partners.workers``) both
+start from ``build(settings)``; views reach the container through ``current()``.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 from pymongo import MongoClient
+from pymongo.database import Database
 
-from shared.application import Repository, clock_from_settings
+from shared.application import Clock, Repository, clock_from_settings
 from shared.config import Settings
+from shared.http import current_container
 from shared.mongo import make_client
 from shared.mongo_eventstore import MongoEventStore
 from shared.uniqueness import MongoUniqueKeys
@@ -20,32 +25,29 @@ SERVICE = "partners"
 
 @dataclass
 class Container:
+    """Everything the partners service's API and workers use, built once per process."""
+
     settings: Settings
     client: MongoClient
+    clock: Clock
     store: MongoEventStore
     handlers: PartnerHandlers
 
     @property
-    def db(self):
+    def db(self) -> Database:
+        """The service's own database (event store, uniqueness keys, idempotency keys)."""
         return self.client[self.settings.database(SERVICE)]
 
 
 def build(settings: Settings) -> Container:
     client = make_client(settings)
     db = client[settings.database(SERVICE)]
+    clock = clock_from_settings(settings)
     store = MongoEventStore(db)
-    handlers = PartnerHandlers(Repository(store, Partner, clock_from_settings(settings)), MongoUniqueKeys(db))
-    return Container(settings, client, store, handlers)
+    handlers = PartnerHandlers(Repository(store, Partner, clock), MongoUniqueKeys(db))
+    return Container(settings, client, clock, store, handlers)
 
 
-def create_app(config: Mapping[str, Any] | None = None):
-    """The partners API (gunicorn: ``services.partners:create_app()``)."""
-    from shared.service import create_write_service_app
-
-    from services.partners.api import blp
-
-    c = build(Settings.from_env(config))
-    return create_write_service_app(
-        SERVICE, c.settings, c.client, c.store, Partner, title="Jalin Partners API",
-        description="Registry of cooperation partners (Mitra).", blueprints=[blp],
-        services={"handlers": c.handlers, "container": c})
+def current() -> Container:
+    """The container of the app serving this request (the views' typed accessor)."""
+    return current_container(Container)

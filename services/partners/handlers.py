@@ -1,12 +1,20 @@
-"""Partner command and query handlers: load the stream, let the domain decide, append."""
+"""Partner command and query handlers: load the stream, let the domain decide, append.
+
+One method per command (services/partners/commands.py), named after the ``Partner`` method it
+calls; the unique identity keys (region code, NIB, NPWP) are claimed here, beside the append.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from shared.application import CommandContext, Repository, new_stream_id
-from shared.domain import DomainError, Refusal
+from shared.domain import DomainError, NewEvent, Refusal
 from shared.uniqueness import UniqueKeys
 
+from services.partners.commands import (
+    DeactivatePartner, PartnerCommand, ReactivatePartner, RegisterPartner, SetPartnerContacts, UpdatePartnerProfile,
+    VerifyPartner,
+)
 from services.partners.domain import Partner
 
 
@@ -34,45 +42,51 @@ class PartnerHandlers:
         for key in identity_keys(profile):
             holder = self.unique_keys.claim(key, stream_id, exists)
             if holder is not None:
-                field = key.split(":", 1)[0]
+                name = key.split(":", 1)[0]
+                field = "region_code" if name == "region" else f"identifiers.{name}"
                 raise DomainError("partner_already_registered", f"{key} is already registered as {holder}",
-                                  kind=Refusal.CONFLICT, fields={"region_code" if field == "region" else f"identifiers.{field}":
-                                                      [f"already registered: {holder}"]})
-
-    def register(self, profile: Mapping[str, Any], contacts: list[dict], ctx: CommandContext):
-        stream_id = new_stream_id(Partner.stream_type)
-        partner, new_events = Partner.register(stream_id, profile, contacts)
-        self._claim(partner.profile, stream_id)
-        envelopes = self.repository.save(partner, new_events, ctx)
-        return partner, envelopes
+                                  kind=Refusal.CONFLICT, fields={field: [f"already registered: {holder}"]})
 
     def get(self, partner_id: str, version: int | None = None) -> Partner:
         return self.repository.load(partner_id, to_version=version)
 
-    def _run(self, partner_id: str, expected: int | None, ctx: CommandContext, decide) -> Partner:
-        partner = self.repository.load(partner_id, expected_version=expected)
-        new_events = decide(partner)
+    def _load(self, cmd: PartnerCommand) -> Partner:
+        return self.repository.load(cmd.partner_id, expected_version=cmd.expected_version)
+
+    def _save(self, partner: Partner, new_events: list[NewEvent], ctx: CommandContext) -> Partner:
         self.repository.save(partner, new_events, ctx)
         return partner
 
-    def update_profile(self, partner_id, expected, changes, ctx):
-        def decide(partner: Partner):
-            before = identity_keys(partner.profile)
-            new_events = partner.update_profile(changes)
-            self._claim(partner.profile, partner_id)
-            for key in set(before) - set(identity_keys(partner.profile)):
-                self.unique_keys.release(key, partner_id)
-            return new_events
-        return self._run(partner_id, expected, ctx, decide)
+    # ------------------------------------------------------------ commands
 
-    def set_contacts(self, partner_id, expected, contacts, ctx):
-        return self._run(partner_id, expected, ctx, lambda p: p.set_contacts(contacts))
+    def register(self, cmd: RegisterPartner, ctx: CommandContext) -> Partner:
+        stream_id = new_stream_id(Partner.stream_type)
+        partner, new_events = Partner.register(stream_id=stream_id, profile=cmd.profile(), contacts=list(cmd.contacts))
+        self._claim(partner.profile, stream_id)
+        return self._save(partner, new_events, ctx)
 
-    def verify(self, partner_id, expected, note, ctx):
-        return self._run(partner_id, expected, ctx, lambda p: p.verify(note))
+    def update_profile(self, cmd: UpdatePartnerProfile, ctx: CommandContext) -> Partner:
+        partner = self._load(cmd)
+        before = identity_keys(partner.profile)
+        new_events = partner.update_profile(changes=cmd.changes())
+        self._claim(partner.profile, partner.stream_id)
+        # Keys the new profile no longer holds are freed for other partners.
+        for key in set(before) - set(identity_keys(partner.profile)):
+            self.unique_keys.release(key, partner.stream_id)
+        return self._save(partner, new_events, ctx)
 
-    def deactivate(self, partner_id, expected, reason, ctx):
-        return self._run(partner_id, expected, ctx, lambda p: p.deactivate(reason))
+    def set_contacts(self, cmd: SetPartnerContacts, ctx: CommandContext) -> Partner:
+        partner = self._load(cmd)
+        return self._save(partner, partner.set_contacts(contacts=list(cmd.contacts)), ctx)
 
-    def reactivate(self, partner_id, expected, reason, ctx):
-        return self._run(partner_id, expected, ctx, lambda p: p.reactivate(reason))
+    def verify(self, cmd: VerifyPartner, ctx: CommandContext) -> Partner:
+        partner = self._load(cmd)
+        return self._save(partner, partner.verify(note=cmd.note), ctx)
+
+    def deactivate(self, cmd: DeactivatePartner, ctx: CommandContext) -> Partner:
+        partner = self._load(cmd)
+        return self._save(partner, partner.deactivate(reason=cmd.reason), ctx)
+
+    def reactivate(self, cmd: ReactivatePartner, ctx: CommandContext) -> Partner:
+        partner = self._load(cmd)
+        return self._save(partner, partner.reactivate(reason=cmd.reason), ctx)

@@ -1,10 +1,17 @@
-"""Request and response schemas of the partner API (the single source of validation)."""
+"""Request and response schemas of the partner API (the single source of validation).
+
+Each command schema's ``post_load`` builds its command (services/partners/commands.py): the
+route hands a typed command to its handler, never a dict.
+"""
 from __future__ import annotations
 
 import re
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from services.partners.commands import (
+    DeactivatePartner, ReactivatePartner, RegisterPartner, SetPartnerContacts, UpdatePartnerProfile, VerifyPartner,
+)
 from services.partners.domain import KINDS, PIHAK_KETIGA_SUBTYPES, STATUSES
 
 REGION_CODE = r"^\d{2}(\.\d{2}){0,3}$"  # Kemendagri: 15, 15.05, 15.05.01, 15.05.01.2001
@@ -61,38 +68,64 @@ class ProfileFields(Schema):
     website = fields.Url(allow_none=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
-    @post_load
-    def drop_none(self, data, **_):
-        return {k: v for k, v in data.items() if v is not None}
-
 
 class RegisterPartnerSchema(ProfileFields):
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     contacts = fields.List(fields.Nested(ContactSchema), load_default=list, validate=validate.Length(max=2))
 
+    @post_load
+    def command(self, data, **_) -> RegisterPartner:
+        return RegisterPartner(
+            kind=data["kind"], name=data["name"], subtype=data.get("subtype"), country=data.get("country"),
+            region_code=data.get("region_code"), identifiers=data.get("identifiers"), address=data.get("address"),
+            website=data.get("website"), description=data.get("description"), contacts=tuple(data["contacts"]))
 
-class UpdateProfileSchema(ProfileFields):
+
+class UpdatePartnerProfileSchema(ProfileFields):
     @validates_schema
     def require_something(self, data, **_):
         if not data:
             raise ValidationError("give at least one field to change")
 
+    @post_load
+    def command(self, data, **_) -> UpdatePartnerProfile:
+        return UpdatePartnerProfile(
+            name=data.get("name"), subtype=data.get("subtype"), country=data.get("country"),
+            region_code=data.get("region_code"), identifiers=data.get("identifiers"), address=data.get("address"),
+            website=data.get("website"), description=data.get("description"))
 
-class ContactsSchema(Schema):
+
+class SetPartnerContactsSchema(Schema):
     contacts = fields.List(fields.Nested(ContactSchema), required=True, validate=validate.Length(max=2))
 
+    @post_load
+    def command(self, data, **_) -> SetPartnerContacts:
+        return SetPartnerContacts(contacts=tuple(data["contacts"]))
 
-class NoteSchema(Schema):
+
+class VerifyPartnerSchema(Schema):
     note = fields.String(load_default=None, validate=validate.Length(max=1000))
 
+    @post_load
+    def command(self, data, **_) -> VerifyPartner:
+        return VerifyPartner(note=data["note"])
 
-class ReasonSchema(Schema):
+
+class DeactivatePartnerSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=1000))
 
+    @post_load
+    def command(self, data, **_) -> DeactivatePartner:
+        return DeactivatePartner(reason=data["reason"])
 
-class OptionalReasonSchema(Schema):
+
+class ReactivatePartnerSchema(Schema):
     reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+    @post_load
+    def command(self, data, **_) -> ReactivatePartner:
+        return ReactivatePartner(reason=data["reason"])
 
 
 class PartnerSchema(Schema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from cli.workflow import AgreementWorkflow, post_until_accepted
 from tests.e2e.flows import draft, register_verified
 from tests.support import wait_until
 
@@ -33,35 +34,28 @@ def _shift_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def post(stack, service, path, body=None, role="kerjasama", headers=None, expect=200):
-    """A command, retried while the scheduler changes the same stream meanwhile (409)."""
-    def attempt():
-        r = stack.call("POST", service, path, role=role, headers=headers, json=body or {})
-        if r.status_code == 409 and r.json().get("rule") == "concurrent_modification":
-            return None
-        return r
-    r = wait_until(attempt, 15, what=f"POST {path} without a concurrent change")
+def post(stack, service, path, body=None, expect=200):
+    """A command; its answer, asserted to have status ``expect``. Sent again while the scheduler
+    changes the same stream meanwhile."""
+    r = post_until_accepted(stack.client, service, path, body or {}, patience=15,
+                            waiting_for=frozenset({"concurrent_modification"}))
     assert r.status_code == expect, f"POST {path}: {r.status_code} {r.text}"
     return r.json()
 
 
-def act(stack, agreement_id, command, role, body=None):
-    return post(stack, "agreements", f"/api/v1/agreements/{agreement_id}/{command}", body, role=role)
+def act(stack, agreement_id, command, caller, body=None):
+    """An agreement command (sent again while the scheduler changes the same stream meanwhile)."""
+    r = AgreementWorkflow(stack.client, agreement_id).send(command, caller, body or {})
+    assert r.status_code == 200, f"{command}: {r.status_code} {r.text}"
+    return r.json()
 
 
-def to_ready(stack, agreement_id):
-    act(stack, agreement_id, "submit", "kerjasama")
-    act(stack, agreement_id, "start-review", "tkksd")
-    return act(stack, agreement_id, "review", "tkksd", {"recommended": True, "notes": "layak"})
-
-
-def _sign(stack, agreement_id, kind="KB"):
-    if kind == "KB":
-        body = {"signatory_name": "Bupati Muaro Jambi", "signatory_position": "kepala_daerah"}
-    else:
-        body = {"signatory_name": "Sekretaris Daerah", "signatory_position": "sekretaris_daerah",
-                "power_of_attorney_ref": "SK-KUASA/07/2024"}
-    return act(stack, agreement_id, "sign", "pimpinan", body)
+def walk_to(stack, agreement_id, status):
+    """Through the workflow up to ``status`` (signatories: the Bupati for a KB, the Sekda under a
+    power of attorney for a PKS)."""
+    flow = AgreementWorkflow(stack.client, agreement_id)
+    assert flow.walk_to(status), f"{agreement_id} stopped at {flow.status}: {flow.last and flow.last.text}"
+    return flow.snap
 
 
 def _register_item(stack, agreement_id):
@@ -83,16 +77,14 @@ def seed(stack) -> dict:
     kb = draft(stack, kota, title="Kesepakatan Bersama Pengelolaan Sampah Regional Kota Jambi dan Muaro Jambi",
                start_date=kb_start.isoformat(), end_date=kb_end.isoformat(), urusan=["lingkungan_hidup"],
                value=1_250_000_000, our_number="119/KB/SETDA-KS/2023").json()
-    to_ready(stack, kb["id"])
-    _sign(stack, kb["id"])
+    walk_to(stack, kb["id"], "SIGNED")
 
     # A2: PKS under it, led by DLH, with a work plan (60 % and 100 % → 80 %) and a report now overdue.
     pks_start = _shift_years(today, -2)
     pks = draft(stack, kota, document_kind="PKS", parent_kb_id=kb["id"], lead_opd="DLH",
                 title="Perjanjian Kerja Sama Pengangkutan Sampah Terpadu", start_date=pks_start.isoformat(),
                 end_date=kb_end.isoformat(), urusan=["lingkungan_hidup"], value=450_000_000).json()
-    to_ready(stack, pks["id"])
-    _sign(stack, pks["id"], kind="PKS")
+    walk_to(stack, pks["id"], "SIGNED")
     first_quarter = f"{pks_start.year + 1}-TW1"
     for activity, realisation in (({"activity_id": "armada", "name": "Pengadaan armada pengangkut sampah",
                                      "target": 10, "unit": "unit"}, 6),
@@ -101,26 +93,23 @@ def seed(stack) -> dict:
         act(stack, pks["id"], "activities", "kerjasama", {
             "indicator": "capaian fisik", "responsible_opd": "DLH", "schedule_start": pks_start.isoformat(),
             "schedule_end": (kb_end - timedelta(days=1)).isoformat(), "budget": 150_000_000, **activity})
-        post(stack, "agreements", f"/api/v1/agreements/{pks['id']}/activities/{activity['activity_id']}/reports",
-             {"period": first_quarter, "realisation": realisation, "obstacles": "musim hujan",
-              "solutions": "jadwal ulang"},
-             role=None, headers={"Authorization": f"Bearer {stack.token('opd', opd='DLH')}"})
+        act(stack, pks["id"], f"activities/{activity['activity_id']}/reports", stack.caller("opd", opd="DLH"),
+            {"period": first_quarter, "realisation": realisation, "obstacles": "musim hujan",
+             "solutions": "jadwal ulang"})
 
     # A3: KB with the university, ACTIVE, with a finalized evaluation.
     unja_kb = draft(stack, unja, category="KSDPK", ksdd_type=None,
                     title="Kesepakatan Bersama Tridharma Perguruan Tinggi untuk Pembangunan Daerah",
                     start_date=date(today.year - 1, 2, 1).isoformat(), end_date=date(today.year + 2, 1, 31).isoformat(),
                     urusan=["pendidikan"], value=0).json()
-    to_ready(stack, unja_kb["id"])
-    _sign(stack, unja_kb["id"])
+    walk_to(stack, unja_kb["id"], "SIGNED")
 
     # A4: a foreign KB under TKKSD review (the public does not see it).
     foreign = draft(stack, jica, category="KSDLL", ksdd_type=None,
                     title="Kesepakatan Bersama Peningkatan Kapasitas Penanggulangan Bencana",
                     start_date=date(today.year + 1, 3, 1).isoformat(), end_date=date(today.year + 4, 2, 28).isoformat(),
                     urusan=["penanggulangan_bencana"]).json()
-    act(stack, foreign["id"], "submit", "kerjasama")
-    act(stack, foreign["id"], "start-review", "tkksd")
+    walk_to(stack, foreign["id"], "UNDER_REVIEW")
 
     # A5: a draft.
     drafted = draft(stack, kota, title="Kesepakatan Bersama Pengembangan Wisata Sungai Batanghari",

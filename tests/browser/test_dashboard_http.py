@@ -53,7 +53,7 @@ def test_dev_tokens_work_locally(browser_stack):
 
 
 def test_no_dev_tokens_in_production():
-    from services.evaluation import create_app
+    from services.evaluation.app import create_app
 
     profile = load_stack().PROFILES["test"]
     prefix = f"tprod{uuid.uuid4().hex[:8]}"

@@ -33,9 +33,9 @@ K8S_VERSIONS = ("1.30", "1.37")
 #: process table of deploy/local/stack.py is checked as well, so a process added there must be
 #: deployed too.
 PROCESSES = {
-    "partners-api": ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.partners:create_app()"],
-    "agreements-api": ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.agreements:create_app()"],
-    "evaluation-api": ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.evaluation:create_app()"],
+    "partners-api": ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.partners.app:create_app()"],
+    "agreements-api": ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.agreements.app:create_app()"],
+    "evaluation-api": ["gunicorn", "-c", "deploy/gunicorn.conf.py", "services.evaluation.app:create_app()"],
     "partners-relay": ["python", "-m", "services.partners.workers", "relay"],
     "agreements-relay": ["python", "-m", "services.agreements.workers", "relay"],
     "agreements-partner-replica": ["python", "-m", "services.agreements.workers", "partner-replica"],

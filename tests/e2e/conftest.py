@@ -1,8 +1,7 @@
 """e2e fixtures: every API under gunicorn and every worker, as `make run` starts them."""
 import pytest
-import requests
 
-from shared.auth import mint_token
+from cli.client import ANONYMOUS, Caller, JalinClient
 from shared.config import Settings
 from tests.support import load_stack, require_infrastructure, unique_prefix
 
@@ -14,10 +13,16 @@ class Stack:
         self.profile = profile
         self.settings = Settings.from_env({"prefix": prefix})
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in profile.api_ports.items()}
+        # A new connection per call: a pooled keep-alive connection can be closed by the server
+        # (gunicorn keepalive) just as the next request goes out, which is noise, not a finding.
+        self.client = JalinClient(self.urls, self.settings, pooled=False)
+
+    @staticmethod
+    def caller(role, **kw) -> Caller:
+        return Caller(role, sub=kw.get("sub"), opd=kw.get("opd") or ("DISKOMINFO" if role == "opd" else None))
 
     def token(self, role, **kw):
-        return mint_token(self.settings, role, opd=kw.get("opd") or ("DISKOMINFO" if role == "opd" else None),
-                          sub=kw.get("sub"))
+        return self.client.token(self.caller(role, **kw))
 
     def headers(self, role="kerjasama", **extra):
         return {"Authorization": f"Bearer {self.token(role)}", **extra}
@@ -27,11 +32,10 @@ class Stack:
         self.clock_file.write_text(iso_date or "")
 
     def call(self, method, service, path, role="kerjasama", headers=None, **kw):
-        all_headers = self.headers(role) if role else {}
-        all_headers.update(headers or {})
-        # A new connection per call: a pooled keep-alive connection can be closed by the server
-        # (gunicorn keepalive) just as the next request goes out, which is noise, not a finding.
-        return requests.request(method, self.urls[service] + path, headers=all_headers, timeout=30, **kw)
+        """One request exactly as given (no retry, no generated Idempotency-Key): what the server
+        answers is what the test sees. ``role=None``: no token unless ``headers`` carry one."""
+        return self.client.send(method, service, path, self.caller(role) if role else ANONYMOUS,
+                                headers=headers, **kw)
 
 
 def running_stack(api_ports: dict | None = None, label: str = "e"):

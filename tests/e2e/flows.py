@@ -1,7 +1,12 @@
-"""Business flows reused by e2e tests: a verified partner, an agreement driven through its workflow."""
+"""Business flows reused by e2e tests: a verified partner, an agreement driven through its workflow.
+
+The workflow itself (which command follows which status, retries while Kafka carries a partner to
+the agreements service) is cli/workflow.py's, shared with the demo loader and the browser seed.
+"""
 import uuid
 
-from tests.support import wait_until
+from cli import workflow
+from cli.workflow import AgreementWorkflow
 
 
 def register_verified(stack, **profile):
@@ -10,46 +15,34 @@ def register_verified(stack, **profile):
     body.update(profile)
     if body["kind"] != "daerah_lain":
         body.pop("region_code")
-    partner = stack.call("POST", "partners", "/api/v1/partners", json=body).json()
-    r = stack.call("POST", "partners", f"/api/v1/partners/{partner['id']}/verify", json={})
-    assert r.status_code == 200, r.text
-    return partner["id"]
+    return workflow.register_verified(stack.client, body)
 
 
 def draft(stack, partner_id, **fields):
+    """The answer to drafting (sent again until the agreements replica knows the partner)."""
     body = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kesepakatan Bersama Uji",
             "partner_ids": [partner_id], "start_date": "2026-01-01", "end_date": "2030-12-31",
             "lead_opd": "SETDA-KS", "urusan": ["pariwisata"], "burdens_public": False, "budgeted_in_apbd": True}
     body.update(fields)
-
-    def attempt():  # the partner reaches the agreements service's replica through Kafka
-        r = stack.call("POST", "agreements", "/api/v1/agreements", json=body)
-        return r if not (r.status_code == 422 and r.json().get("rule") == "partner_not_found") else None
-    return wait_until(attempt, 30, what="partner in the agreements replica")
+    r = workflow.draft(stack.client, body)
+    assert r.status_code == 201 or r.json().get("rule") != "partner_not_found", "partner never reached the replica"
+    return r
 
 
 def act(stack, agreement_id, command, role, body=None, expect=200, **kw):
-    r = stack.call("POST", "agreements", f"/api/v1/agreements/{agreement_id}/{command}", role=role,
-                   json=body or {}, **kw)
+    r = AgreementWorkflow(stack.client, agreement_id).send(command, stack.caller(role), body or {}, **kw)
     assert r.status_code == expect, f"{command}: {r.status_code} {r.text}"
     return r.json()
 
 
-def submit(stack, agreement_id):
-    """Submit once the agreements service's partner replica has seen the verification (via Kafka)."""
-    def attempt():
-        r = stack.call("POST", "agreements", f"/api/v1/agreements/{agreement_id}/submit", json={})
-        if r.status_code == 422 and r.json().get("rule") == "partner_not_verified":
-            return None
-        assert r.status_code == 200, f"submit: {r.status_code} {r.text}"
-        return r.json()
-    return wait_until(attempt, 30, what="partner verification in the agreements replica")
-
-
-def to_ready(stack, agreement_id):
-    submit(stack, agreement_id)
-    act(stack, agreement_id, "start-review", "tkksd")
-    return act(stack, agreement_id, "review", "tkksd", {"recommended": True, "notes": "layak"})
+def to_ready(stack, agreement_id, reviewed_on=None):
+    """Submitted, taken up and reviewed (recommended, on ``reviewed_on``, else today); the review's answer."""
+    flow = AgreementWorkflow(stack.client, agreement_id)
+    assert flow.walk_to("UNDER_REVIEW"), f"{agreement_id} stopped at {flow.status}: {flow.last and flow.last.text}"
+    review = {"recommended": True, "notes": "layak", **({"reviewed_on": reviewed_on} if reviewed_on else {})}
+    r = flow.send("review", "tkksd", review)
+    assert r.status_code == 200, f"review: {r.status_code} {r.text}"
+    return r.json()
 
 
 def signed_kb(stack, **fields):

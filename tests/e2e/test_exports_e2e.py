@@ -73,13 +73,13 @@ def seeded(stack):
     partner = register_verified(stack, name=f"Pemerintah Kabupaten Ekspor {tag}", contacts=[CONTACT])
     kb = draft(stack, partner, title=f"Kesepakatan Bersama Ekspor {tag}", start_date=f"{YEAR}-03-01",
                end_date=f"{YEAR + 3}-02-28").json()
-    to_ready(stack, kb["id"])
+    to_ready(stack, kb["id"], reviewed_on=f"{YEAR}-02-01")  # the paper is older than its entry
     act(stack, kb["id"], "sign", "pimpinan", {"signatory_name": "Bupati Muaro Jambi",
                                               "signatory_position": "kepala_daerah", "signed_on": f"{YEAR}-02-15"})
     pks = draft(stack, partner, document_kind="PKS", parent_kb_id=kb["id"], title=f"=PKS Ekspor {tag}",
                 lead_opd="DISKOMINFO", start_date=f"{YEAR}-04-01", end_date=f"{YEAR + 2}-12-31",
                 value=1_250_000_000).json()
-    to_ready(stack, pks["id"])
+    to_ready(stack, pks["id"], reviewed_on=f"{YEAR}-03-10")
     act(stack, pks["id"], "sign", "pimpinan", {"signatory_name": "Sekretaris Daerah", "power_of_attorney_ref":
                                                "SK-KUASA/1", "signatory_position": "sekretaris_daerah",
                                                "signed_on": f"{YEAR}-03-20"})

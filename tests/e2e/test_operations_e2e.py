@@ -5,9 +5,9 @@ import uuid
 import requests
 from pymongo import MongoClient
 
-from services.evaluation.readside import ReadSide
+from services.evaluation.read_model_pointer import ReadModelPointer
 from services.evaluation.rebuild import Progress, Rebuild
-from services.evaluation.workers import build_runner, topics
+from services.evaluation.bootstrap import build
 from shared.envelope import GENESIS_HASH, Actor, seal
 from shared.kafka import KafkaPublisher
 import pytest
@@ -29,7 +29,7 @@ def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(
     wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/partners", params={"q": seed}).json()["total"] == 1,
                60, what="a partner in the read model")
     settings = settings_for(stack)
-    readside = ReadSide(MongoClient(settings.mongo_uri), settings)
+    readside = ReadModelPointer(MongoClient(settings.mongo_uri), settings)
     before = readside.pointer(fresh=True)
     stop = threading.Event()
     failures, writes, reads = [], [], []
@@ -53,7 +53,7 @@ def test_rebuild_under_load_switches_without_failed_requests_then_switches_back(
     for t in threads:
         t.start()
     try:
-        result = Rebuild(settings, readside, lambda db: build_runner(settings, db), topics(settings),
+        result = Rebuild(settings, readside, build(settings).projector_runner, build(settings).source_topics,
                          progress=Progress(every=1.0)).run()
     finally:
         stop.set()
@@ -91,13 +91,14 @@ def test_single_projection_rebuild_copies_the_rest_and_switches(stack):
     wait_until(lambda: stack.call("GET", "evaluation", "/api/v1/agreements").json()["total"] >= 1, 60,
                what="an agreement in the register")
     settings = settings_for(stack)
-    readside = ReadSide(MongoClient(settings.mongo_uri), settings)
+    readside = ReadModelPointer(MongoClient(settings.mongo_uri), settings)
     wait_until(lambda: readside.client[readside.pointer(fresh=True)["database"]]["agreements"]
                .count_documents({}) >= 1, 60, what="the agreement in the live generation's database")
     chosen = closure(projections(), {"partners"})
     assert [p.name for p in chosen] == ["partners"]
     keep = tuple(c for p in projections() if p.name != "partners" for c in p.collections)
-    result = Rebuild(settings, readside, lambda db: build_runner(settings, db, only={"partners"}), topics(settings),
+    result = Rebuild(settings, readside, lambda db: build(settings).projector_runner(db, only={"partners"}),
+                     build(settings).source_topics,
                      keep_collections=keep).run()
     assert result.switched and all(row["match"] for row in result.report.values()), result.report
     assert result.report["agreements"]["new_count"] == result.report["agreements"]["old_count"] > 0

@@ -11,10 +11,13 @@ from shared.domain import DomainError
 from shared.envelope import GENESIS_HASH, Actor, seal
 from shared.kafka import KafkaPublisher, ensure_topics, make_consumer
 from shared.mongo_eventstore import MongoEventStore
+from services.agreements.commands import (
+    DraftAgreement, EditDraft, RecordReview, SignAgreement, StartReview, SubmitAgreement,
+)
 from services.agreements.domain import Agreement
-from services.agreements.files import AttachmentStore
+from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
-from services.agreements.partner_replica import COLLECTION, PartnerDirectory, PartnerReplicaProjection
+from services.agreements.partner_replica import COLLECTION, PartnerReplicaProjection, ReplicaPartnerDirectory
 from services.agreements.scheduler import tick
 from tests.support import wait_until
 
@@ -40,8 +43,8 @@ def service(settings, mongo):
     store = MongoEventStore(db)
     store.ensure_indexes()
     clock = FixedClock(NOW)
-    handlers = AgreementHandlers(Repository(store, Agreement, clock), PartnerDirectory(db),
-                                 AttachmentStore(db, 1024 * 1024), clock)
+    handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
+                                 GridFSAttachmentStore(db, 1024 * 1024), clock)
     return db, handlers, clock
 
 
@@ -64,9 +67,9 @@ def replica(settings, service):
 
 def draft_body(pid):
     from datetime import date
-    return {"category": "KSDD", "ksdd_type": "wajib", "document_kind": "KB", "title": "KB Uji",
-            "partner_ids": [pid], "start_date": date(2026, 4, 1), "end_date": date(2028, 3, 31),
-            "lead_opd": "SETDA", "urusan": ["perhubungan"], "burdens_public": False, "budgeted_in_apbd": True}
+    return DraftAgreement(category="KSDD", ksdd_type="wajib", document_kind="KB", title="KB Uji",
+                          partner_ids=(pid,), start_date=date(2026, 4, 1), end_date=date(2028, 3, 31),
+                          lead_opd="SETDA", urusan=("perhubungan",), burdens_public=False, budgeted_in_apbd=True)
 
 
 def test_replica_catches_up_and_rules_use_it(service, replica):
@@ -78,11 +81,11 @@ def test_replica_catches_up_and_rules_use_it(service, replica):
     assert db[COLLECTION].find_one({"_id": "partner-v"})["status"] == "verified"
 
     good = handlers.draft(draft_body("partner-v"), STAFF)
-    assert handlers.submit(good.stream_id, 1, STAFF).status == "SUBMITTED"
+    assert handlers.submit(SubmitAgreement(good.stream_id), STAFF, 1).status == "SUBMITTED"
     for pid in ("partner-u", "partner-d"):
         unverified = handlers.draft(draft_body(pid), STAFF)
         with pytest.raises(DomainError) as info:
-            handlers.submit(unverified.stream_id, 1, STAFF)
+            handlers.submit(SubmitAgreement(unverified.stream_id), STAFF, 1)
         assert info.value.rule == "partner_not_verified"
         assert handlers.get(unverified.stream_id).status == "DRAFT"
     with pytest.raises(DomainError) as info:
@@ -95,9 +98,11 @@ def test_two_officers_editing_the_same_draft_one_wins(service):
     db[COLLECTION].insert_one({"_id": "partner-v", "name": "Kota Jambi", "kind": "daerah_lain",
                                "status": "verified", "country": "ID", "version": 2})
     agreement = handlers.draft(draft_body("partner-v"), STAFF)
-    handlers.edit_draft(agreement.stream_id, 1, {"title": "Versi Budi"}, CommandContext(Actor("budi", "kerjasama")))
+    handlers.edit_draft(EditDraft(agreement.stream_id, {"title": "Versi Budi"}),
+                        CommandContext(Actor("budi", "kerjasama")), 1)
     with pytest.raises(VersionMismatch):
-        handlers.edit_draft(agreement.stream_id, 1, {"title": "Versi Ani"}, CommandContext(Actor("ani", "kerjasama")))
+        handlers.edit_draft(EditDraft(agreement.stream_id, {"title": "Versi Ani"}),
+                            CommandContext(Actor("ani", "kerjasama")), 1)
     assert handlers.get(agreement.stream_id).title == "Versi Budi"
 
 
@@ -106,12 +111,11 @@ def test_scheduler_activates_reminds_expires_once_under_a_moved_clock(service):
     db[COLLECTION].insert_one({"_id": "partner-v", "name": "Kota Jambi", "kind": "daerah_lain",
                                "status": "verified", "country": "ID", "version": 2})
     aid = handlers.draft(draft_body("partner-v"), STAFF).stream_id
-    handlers.submit(aid, None, STAFF)
-    handlers.simple("start_review", aid, None, {}, CommandContext(Actor("t", "tkksd")))
-    handlers.simple("record_review", aid, None, {"recommended": True, "notes": ""},
-                    CommandContext(Actor("t", "tkksd")), "reviewed_on")
-    handlers.sign(aid, None, {"signatory_name": "Bupati", "signatory_position": "kepala_daerah",
-                              "signed_on": handlers.today()}, CommandContext(Actor("p", "pimpinan")))
+    handlers.submit(SubmitAgreement(aid), STAFF)
+    handlers.start_review(StartReview(aid), CommandContext(Actor("t", "tkksd")))
+    handlers.record_review(RecordReview(aid, recommended=True), CommandContext(Actor("t", "tkksd")))
+    handlers.sign(SignAgreement(aid, signatory_name="Bupati", signatory_position="kepala_daerah"),
+                  CommandContext(Actor("p", "pimpinan")))
     assert tick(handlers)["activate"] == 0  # starts 2026-04-01
     clock.moment = datetime(2026, 4, 1, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB on the start date
     assert tick(handlers)["activate"] == 1 and handlers.get(aid).status == "ACTIVE"

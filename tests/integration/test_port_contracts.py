@@ -1,14 +1,43 @@
-"""One contract per port, run against the in-memory fake AND the real adapter on FerretDB."""
+"""One contract per port, run against the in-memory fake AND the real adapter (FerretDB, Kafka, HTTP)."""
+import dataclasses
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 import pytest
+from bson import Binary
+from kafka import KafkaConsumer
+from werkzeug.serving import make_server
 
+from shared.application import CommandContext, FixedClock, Repository, new_stream_id
+from shared.domain import DomainError, Refusal
+from shared.envelope import Actor, compute_hash
 from shared.eventstore import ConcurrencyError, InMemoryEventStore
+from shared.http import create_service_app
 from shared.idempotency import (InMemoryIdempotencyStore, KeyedCommand, KeyLost, MongoIdempotencyStore,
                                 StoredResponse, running_under_key)
+from shared.kafka import KafkaPublisher, decode, ensure_topics
+from shared.messaging import InMemoryPublisher, InMemoryStreamSource, PublishError
 from shared.mongo_eventstore import MongoEventStore
+from shared.readmodel import UnitOfWork
 from shared.relay import InMemoryLease, MongoLease
+from shared.streams import HttpStreamSource, streams_blueprint
 from shared.uniqueness import InMemoryUniqueKeys, MongoUniqueKeys
+from tests.support import wait_until
+
+from services.agreements.files import GridFSAttachmentStore
+from services.agreements.partner_replica import PartnerReplicaProjection, ReplicaPartnerDirectory
+from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory, TooLarge
+from services.evaluation.agreement_register import (
+    AgreementFacts, InMemoryAgreementRegister, MongoAgreementRegister,
+)
+from services.evaluation.projections.agreements import COLLECTION as AGREEMENTS, AgreementsProjection
+from services.evaluation.read_model_pointer import ReadModelPointer, generation_names
+from services.evaluation.vocabulary import EVALUABLE, AgreementStatus
+from services.partners.domain import Partner
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -87,9 +116,9 @@ def idem(request):
     if request.param == "memory":
         return InMemoryIdempotencyStore(InMemoryEventStore())
     db = request.getfixturevalue("db")
-    store = MongoIdempotencyStore(db)
-    store.events.ensure_indexes()
-    return store
+    events = MongoEventStore(db)
+    events.ensure_indexes()
+    return MongoIdempotencyStore(db, events)
 
 
 class TestIdempotencyContract:
@@ -185,3 +214,425 @@ class TestUniqueKeysContract:
         assert keys.claim("region:15.71", "s2", exists) is None       # so the key is taken over
         keys.release("region:15.71", "s2")
         assert keys.claim("region:15.71", "s3", exists) is None
+
+
+# ---------------------------------------------------------------- Publisher (InMemoryPublisher, KafkaPublisher)
+
+class MemoryPublishing:
+    """The fake publisher and how a test reads back what it published."""
+
+    def __init__(self):
+        self.publisher = InMemoryPublisher()
+
+    def topic(self, name: str) -> str:
+        return name
+
+    def read(self, topic: str, count: int) -> list[tuple[str, dict]]:
+        return self.publisher.messages(topic)
+
+    def unreachable(self) -> InMemoryPublisher:
+        down = InMemoryPublisher()
+        down.reachable = False
+        return down
+
+
+class KafkaPublishing:
+    """KafkaPublisher on the test broker, read back with a plain consumer."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.publisher = KafkaPublisher(settings, delivery_timeout=5)
+
+    def topic(self, name: str) -> str:
+        topic = self.settings.topic(name)
+        ensure_topics(self.settings, [topic])
+        return topic
+
+    def read(self, topic: str, count: int) -> list[tuple[str, dict]]:
+        consumer = KafkaConsumer(topic, bootstrap_servers=self.settings.kafka_bootstrap,
+                                 auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=500)
+        got: list[tuple[str, dict]] = []
+        try:
+            wait_until(lambda: got.extend((m.key.decode(), decode(m.value)) for m in consumer) or len(got) >= count,
+                       30, what=f"{count} messages on {topic}")
+        finally:
+            consumer.close()
+        return got
+
+    def unreachable(self) -> KafkaPublisher:
+        # Nothing listens on port 1: the producer never finds a broker.
+        return KafkaPublisher(dataclasses.replace(self.settings, kafka_bootstrap="127.0.0.1:1"), delivery_timeout=2)
+
+    def close(self) -> None:
+        self.publisher.close()
+
+
+@pytest.fixture(params=["memory", "kafka"])
+def publishing(request):
+    if request.param == "memory":
+        yield MemoryPublishing()
+        return
+    harness = KafkaPublishing(request.getfixturevalue("settings"))
+    yield harness
+    harness.close()
+
+
+def envelope(stream_id: str, version: int) -> dict:
+    return {"event_id": f"{stream_id}-{version}", "stream_id": stream_id, "version": version,
+            "data": {"kota": "Sungai Penuh", "n": version}}
+
+
+class TestPublisherContract:
+    def test_messages_of_one_key_arrive_in_order_and_unchanged(self, publishing):
+        topic = publishing.topic("contract")
+        batch = [(topic, f"s-{i % 3}", envelope(f"s-{i % 3}", i // 3 + 1)) for i in range(12)]
+        publishing.publisher.publish(batch[:5])
+        publishing.publisher.publish(batch[5:])
+        got = publishing.read(topic, len(batch))
+        assert len(got) == len(batch)
+        for key in ("s-0", "s-1", "s-2"):
+            assert [e for k, e in got if k == key] == [e for _, k, e in batch if k == key]
+
+    def test_a_batch_that_cannot_reach_the_broker_fails_as_a_whole(self, publishing):
+        down = publishing.unreachable()
+        topic = publishing.topic("contract-down")
+        with pytest.raises(PublishError) as failed:
+            down.publish([(topic, "s-0", envelope("s-0", 1)), (topic, "s-1", envelope("s-1", 1))])
+        assert failed.value.failed == {0, 1}
+
+    def test_what_was_published_is_read_back_from_offsets(self, publishing):
+        topic = publishing.topic("contract-back")
+        present, start = publishing.publisher.published_since(topic, {})
+        assert present == set()  # no offsets given: counted from the end
+        acked = publishing.publisher.publish([(topic, "s-0", envelope("s-0", 1)), (topic, "s-1", envelope("s-1", 1))])
+        present, end = publishing.publisher.published_since(topic, start)
+        assert present == {("s-0", 1), ("s-1", 1)}
+        assert acked and all(end[p] >= offset for p, offset in acked.items())
+        assert publishing.publisher.published_since(topic, end)[0] == set()
+
+
+# ---------------------------------------------------------------- StreamSource (InMemoryStreamSource, HttpStreamSource)
+
+def partner_stream() -> list[dict]:
+    """A real partner stream (registered, verified, deactivated), sealed as the partners service seals it."""
+    store = InMemoryEventStore()
+    repository = Repository(store, Partner, FixedClock(NOW))
+    ctx = CommandContext(Actor("sari", "kerjasama"))
+    profile = {"kind": "daerah_lain", "name": "Kota Jambi", "region_code": "15.71"}
+    partner, new_events = Partner.register(new_stream_id(Partner.stream_type), profile=profile)
+    repository.save(partner, new_events, ctx)
+    repository.save(partner, partner.verify(note="ok"), ctx)
+    repository.save(partner, partner.deactivate(reason="berakhir"), ctx)
+    return store.load(partner.stream_id)
+
+
+class MemoryStreams:
+    def __init__(self):
+        self.source = InMemoryStreamSource()
+
+    def given(self, envelopes: list[dict]) -> None:
+        self.source.add(envelopes)
+
+
+class HttpStreams:
+    """HttpStreamSource against the stream API of a Flask app served over HTTP, on MongoEventStore."""
+
+    def __init__(self, settings, db):
+        self.store = MongoEventStore(db)
+        self.store.ensure_indexes()
+        app, api = create_service_app("partners", settings, title="streams under test")
+        api.register_blueprint(streams_blueprint(lambda: self.store))
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        url = f"http://127.0.0.1:{self.server.server_port}"
+        self.source = HttpStreamSource(dataclasses.replace(settings, partners_url=url))
+
+    def given(self, envelopes: list[dict]) -> None:
+        self.store.append(envelopes[0]["stream_id"], envelopes[0]["stream_type"], 0, envelopes, NOW)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.thread.join()
+
+
+@pytest.fixture(params=["memory", "http"])
+def streams(request):
+    if request.param == "memory":
+        yield MemoryStreams()
+        return
+    harness = HttpStreams(request.getfixturevalue("settings"), request.getfixturevalue("db"))
+    yield harness
+    harness.close()
+
+
+class TestStreamSourceContract:
+    def test_a_range_of_versions_comes_back_as_stored(self, streams):
+        stored = partner_stream()
+        streams.given(stored)
+        sid = stored[0]["stream_id"]
+        assert streams.source.events(sid, "partner", 1, 3) == stored
+        middle = streams.source.events(sid, "partner", 2, 2)
+        assert middle == [stored[1]] and compute_hash(middle[0]) == middle[0]["hash"]
+
+    def test_a_range_past_the_end_gives_what_exists(self, streams):
+        stored = partner_stream()
+        streams.given(stored)
+        assert [e["version"] for e in streams.source.events(stored[0]["stream_id"], "partner", 2, 9)] == [2, 3]
+
+    def test_a_stream_the_owner_does_not_have_is_an_error(self, streams):
+        streams.given(partner_stream())
+        with pytest.raises(Exception):  # the consumer runner parks the event and retries later
+            streams.source.events(new_stream_id("partner"), "partner", 1, 2)
+
+
+# ---------------------------------------------------------------- AgreementRegister (in memory, on the read model)
+
+class MemoryRegister:
+    def __init__(self):
+        self.register = InMemoryAgreementRegister()
+
+    def drafted(self, agreement_id: str, lead_opd: str) -> None:
+        self.register.record(agreement_id, AgreementStatus.DRAFT, lead_opd)
+
+    def signed(self, agreement_id: str) -> None:
+        facts = self.register.lookup(agreement_id)
+        self.register.record(agreement_id, AgreementStatus.SIGNED, facts.lead_opd)
+
+
+class MongoRegister:
+    """MongoAgreementRegister over the live read model, filled by the agreements projection itself."""
+
+    def __init__(self, mongo, settings):
+        self.readside = ReadModelPointer(mongo, settings)
+        self.register = MongoAgreementRegister(self.readside.db)
+        self.projection = AgreementsProjection()
+        self.projection.setup(self.readside.db())
+
+    def _apply(self, agreement_id: str, version: int, event_type: str, data: dict) -> None:
+        uow = UnitOfWork(self.readside.db())
+        self.projection.apply({"event_type": event_type, "stream_id": agreement_id, "stream_type": "agreement",
+                               "version": version, "occurred_at": "2025-03-01T08:00:00.000000Z", "data": data}, uow)
+        uow.flush()
+
+    def drafted(self, agreement_id: str, lead_opd: str) -> None:
+        self._apply(agreement_id, 1, "agreement.drafted", {
+            "category": "KSDD", "document_kind": "PKS", "partner_ids": [], "title": "PKS Pengelolaan Sampah",
+            "lead_opd": lead_opd, "start_date": "2025-01-01", "end_date": "2027-12-31"})
+
+    def signed(self, agreement_id: str) -> None:
+        self._apply(agreement_id, 2, "agreement.signed", {"signed_on": "2025-02-01"})
+
+    def close(self) -> None:
+        self.readside.client.drop_database(self.readside.db().name)
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def agreements(request):
+    if request.param == "memory":
+        yield MemoryRegister()
+        return
+    harness = MongoRegister(request.getfixturevalue("mongo"), request.getfixturevalue("settings"))
+    yield harness
+    harness.close()
+
+
+class TestAgreementRegisterContract:
+    def test_an_unknown_agreement_is_none(self, agreements):
+        agreements.drafted("agreement-known", "DINAS-PUPR")
+        assert agreements.register.lookup("agreement-unknown") is None
+
+    def test_the_status_and_lead_opd_follow_the_agreement(self, agreements):
+        agreements.drafted("agreement-1", "DINAS-PUPR")
+        assert agreements.register.lookup("agreement-1") == AgreementFacts(
+            agreement_id="agreement-1", status=AgreementStatus.DRAFT, lead_opd="DINAS-PUPR")
+        agreements.signed("agreement-1")
+        facts = agreements.register.lookup("agreement-1")
+        assert facts.status == AgreementStatus.SIGNED and facts.status in EVALUABLE
+        assert facts.lead_opd == "DINAS-PUPR"
+
+
+def test_the_mongo_register_follows_a_rebuild_switch(mongo, settings):
+    """A rebuild switches the live read model; the register reads the new one without a restart."""
+    readside = ReadModelPointer(mongo, settings)
+    register = MongoAgreementRegister(readside.db)
+    readside.db()[AGREEMENTS].insert_one({"_id": "agreement-1", "status": "SIGNED", "lead_opd": "DINAS-PUPR"})
+    database, group = generation_names(settings, 1)
+    mongo[database][AGREEMENTS].insert_one({"_id": "agreement-1", "status": "TERMINATED", "lead_opd": "DINAS-PUPR"})
+    try:
+        assert register.lookup("agreement-1").status == "SIGNED"
+        readside.switch(1, database, group)
+        assert register.lookup("agreement-1").status == "TERMINATED"
+    finally:
+        mongo.drop_database(database)
+        mongo.drop_database(generation_names(settings, 0)[0])
+
+
+# ---------------------------------------------------------------- UniqueKeys, further
+
+def test_unique_keys_release_only_by_the_owner(keys):
+    live = {"s1", "s2"}.__contains__
+    assert keys.claim("nib:1234567890123", "s1", live) is None
+    keys.release("nib:1234567890123", "s2")                             # not s2's to release
+    assert keys.claim("nib:1234567890123", "s2", live) == "s1"
+
+
+def test_unique_keys_concurrent_claims_have_one_winner(keys):
+    live = {f"s{i}" for i in range(8)}.__contains__
+    results: dict[str, str | None] = {}
+    barrier = threading.Barrier(8)
+
+    def claim(owner):
+        barrier.wait()
+        results[owner] = keys.claim("region:15.05", owner, live)
+
+    threads = [threading.Thread(target=claim, args=(f"s{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [owner for owner, holder in results.items() if holder is None]
+    assert len(winners) == 1
+    assert all(holder == winners[0] for owner, holder in results.items() if owner != winners[0])
+
+
+# --- the agreements service's ports --------------------------------------------------------------
+
+class ReplicaFed:
+    """Gives the real ``ReplicaPartnerDirectory`` its partners the way production does: partner
+    events applied by the replica's projection (so the contract also holds the projection's shape)."""
+
+    def __init__(self, db):
+        self.db, self.versions, self.state = db, {}, {}
+
+    def __call__(self, id, name, kind, status="verified", country="ID"):
+        if id not in self.versions:
+            self._apply(id, "partner.registered", {"name": name, "kind": kind, "country": country,
+                                                   "region_code": "15.71", "contacts": []})
+            self.state[id] = {"name": name, "country": country, "status": "registered"}
+        old = self.state[id]
+        if (name, country) != (old["name"], old["country"]):
+            self._apply(id, "partner.profile_updated", {"changes": {"name": name, "country": country}})
+        if status != old["status"]:
+            event_type = {"verified": "partner.verified", "deactivated": "partner.deactivated",
+                          "registered": "partner.verification_revoked"}[status]
+            self._apply(id, event_type, {"reason": "uji"} if status != "verified" else {})
+        self.state[id] = {"name": name, "country": country, "status": status}
+
+    def _apply(self, stream_id, event_type, data):
+        self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
+        uow = UnitOfWork(self.db)
+        PartnerReplicaProjection().apply({"event_type": event_type, "stream_id": stream_id,
+                                          "version": self.versions[stream_id], "data": data}, uow)
+        uow.flush()
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def directory(request):
+    """``(directory, given)``: ``given(id, name, kind, status, country)`` makes a partner known as such."""
+    if request.param == "memory":
+        fake = InMemoryPartnerDirectory()
+        return fake, fake.add
+    db = request.getfixturevalue("db")
+    return ReplicaPartnerDirectory(db), ReplicaFed(db)
+
+
+class TestPartnerDirectoryContract:
+    def test_views_in_the_order_asked_each_once_and_the_missing(self, directory):
+        partners, given = directory
+        given("partner-a", "Kota Jambi", "daerah_lain")
+        given("partner-b", "PT Angkasa", "pihak_ketiga", status="registered")
+        views, missing = partners.views(["partner-b", "partner-x", "partner-a", "partner-b", "partner-y"])
+        assert [v["id"] for v in views] == ["partner-b", "partner-a"] and missing == ["partner-x", "partner-y"]
+        assert partners.views([]) == ([], [])
+
+    def test_a_view_holds_what_the_rules_need(self, directory):
+        partners, given = directory
+        given("partner-my", "Kerajaan Negeri Johor", "pemda_luar_negeri", country="MY")
+        given("partner-off", "CV Lama", "pihak_ketiga", status="deactivated")
+        views, _ = partners.views(["partner-my", "partner-off"])
+        assert views == [
+            {"id": "partner-my", "name": "Kerajaan Negeri Johor", "kind": "pemda_luar_negeri", "status": "verified",
+             "country": "MY"},
+            {"id": "partner-off", "name": "CV Lama", "kind": "pihak_ketiga", "status": "deactivated",
+             "country": "ID"},
+        ]
+
+    def test_the_latest_state_is_seen(self, directory):
+        partners, given = directory
+        given("partner-a", "Kota Jambi", "daerah_lain", status="registered")
+        given("partner-a", "Pemerintah Kota Jambi", "daerah_lain", status="verified")
+        assert partners.views(["partner-a"])[0][0]["name"] == "Pemerintah Kota Jambi"
+        given("partner-a", "Pemerintah Kota Jambi", "daerah_lain", status="registered")
+        assert partners.views(["partner-a"])[0][0]["status"] == "registered"
+
+
+@dataclass
+class Attachments:
+    store: object
+    tamper: Callable[[str, bytes], None]   # rewrite a file's bytes behind the store's back
+    count: Callable[[], int]               # files held
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def attachments(request):
+    if request.param == "memory":
+        fake = InMemoryAttachmentStore(max_bytes=1024 * 1024)
+        return Attachments(fake, fake.tamper, lambda: len(fake.files))
+    db = request.getfixturevalue("db")
+
+    def tamper(file_id, content):
+        db["attachments.chunks"].update_one({"files_id": file_id, "n": 0}, {"$set": {"data": Binary(content)}})
+
+    return Attachments(GridFSAttachmentStore(db, 1024 * 1024), tamper,
+                       lambda: db["attachments.files"].count_documents({}))
+
+
+class TestAttachmentStoreContract:
+    def test_put_then_meta_and_verified_bytes(self, attachments):
+        store = attachments.store
+        content = bytes(range(256)) * 2400  # beyond one GridFS chunk
+        meta = store.put(io.BytesIO(content), "Naskah KB – Muaro Jambi.pdf", "application/pdf", "siti")
+        assert meta == {"file_id": meta["file_id"], "filename": "Naskah KB – Muaro Jambi.pdf", "size": len(content),
+                        "media_type": "application/pdf", "sha256": hashlib.sha256(content).hexdigest()}
+        assert store.meta(meta["file_id"]) == meta
+        stored = store.get_verified(meta["file_id"], meta["sha256"])
+        assert stored.content == content and stored.meta == meta
+        assert store.get_verified(meta["file_id"]).content == content
+
+    def test_an_empty_file_is_a_file(self, attachments):
+        meta = attachments.store.put(io.BytesIO(b""), "kosong.txt", "text/plain", "siti")
+        assert meta["size"] == 0 and meta["sha256"] == hashlib.sha256(b"").hexdigest()
+        assert attachments.store.get_verified(meta["file_id"]).content == b""
+
+    def test_beyond_the_limit_is_refused_and_nothing_is_kept(self, attachments):
+        with pytest.raises(TooLarge):
+            attachments.store.put(io.BytesIO(b"x" * (1024 * 1024 + 1)), "besar.bin", "application/octet-stream", "s")
+        assert attachments.count() == 0
+
+    def test_unknown_files(self, attachments):
+        assert attachments.store.meta("file-none") is None
+        with pytest.raises(DomainError) as info:
+            attachments.store.get_verified("file-none")
+        assert (info.value.rule, info.value.kind) == ("file_not_found", Refusal.NOT_FOUND)
+
+    def test_bytes_that_no_longer_match_their_hash_are_refused(self, attachments):
+        store = attachments.store
+        meta = store.put(io.BytesIO(b"%PDF-1.7 asli!"), "kb.pdf", "application/pdf", "siti")
+        with pytest.raises(DomainError) as info:
+            store.get_verified(meta["file_id"], "0" * 64)  # not the hash the event recorded
+        assert (info.value.rule, info.value.kind) == ("attachment_tampered", Refusal.CONFLICT)
+        attachments.tamper(meta["file_id"], b"%PDF-1.7 palsu")
+        with pytest.raises(DomainError) as info:
+            store.get_verified(meta["file_id"], meta["sha256"])
+        assert info.value.rule == "attachment_tampered"
+
+    def test_delete_removes_and_is_idempotent(self, attachments):
+        store = attachments.store
+        keep = store.put(io.BytesIO(b"tetap"), "a.txt", "text/plain", "siti")
+        gone = store.put(io.BytesIO(b"hapus"), "b.txt", "text/plain", "siti")
+        store.delete(gone["file_id"])
+        store.delete(gone["file_id"])
+        store.delete("file-none")
+        assert store.meta(gone["file_id"]) is None and store.meta(keep["file_id"]) == keep
+        assert attachments.count() == 1

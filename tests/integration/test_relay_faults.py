@@ -123,7 +123,7 @@ def test_a_batch_written_but_reported_failed_is_not_published_again(settings, db
 
 def test_kafka_sigkilled_while_commands_flow_with_two_relays(settings, mongo):
     """Commands answer 2xx and /readyz stays 200 while Kafka is dead; two relays publish each version once."""
-    from services.partners import create_app
+    from services.partners.app import create_app
 
     with chaos_broker(200) as (chaos, start_kafka, kill_kafka):
         own = replace(settings, kafka_bootstrap=chaos.kafka_bootstrap)

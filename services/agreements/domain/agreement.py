@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
 
-from . import rules
+import services.agreements.domain.rules as rules
 from .rules import AttachmentKind, Category, DocumentKind, PartnerView, Rule, Status, refuse
 from .workplan import (
     Activity, Report, agreement_progress, check_activity_fields, check_realisation, period_bounds,
@@ -236,7 +236,7 @@ class Agreement(Aggregate):
         scope: str = "", location: str = "", our_number: str | None = None, partner_number: str | None = None,
         ksdd_type: str | None = None, parent_kb: Agreement | None = None, extends: Agreement | None = None,
     ) -> list[NewEvent]:
-        """Start a new agreement in DRAFT (only on an empty stream).
+        """``DraftAgreement``: Start a new agreement in DRAFT (only on an empty stream).
 
         A PKS names its KB (``parent_kb``; optional for SINERGI); the KB need not be signed yet
         while drafting but must be by submission. ``extends`` makes this an extension of a
@@ -270,7 +270,7 @@ class Agreement(Aggregate):
     def edit_draft(self, *, role: str, changes: Mapping[str, Any],
                    partners: Sequence[PartnerView | Mapping] | None = None,
                    parent_kb: Agreement | None = None) -> list[NewEvent]:
-        """Change fields of a DRAFT (``EDITABLE_FIELDS``; ``partners`` replaces the parties).
+        """``EditDraft``: Change fields of a DRAFT (``EDITABLE_FIELDS``; ``partners`` replaces the parties).
 
         Category and document kind are fixed: cancel and draft again to change them. Returns
         no events when nothing actually changes.
@@ -304,7 +304,8 @@ class Agreement(Aggregate):
 
     def submit(self, *, role: str, partners: Sequence[PartnerView | Mapping],
                parent_kb: Agreement | None = None) -> list[NewEvent]:
-        """DRAFT → SUBMITTED; all parties verified, a PKS's KB signed (``partners``: current views)."""
+        """``SubmitAgreement``: DRAFT → SUBMITTED; all parties verified, a PKS's KB signed (``partners``:
+        current views)."""
         rules.check_role("submit", role)
         rules.check_state("submit", self.status)
         views = [PartnerView.of(p) for p in partners]
@@ -316,21 +317,24 @@ class Agreement(Aggregate):
         })]
 
     def start_review(self, *, role: str) -> list[NewEvent]:
-        """SUBMITTED → UNDER_REVIEW (the TKKSD takes it up)."""
+        """``StartReview``: SUBMITTED → UNDER_REVIEW (the TKKSD takes it up)."""
         rules.check_role("start_review", role)
         rules.check_state("start_review", self.status)
         return [self._emit(EventType.REVIEW_STARTED, {})]
 
     def return_for_revision(self, *, role: str, reason: str) -> list[NewEvent]:
-        """SUBMITTED or UNDER_REVIEW → DRAFT, with what to revise."""
+        """``ReturnForRevision``: SUBMITTED or UNDER_REVIEW → DRAFT, with what to revise."""
         rules.check_role("return_for_revision", role)
         rules.check_state("return_for_revision", self.status)
         return [self._emit(EventType.RETURNED_FOR_REVISION, {"reason": rules.check_reason(reason)})]
 
-    def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date) -> list[NewEvent]:
-        """The TKKSD's finding: recommended → next approval or READY_TO_SIGN; not → REJECTED (with notes)."""
+    def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date,
+                      today: date) -> list[NewEvent]:
+        """``RecordReview``: The TKKSD's finding: recommended → next approval or READY_TO_SIGN; not → REJECTED
+        (with notes)."""
         rules.check_role("record_review", role)
         rules.check_state("record_review", self.status)
+        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
         if not recommended:
             notes = rules.check_reason(notes, "notes")
         next_status = self._state_after_review() if recommended else Status.REJECTED.value
@@ -339,36 +343,39 @@ class Agreement(Aggregate):
             "next_status": next_status,
         })]
 
-    def approve_dprd(self, *, role: str, approval_ref: str, approved_on: date) -> list[NewEvent]:
-        """AWAITING_DPRD → AWAITING_CENTRAL (foreign) or READY_TO_SIGN."""
+    def approve_dprd(self, *, role: str, approval_ref: str, approved_on: date, today: date) -> list[NewEvent]:
+        """``ApproveDprd``: AWAITING_DPRD → AWAITING_CENTRAL (foreign) or READY_TO_SIGN."""
         rules.check_role("approve_dprd", role)
         rules.check_state("approve_dprd", self.status)
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
         return [self._emit(EventType.DPRD_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": self._state_after_dprd(),
         })]
 
-    def approve_central(self, *, role: str, approval_ref: str, approved_on: date) -> list[NewEvent]:
-        """AWAITING_CENTRAL → READY_TO_SIGN (foreign cooperation only)."""
+    def approve_central(self, *, role: str, approval_ref: str, approved_on: date, today: date) -> list[NewEvent]:
+        """``ApproveCentral``: AWAITING_CENTRAL → READY_TO_SIGN (foreign cooperation only)."""
         rules.check_role("approve_central", role)
         rules.check_state("approve_central", self.status)
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
         return [self._emit(EventType.CENTRAL_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": Status.READY_TO_SIGN.value,
         })]
 
     def sign(
-        self, *, role: str, signatory_name: str, signatory_position: str, signed_on: date,
+        self, *, role: str, signatory_name: str, signatory_position: str, signed_on: date, today: date,
         power_of_attorney_ref: str | None = None, partner_signatory_name: str | None = None,
         partner_signatory_position: str | None = None, our_number: str | None = None,
         partner_number: str | None = None, parent_kb: Agreement | None = None,
     ) -> list[NewEvent]:
-        """READY_TO_SIGN → SIGNED (even when the start date has passed: ``activate`` is separate).
+        """``SignAgreement``: READY_TO_SIGN → SIGNED (even when the start date has passed: ``activate`` is separate).
 
         Numbers given here (often assigned at signing) replace the draft's.
         """
         rules.check_role("sign", role)
         rules.check_state("sign", self.status)
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
         # A stream imported or written under older rules could sit in READY_TO_SIGN without them.
         if self.dprd_required and self.dprd_approval is None:
             raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "no DPRD approval is recorded", kind=Refusal.CONFLICT)
@@ -389,7 +396,7 @@ class Agreement(Aggregate):
         })]
 
     def activate(self, *, role: str, on: date) -> list[NewEvent]:
-        """SIGNED → ACTIVE once the start date is reached.
+        """``ActivateAgreement``: SIGNED → ACTIVE once the start date is reached.
 
         ``activated_on`` is the day the agreement came into force — its start date, or its signing
         date when it was signed later — not the day the scheduler noticed (``on``), so a scheduler
@@ -403,7 +410,7 @@ class Agreement(Aggregate):
         return [self._emit(EventType.ACTIVATED, {"activated_on": min(in_force, on).isoformat()})]
 
     def expire(self, *, role: str, on: date) -> list[NewEvent]:
-        """SIGNED/ACTIVE → EXPIRED once the end date has passed (``on`` > end date).
+        """``ExpireAgreement``: SIGNED/ACTIVE → EXPIRED once the end date has passed (``on`` > end date).
 
         ``expired_on`` is the first day after the end date, whenever the scheduler notices.
         """
@@ -414,27 +421,29 @@ class Agreement(Aggregate):
         return [self._emit(EventType.EXPIRED, {"expired_on": (self.end_date + timedelta(days=1)).isoformat(),
                                                "end_date": self.end_date.isoformat()})]
 
-    def terminate(self, *, role: str, reason: str, on: date) -> list[NewEvent]:
-        """SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
+    def terminate(self, *, role: str, reason: str, on: date, today: date) -> list[NewEvent]:
+        """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
+        rules.check_act_date("on", on, today=today, previous=self.previous_step())
         return [self._emit(EventType.TERMINATED,
                            {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
 
     def reject(self, *, role: str, reason: str) -> list[NewEvent]:
-        """Any state before SIGNED → REJECTED."""
+        """``RejectAgreement``: Any state before SIGNED → REJECTED."""
         rules.check_role("reject", role)
         rules.check_state("reject", self.status)
         return [self._emit(EventType.REJECTED, {"reason": rules.check_reason(reason)})]
 
     def cancel(self, *, role: str, reason: str) -> list[NewEvent]:
-        """Any state before SIGNED → CANCELLED (withdrawn by the region)."""
+        """``CancelAgreement``: Any state before SIGNED → CANCELLED (withdrawn by the region)."""
         rules.check_role("cancel", role)
         rules.check_state("cancel", self.status)
         return [self._emit(EventType.CANCELLED, {"reason": rules.check_reason(reason)})]
 
     def raise_expiry_reminder(self, *, role: str, on: date) -> list[NewEvent]:
-        """H-90: from 90 days before the end date up to the end date, once per end date; else []."""
+        """``RaiseExpiryReminder``: H-90: from 90 days before the end date up to the end date, once per end
+        date; else []."""
         rules.check_role("raise_expiry_reminder", role)
         rules.check_state("raise_expiry_reminder", self.status)
         days_left = (self.end_date - on).days
@@ -446,17 +455,18 @@ class Agreement(Aggregate):
         })]
 
     def amend(
-        self, *, role: str, number: str, signed_on: date, reason: str, changes: Mapping[str, Any],
+        self, *, role: str, number: str, signed_on: date, today: date, reason: str, changes: Mapping[str, Any],
         signatory_name: str, signatory_position: str, power_of_attorney_ref: str | None = None,
         partner_number: str | None = None, parent_kb: Agreement | None = None,
     ) -> list[NewEvent]:
-        """Record a signed ADENDUM: ``changes`` of ``AMENDABLE_FIELDS`` apply from now on.
+        """``AmendAgreement``: Record a signed ADENDUM: ``changes`` of ``AMENDABLE_FIELDS`` apply from now on.
 
         The addendum is signed under the same rules as the agreement itself; a changed end
         date keeps the five-year limit, the activities' schedules and (for a PKS) the KB period.
         """
         rules.check_role("amend", role)
         rules.check_state("amend", self.status)
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
         reason = rules.check_reason(reason)
         _check_field_names(changes, AMENDABLE_FIELDS)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
@@ -481,7 +491,8 @@ class Agreement(Aggregate):
         })]
 
     def attach_document(self, *, role: str, kind: str, file: Mapping[str, Any]) -> list[NewEvent]:
-        """Attach a document (signed scan, KAK, feasibility study, other) in any state but REJECTED/CANCELLED."""
+        """``AttachDocument``: Attach a document (signed scan, KAK, feasibility study, other) in any state but
+        REJECTED/CANCELLED."""
         rules.check_role("attach_document", role)
         rules.check_state("attach_document", self.status)
         kind = rules.to_enum(AttachmentKind, kind, "kind")
@@ -494,7 +505,8 @@ class Agreement(Aggregate):
         target: float | int, unit: str, schedule_start: date, schedule_end: date, responsible_opd: str,
         budget: int = 0,
     ) -> list[NewEvent]:
-        """Add an activity to the work plan of a SIGNED/ACTIVE PKS (OPD officers: the lead OPD's only)."""
+        """``AddActivity``: Add an activity to the work plan of a SIGNED/ACTIVE PKS (OPD officers: the lead
+        OPD's only)."""
         self._check_work_plan("add_activity", role, opd)
         if activity_id in self.activities:
             raise refuse(Rule.ACTIVITY_EXISTS, f"activity '{activity_id}' already exists", kind=Refusal.CONFLICT)
@@ -507,7 +519,7 @@ class Agreement(Aggregate):
 
     def update_activity(self, *, role: str, opd: str | None = None, activity_id: str,
                         changes: Mapping[str, Any]) -> list[NewEvent]:
-        """Change fields of an activity (``ACTIVITY_FIELDS``); no events when nothing changes."""
+        """``UpdateActivity``: Change fields of an activity (``ACTIVITY_FIELDS``); no events when nothing changes."""
         self._check_work_plan("update_activity", role, opd)
         activity = self._activity(activity_id)
         _check_field_names(changes, ACTIVITY_FIELDS)
@@ -520,7 +532,7 @@ class Agreement(Aggregate):
         return [self._emit(EventType.ACTIVITY_UPDATED, {"activity_id": activity_id, "changes": diff})]
 
     def remove_activity(self, *, role: str, opd: str | None = None, activity_id: str) -> list[NewEvent]:
-        """Remove an activity that has no reports yet (reports are evidence and stay)."""
+        """``RemoveActivity``: Remove an activity that has no reports yet (reports are evidence and stay)."""
         self._check_work_plan("remove_activity", role, opd)
         if self._activity(activity_id).reports:
             raise refuse(Rule.ACTIVITY_HAS_REPORTS, f"activity '{activity_id}' has reports and cannot be removed",
@@ -530,8 +542,9 @@ class Agreement(Aggregate):
     def file_report(
         self, *, role: str, opd: str | None = None, activity_id: str, period: str, realisation: float | int,
         obstacles: str = "", solutions: str = "", evidence: Sequence[Mapping[str, Any]] = (), filed_on: date,
+        today: date,
     ) -> list[NewEvent]:
-        """File the implementation report of one activity for one quarter (``YYYY-TWn``).
+        """``FileReport``: File the implementation report of one activity for one quarter (``YYYY-TWn``).
 
         ``realisation`` is cumulative up to the end of the period; filing a period again
         replaces that period's report. OPD officers report for their own activities only.
@@ -543,6 +556,8 @@ class Agreement(Aggregate):
                          kind=Refusal.CONFLICT)
         activity = self._activity(activity_id)
         rules.check_opd_scope(role, opd, activity.responsible_opd)
+        signing = ("signing", date.fromisoformat(self.signing["signed_on"])) if self.signing else None
+        rules.check_act_date("filed_on", filed_on, today=today, previous=signing)
         first, last = period_bounds(period)
         if last < self.start_date or first > self.end_date:
             raise refuse(Rule.PERIOD_OUTSIDE_AGREEMENT, f"{period} lies outside the agreement's term",
@@ -650,6 +665,22 @@ class Agreement(Aggregate):
             filed_on=date.fromisoformat(data["filed_on"]))
 
     # --- views -------------------------------------------------------------------------------
+
+    def previous_step(self) -> tuple[str, date] | None:
+        """The latest dated act recorded so far (TKKSD review, approvals, signing, addenda, activation,
+        termination): a new act may not be dated before it."""
+        acts = [(name, record[key]) for name, record, key in (
+            ("TKKSD review", self.review, "reviewed_on"), ("DPRD approval", self.dprd_approval, "approved_on"),
+            ("central-government approval", self.central_approval, "approved_on"),
+            ("signing", self.signing, "signed_on"), ("termination", self.termination, "terminated_on"),
+        ) if record and record.get(key)]
+        acts += [(f"addendum {a['number']}", a["signed_on"]) for a in self.amendments]
+        if self.activated_on:
+            acts.append(("activation", self.activated_on.isoformat()))
+        if not acts:
+            return None
+        name, day = max(acts, key=lambda act: act[1])
+        return name, date.fromisoformat(day)
 
     def snapshot(self) -> dict:
         """The whole state as a JSON-able dict (GET responses, audit "as of" views)."""

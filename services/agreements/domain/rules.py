@@ -134,6 +134,9 @@ class Rule(StrEnum):
     """Every rule name a command can be refused with."""
 
     INVALID_TRANSITION = "invalid_transition"
+    DATE_IN_FUTURE = "date_in_future"
+    DATE_BEFORE_PREVIOUS_STEP = "date_before_previous_step"
+    DATE_SET_BY_SERVER = "date_set_by_server"
     ROLE_NOT_ALLOWED = "role_not_allowed"
     OPD_NOT_RESPONSIBLE = "opd_not_responsible"
     INVALID_VALUE = "invalid_value"
@@ -351,6 +354,34 @@ def check_amount(field: str, value: Any) -> int:
         raise refuse(Rule.INVALID_AMOUNT, f"{field} must be a whole number of rupiah, zero or more",
                      fields={field: "must be a whole number of rupiah >= 0"})
     return value
+
+
+def check_act_date(field: str, day: date, *, today: date, previous: tuple[str, date] | None = None) -> date:
+    """The date of an act (signed, approved, reviewed, filed, terminated) given by the client: in the
+    past at most up to today (the region's date, from the server clock) and not before the previous
+    dated step of the same agreement, so every recorded history is in order."""
+    if day > today:
+        raise refuse(Rule.DATE_IN_FUTURE, f"{field} {day.isoformat()} is after today ({today.isoformat()})",
+                     fields={field: [f"on or before {today.isoformat()}"]})
+    if previous is not None and day < previous[1]:
+        raise refuse(Rule.DATE_BEFORE_PREVIOUS_STEP,
+                     f"{field} {day.isoformat()} is before the {previous[0]} ({previous[1].isoformat()})",
+                     fields={field: [f"on or after {previous[1].isoformat()}"]})
+    return day
+
+
+def check_scheduler_day(on: date | None, role: str, today: date) -> date:
+    """The day a scheduler command (activate, expire, reminder) is judged on: the server's today,
+    or a day the scheduler itself (role ``service``) gives — never one chosen by a person."""
+    if on is None:
+        return today
+    if role != "service":
+        raise refuse(Rule.DATE_SET_BY_SERVER, "only the scheduler may give the day; leave 'on' out",
+                     kind=Refusal.FORBIDDEN, fields={"on": ["set by the server"]})
+    if on > today:
+        raise refuse(Rule.DATE_IN_FUTURE, f"on {on.isoformat()} is after today ({today.isoformat()})",
+                     fields={"on": [f"on or before {today.isoformat()}"]})
+    return on
 
 
 def check_reason(reason: str | None, field: str = "reason") -> str:

@@ -12,18 +12,18 @@ from shared.readmodel import UnitOfWork
 from services.evaluation.projections.progress import (
     activity_progress, agreement_progress, period_key, report_due_by,
 )
+from services.evaluation.vocabulary import AgreementStatus as S, cooperation_scope
 
 COLLECTION = "agreements"
 # {_id: partner id, agreements: {agreement id: true}}: which agreements to tell when a partner's name
 # or kind changes, found by _id (a query on partner_ids would scan the agreements on FerretDB).
 PARTNER_LINKS = "partner_agreements"
-FOREIGN = ("KSDPL", "KSDLL")
 TERMS = ("title", "our_number", "partner_number", "urusan", "purpose", "scope", "location", "lead_opd",
          "start_date", "end_date", "value", "funding_scheme", "burdens_public", "budgeted_in_apbd", "ksdd_type")
 NEXT_STATUS_EVENTS = ("review_recorded", "dprd_approved", "central_approved")
-STATUS_OF = {"submitted": "SUBMITTED", "review_started": "UNDER_REVIEW", "returned_for_revision": "DRAFT",
-             "signed": "SIGNED", "activated": "ACTIVE", "expired": "EXPIRED", "terminated": "TERMINATED",
-             "rejected": "REJECTED", "cancelled": "CANCELLED"}
+STATUS_OF = {"submitted": S.SUBMITTED, "review_started": S.UNDER_REVIEW, "returned_for_revision": S.DRAFT,
+             "signed": S.SIGNED, "activated": S.ACTIVE, "expired": S.EXPIRED, "terminated": S.TERMINATED,
+             "rejected": S.REJECTED, "cancelled": S.CANCELLED}
 WORK_PLAN_EVENTS = ("activity_added", "activity_updated", "activity_removed", "report_filed")
 
 
@@ -89,9 +89,9 @@ class AgreementsProjection(Projection):
     def _drafted(self, data, event, uow):
         fields = dict(category=data["category"], document_kind=data["document_kind"],
                       parent_kb_id=data.get("parent_kb_id"), extends_agreement_id=data.get("extends_agreement_id"),
-                      status="DRAFT", drafted_at=event["occurred_at"], activities={}, progress=0.0,
+                      status=S.DRAFT, drafted_at=event["occurred_at"], activities={}, progress=0.0,
                       amendment_count=0, document_count=0,
-                      cooperation_scope="luar_negeri" if data["category"] in FOREIGN else "dalam_negeri")
+                      cooperation_scope=cooperation_scope(data["category"]))
         fields.update(self._terms({"partner_ids": data["partner_ids"], **{k: data.get(k) for k in TERMS}}, event,
                                   uow))
         return fields
@@ -105,10 +105,12 @@ class AgreementsProjection(Projection):
         if "partner_ids" in changes:
             # Partners not projected yet (another topic, replayed in another order) are filled in by
             # their partner.registered event below, so the result does not depend on topic order.
-            partners = {pid: uow.find_one("partners", {"_id": pid}, {"name": 1, "kind": 1}) or {}
+            partners = {pid: uow.find_one("partners", {"_id": pid}, {"name": 1, "kind": 1, "subtype": 1}) or {}
                         for pid in changes["partner_ids"]}
             fields["partner_names"] = {pid: p.get("name", pid) for pid, p in partners.items()}
             fields["partner_kind_of"] = {pid: p.get("kind") for pid, p in partners.items()}
+            # an individual partner is not named in public views (shared/personal_data.py)
+            fields["partner_subtype_of"] = {pid: p.get("subtype") for pid, p in partners.items()}
             for pid in changes["partner_ids"]:  # a link left by a later change only costs a no-op update
                 uow.add(PARTNER_LINKS, UpdateOne({"_id": pid}, {"$set": {f"agreements.{event['stream_id']}": True}},
                                                  upsert=True))
@@ -148,6 +150,8 @@ class AgreementsProjection(Projection):
         fields = {f"partner_names.{pid}": values["name"]} if values.get("name") else {}
         if values.get("kind"):
             fields[f"partner_kind_of.{pid}"] = values["kind"]
+        if "subtype" in values:
+            fields[f"partner_subtype_of.{pid}"] = values["subtype"]
         if fields:
             links = uow.find_one(PARTNER_LINKS, {"_id": pid}) or {}
             for aid in sorted(links.get("agreements") or {}):

@@ -18,14 +18,16 @@ from pymongo.database import Database
 from shared.consumer import Projection
 from shared.readmodel import FILLED
 
+from services.evaluation.domain import Status as EvaluationStatus
+from services.evaluation.vocabulary import LIVE, SIGNED_OR_LATER, AgreementStatus
+
 STATISTICS, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS = "statistics", "partner_portfolios", "opd_portfolios"
 # The overview documents' _ids in STATISTICS. What the ``publik`` role sees: the same figures over
 # signed agreements only (see ``refresh``).
 OVERVIEW, PUBLIC_OVERVIEW = "overview", "public_overview"
 PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS = "public_partner_portfolios", "public_opd_portfolios"
-SIGNED_OR_LATER = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"]
-LIVE = ["SIGNED", "ACTIVE"]
-OPEN_EVALUATION = ["SCHEDULED", "IN_PROGRESS", "SUBMITTED"]
+# Evaluations still to be done: neither finalized nor cancelled.
+OPEN_EVALUATION: tuple[str, ...] = tuple(s for s in EvaluationStatus.ALL if s not in EvaluationStatus.CLOSED)
 AGREEMENT_FIELDS = ("status", "category", "document_kind", "cooperation_scope", "partner_kind_of", "urusan",
                     "lead_opd", "year", "signed_on", "partner_ids", "latest_score", "progress", "end_date",
                     "report_due_by")
@@ -72,7 +74,7 @@ def partner_kinds(doc: dict) -> set[str]:
 
 def overview_figures(agreements: list[dict], evaluations: list[dict], partners: list[dict]) -> dict:
     """The dashboard's headline numbers and chart data over the given documents."""
-    finalized = [e for e in evaluations if e.get("status") == "FINALIZED"]
+    finalized = [e for e in evaluations if e.get("status") == EvaluationStatus.FINALIZED]
     kinds_of = {a["_id"]: partner_kinds(a) for a in agreements}
     return {
         "agreements": {
@@ -101,10 +103,10 @@ def overview_figures(agreements: list[dict], evaluations: list[dict], partners: 
         "partners": {"total": len(partners), "by_kind": tally(partners, field("kind")),
                      "by_status": tally(partners, field("status"))},
         # Dates per day, so the figures that depend on today ("expiring within 30 days",
-        # "overdue") are counted at query time from this one document (``api.live_counts``).
+        # "overdue") are counted at query time from this one document (``queries.live_counts``).
         "calendar": {
             "live_end_dates": tally([a for a in agreements if a.get("status") in LIVE], field("end_date")),
-            "active_report_due": tally([a for a in agreements if a.get("status") == "ACTIVE"],
+            "active_report_due": tally([a for a in agreements if a.get("status") == AgreementStatus.ACTIVE],
                                        field("report_due_by")),
             "open_evaluation_due": tally([e for e in evaluations if e.get("status") in OPEN_EVALUATION],
                                          field("due_date")),
@@ -153,14 +155,14 @@ class StatisticsProjection(Projection):
                         "agreements": 0, "active": 0, "signed_or_later": 0, "by_category": {},
                         "scores": {"n": 0, "sum": 0.0}, "progress": {"n": 0, "sum": 0.0}})
                     book["agreements"] += 1
-                    book["active"] += doc.get("status") == "ACTIVE"
+                    book["active"] += doc.get("status") == AgreementStatus.ACTIVE
                     book["signed_or_later"] += doc.get("status") in SIGNED_OR_LATER
                     category = doc.get("category") or "?"
                     book["by_category"][category] = book["by_category"].get(category, 0) + 1
                     if doc.get("latest_score") is not None:
                         book["scores"]["n"] += 1
                         book["scores"]["sum"] += doc["latest_score"]
-                    if doc.get("status") in ("SIGNED", "ACTIVE"):
+                    if doc.get("status") in LIVE:
                         book["progress"]["n"] += 1
                         book["progress"]["sum"] += doc.get("progress") or 0.0
         for target, book_of in books.items():

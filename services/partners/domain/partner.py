@@ -164,12 +164,11 @@ class Partner(Aggregate):
     def cooperation_scope(self) -> str:
         return COOPERATION_SCOPE[self.profile["kind"]]
 
-    def snapshot(self, include_personal_data: bool = True) -> dict:
-        """The partner as a JSON-able dict; contacts (personal data) only when allowed."""
+    def snapshot(self) -> dict:
+        """The partner as a JSON-able dict, personal data included (the edge shapes public views)."""
         out = {"id": self.stream_id, "version": self.version, "status": self.status,
                "cooperation_scope": self.cooperation_scope, **self.profile}
         if self.deactivation_reason:
             out["deactivation_reason"] = self.deactivation_reason
-        if include_personal_data:
-            out["contacts"] = self.contacts
+        out["contacts"] = self.contacts
         return out

@@ -1,6 +1,7 @@
 """Builders shared by the agreement unit tests (imported by the other test modules), and their own checks."""
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import date, timedelta
 
@@ -12,6 +13,7 @@ from shared.domain import DomainError, Refusal
 START = date(2025, 1, 1)
 END = date(2027, 12, 31)
 SIGNED_ON = date(2024, 12, 20)
+TODAY = date(2030, 1, 1)  # "today" for the domain's date bounds: after every date these tests use
 LEAD_OPD = "DISKOMINFO"
 SHA = "ab" * 32
 
@@ -68,7 +70,10 @@ class Stream:
         return self.agreement.status
 
     def do(self, command: str, **kwargs):
-        new = getattr(self.agreement, command)(**kwargs)
+        method = getattr(self.agreement, command)
+        if "today" in inspect.signature(method).parameters:
+            kwargs.setdefault("today", TODAY)  # the server's date, as the handler passes it
+        new = method(**kwargs)
         self.events.extend(new)
         return new
 

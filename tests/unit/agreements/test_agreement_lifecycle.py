@@ -9,7 +9,7 @@ import pytest
 from services.agreements.domain import EVENT_TYPES, Agreement, EventType
 from shared.domain import InvalidTransition, Refusal
 from tests.unit.agreements.test_agreement_builders import (
-    END, LEAD_OPD, SIGNED_ON, START, Stream, advance, at, draft_kwargs, drafted, envelopes, file_meta, partner,
+    END, LEAD_OPD, SIGNED_ON, START, TODAY, Stream, advance, at, draft_kwargs, drafted, envelopes, file_meta, partner,
     partner_for, refused, step,
 )
 
@@ -56,7 +56,8 @@ def test_submitted_event_states_which_approvals_are_required():
 
 def test_signing_is_refused_naming_the_awaited_approval():
     stream = at("AWAITING_DPRD", "KSDLL")
-    sign = dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON)
+    sign = dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON,
+                today=TODAY)
     with refused("dprd_approval_required", Refusal.CONFLICT):
         stream.do("sign", **sign)
     with refused("dprd_approval_required", Refusal.CONFLICT):
@@ -82,7 +83,8 @@ def test_a_stream_ready_to_sign_without_recorded_approvals_cannot_be_signed():
     forged = envelopes(stream.events) + [{"event_type": EventType.REVIEW_RECORDED, "data": {
         "recommended": True, "notes": "", "reviewed_on": "2024-12-01", "next_status": "READY_TO_SIGN"}}]
     agreement = Agreement.rebuild(stream.agreement.stream_id, forged)
-    sign = dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON)
+    sign = dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON,
+                today=TODAY)
     with refused("dprd_approval_required", Refusal.CONFLICT):
         agreement.sign(**sign)
     agreement.apply(EventType.DPRD_APPROVED, {"approval_ref": "X", "approved_on": "2024-12-05",

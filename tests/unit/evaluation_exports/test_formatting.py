@@ -1,18 +1,21 @@
-"""Pure helpers of the exports: Indonesian dates, money and decimals, labels, CSV safety, the CSV and
-XLSX writers, the annual recap and the open-data release (no personal data)."""
+"""Formatting of the exports: Indonesian dates, money and decimals, labels, CSV safety, the CSV and
+XLSX writers."""
 import csv
 import io
-import json
 from datetime import date, datetime, timezone
 
 import pytest
 from openpyxl import load_workbook
 
-from services.evaluation.exports import (
-    CATEGORY_LABELS, Column, DATE, DECIMAL, INT, MONEY, annual_recap, csv_bytes, format_date, format_decimal,
-    format_rupiah, open_data_package, open_party, period_label, rating_label, recap_flags, register_columns,
-    safe_text, scored_groups, to_date, xlsx_bytes,
+from services.evaluation.domain import ASSESSOR_KINDS
+from services.evaluation.domain import Status as EvaluationStatus
+from services.evaluation.exports.formatting import (
+    ASSESSOR_LABELS, CATEGORY_LABELS, Column, DATE, DECIMAL, EVALUATION_STATUS_LABELS, INT, MONEY,
+    PARTNER_KIND_LABELS, STATUS_LABELS, csv_bytes, format_date, format_decimal, format_rupiah, period_label,
+    rating_label, register_columns, safe_text, scored_groups, scope_of, to_date, xlsx_bytes,
 )
+from services.evaluation.schemas import KINDS
+from services.evaluation.vocabulary import CATEGORIES, STATUSES
 
 
 @pytest.mark.parametrize("value, text", [
@@ -141,80 +144,15 @@ def test_only_scored_groups_get_a_column():
     assert scored_groups(RUBRIC) == [("pelaksanaan", "Pelaksanaan")]
 
 
-def agreement(aid, **kw):
-    base = {"_id": aid, "status": "ACTIVE", "category": "KSDD", "lead_opd": "DINKES",
-            "partner_ids": ["p1"], "partner_kind_of": {"p1": "daerah_lain"}, "start_date": "2023-01-01",
-            "end_date": "2027-12-31", "signed_on": "2022-12-20"}
-    return {**base, **kw}
+def test_every_value_of_the_vocabulary_has_its_indonesian_label():
+    assert set(STATUS_LABELS) == set(STATUSES)
+    assert list(CATEGORY_LABELS) == list(CATEGORIES)  # the recap lists categories in this order
+    assert set(EVALUATION_STATUS_LABELS) == set(EvaluationStatus.ALL)
+    assert set(ASSESSOR_LABELS) == set(ASSESSOR_KINDS)
+    assert list(PARTNER_KIND_LABELS) == list(KINDS)
 
 
-def test_recap_flags_follow_the_documented_definitions():
-    assert recap_flags(agreement("a", signed_on="2025-03-01", start_date="2025-04-01"), 2025) == {
-        "signed": True, "active": True, "expired": False, "terminated": False}
-    expired = agreement("b", status="EXPIRED", start_date="2022-06-01", end_date="2024-12-31", signed_on="2022-05-20")
-    assert recap_flags(expired, 2024) == {"signed": False, "active": True, "expired": True, "terminated": False}
-    assert not any(recap_flags(expired, 2025).values())
-    terminated = agreement("c", status="TERMINATED", terminated_on="2025-08-15")
-    assert recap_flags(terminated, 2025)["terminated"] and recap_flags(terminated, 2025)["active"]
-    assert not recap_flags(terminated, 2026)["active"]
-    future = agreement("d", status="SIGNED", start_date="2027-01-15", end_date="2029-01-14", signed_on="2026-11-19")
-    assert recap_flags(future, 2026) == {"signed": True, "active": False, "expired": False, "terminated": False}
-    assert not any(recap_flags(agreement("e", status="DRAFT", signed_on=None), 2025).values())
-
-
-def test_annual_recap_counts_and_averages_per_category_partner_kind_and_opd():
-    agreements = [
-        agreement("a1", signed_on="2025-02-01", start_date="2025-03-01"),
-        agreement("a2", category="KSDPK", lead_opd="DISTAN", partner_kind_of={"p2": "pihak_ketiga"},
-                  partner_ids=["p2"]),
-        agreement("a3", status="EXPIRED", end_date="2025-06-30"),
-        agreement("a4", status="DRAFT", signed_on=None),
-    ]
-    evaluations = [
-        {"_id": "e1", "agreement_id": "a1", "status": "FINALIZED", "year": 2025, "overall": 80.0, "rating": 4,
-         "lead_opd": "DINKES", "group_scores": {"pelaksanaan": 75.0}},
-        {"_id": "e2", "agreement_id": "a2", "status": "FINALIZED", "year": 2025, "overall": 61.25, "rating": 3,
-         "lead_opd": "DISTAN", "group_scores": {"pelaksanaan": 50.0}},
-        {"_id": "e3", "agreement_id": "a1", "status": "FINALIZED", "year": 2024, "overall": 100.0, "rating": 5},
-        {"_id": "e4", "agreement_id": "a1", "status": "SUBMITTED", "year": 2025},
-    ]
-    recap = annual_recap(agreements, evaluations, 2025, [("pelaksanaan", "Pelaksanaan")])
-    totals = recap["totals"]
-    assert (totals["signed"], totals["active"], totals["expired"], totals["terminated"]) == (1, 3, 1, 0)
-    assert totals["evaluations_finalized"] == 2 and totals["average_score"] == 70.63  # (80 + 61.25) / 2
-    assert totals["rating_distribution"] == {"4": 1, "3": 1}
-    assert totals["average_group_scores"] == {"pelaksanaan": {"label": "Pelaksanaan", "average": 62.5}}
-    categories = {r["key"]: r for r in recap["by_category"]}
-    assert set(categories) == {"KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI"}  # every category, even at zero
-    assert (categories["KSDD"]["active"], categories["KSDD"]["signed"], categories["KSDD"]["expired"]) == (2, 1, 1)
-    assert categories["KSDD"]["average_score"] == 80.0 and categories["KSDPK"]["average_score"] == 61.25
-    assert categories["SINERGI"]["active"] == 0 and categories["SINERGI"]["average_score"] is None
-    kinds = {r["key"]: r for r in recap["by_partner_kind"]}
-    assert kinds["daerah_lain"]["active"] == 2 and kinds["pihak_ketiga"]["evaluations_finalized"] == 1
-    opds = {r["key"]: r for r in recap["by_opd"]}
-    assert set(opds) == {"DINKES", "DISTAN"} and opds["DISTAN"]["average_score"] == 61.25
-    assert sum(r["active"] for r in recap["by_category"]) == totals["active"]
-
-
-def test_open_data_has_no_personal_data():
-    partners = {
-        "p1": {"_id": "p1", "name": "Pemerintah Kota Jambi", "kind": "daerah_lain", "region_code": "15.71",
-               "country": "ID", "contacts": [{"name": "Hendra", "email": "h@jambikota.example", "phone": "+62 1"}],
-               "identifiers": {"npwp": "0123456789012345"}, "address": {"street": "Jl. Rahasia 1"}},
-        "p2": {"_id": "p2", "name": "Budi Santoso", "kind": "pihak_ketiga", "subtype": "perseorangan",
-               "country": "ID", "identifiers": {"npwp": "9999999999999999"}},
-    }
-    doc = agreement("a1", partner_ids=["p1", "p2"], partner_names={"p1": "Pemerintah Kota Jambi", "p2": "Budi Santoso"},
-                    value=100, title="PKS Uji", version=7, activities={"x": {"name": "Kegiatan", "target": 10}})
-    package = open_data_package([doc], partners, "http://example/api/v1/exports/open-data.json", date(2026, 1, 1),
-                                published="2026-01-01T00:00:00+00:00")
-    text = json.dumps(package, ensure_ascii=False)
-    for secret in ("contacts", "email", "phone", "Hendra", "npwp", "Jl. Rahasia", "Budi Santoso", "9999"):
-        assert secret not in text, secret
-    release = package["releases"][0]
-    assert release["ocid"] == "ocds-jalin-a1" and release["id"] == "a1-v7"
-    assert release["contracts"][0]["value"] == {"amount": 100, "currency": "IDR"}
-    assert release["contracts"][0]["status"] == "active" and "implementation" in release["tag"]
-    assert [p["name"] for p in release["parties"]][:2] == ["Pemerintah Kota Jambi",
-                                                           "Perseorangan (nama tidak dipublikasikan)"]
-    assert open_party("p1", partners["p1"], "x")["identifier"] == {"scheme": "ID-KEMENDAGRI", "id": "15.71"}
+def test_the_scope_is_the_recorded_one_else_the_categorys():
+    assert scope_of({"cooperation_scope": "luar_negeri", "category": "KSDD"}) == "luar_negeri"
+    assert scope_of({"category": "KSDLL"}) == "luar_negeri" and scope_of({"category": "KSDPL"}) == "luar_negeri"
+    assert scope_of({"category": "KSDPK"}) == "dalam_negeri" and scope_of({}) == "dalam_negeri"

@@ -103,9 +103,3 @@ def test_rebuild_equals_live_state():
             partner.deactivate("closed"):
         history.append({"event_type": event.type, "data": event.data})
     assert Partner.rebuild("partner-1", history).snapshot() == partner.snapshot()
-
-
-def test_public_snapshot_has_no_personal_data():
-    partner = registered()
-    partner.set_contacts([{"name": "Budi", "position": "Kabag", "phone": "0812345678", "email": None}])
-    assert "contacts" not in partner.snapshot(include_personal_data=False)

@@ -1,5 +1,9 @@
 """The rubric catalog: every rubric version ever configured, so evaluations scheduled under an
-older version are still answered and scored with it (history is never rewritten)."""
+older version are still answered and scored with it (history is never rewritten).
+
+``domain/rubric.py`` says what a rubric is; this module loads the configured ones from their
+JSON files (the default beside it, more from ``JALIN_RUBRIC_DIR``) and finds them by version.
+"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -35,7 +35,7 @@ def generation_names(settings: Settings, generation: int) -> tuple[str, str]:
             f"{settings.prefix}.{CONSUMER}.g{generation}")
 
 
-class ReadSide:
+class ReadModelPointer:
     """Reads and changes the pointer; gives the live read-model database."""
 
     def __init__(self, client: MongoClient, settings: Settings, cache_seconds: float = 1.0):

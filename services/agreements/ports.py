@@ -1,0 +1,116 @@
+"""The ports the agreements handlers depend on, with their in-memory fakes.
+
+``PartnerDirectory`` is read from the partner replica on MongoDB (``partner_replica.py``),
+``AttachmentStore`` is GridFS (``files.py``). The fakes stand in for them in the handlers'
+unit tests; tests/integration/test_port_contracts.py runs each fake through the same contract
+as its real adapter so the fakes stay honest.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO, Iterable, Protocol
+
+from shared.domain import DomainError, Refusal
+
+CHUNK = 256 * 1024
+
+
+class TooLarge(Exception):
+    """The upload exceeds the configured limit."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An attachment's metadata (file_id, filename, size, media_type, sha256) and its bytes."""
+
+    meta: dict
+    content: bytes
+
+
+class PartnerDirectory(Protocol):
+    """The partners as the agreement rules see them (id, name, kind, status, country)."""
+
+    def views(self, partner_ids: Iterable[str]) -> tuple[list[dict], list[str]]:
+        """``(views found, ids not found)`` in the order asked, each id once."""
+
+
+class AttachmentStore(Protocol):
+    """Uploaded files, kept with the sha256 that the events record."""
+
+    max_bytes: int
+
+    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
+        """Store the upload (``TooLarge`` beyond ``max_bytes``, nothing kept); return its metadata."""
+
+    def meta(self, file_id: str) -> dict | None:
+        """The metadata of a stored file, or None."""
+
+    def get_verified(self, file_id: str, expected_sha256: str | None = None) -> StoredFile:
+        """The file, refused (``file_not_found``, ``attachment_tampered``) if missing or altered."""
+
+    def delete(self, file_id: str) -> None:
+        """Remove a file; removing a missing one is not an error."""
+
+
+class InMemoryPartnerDirectory:
+    """Fake ``PartnerDirectory``: partners held in a dict, as the replica would hold them."""
+
+    def __init__(self, partners: Iterable[dict] = ()):
+        self.partners: dict[str, dict] = {}
+        for partner in partners:
+            self.add(**partner)
+
+    def add(self, id: str, name: str, kind: str, status: str = "verified", country: str = "ID") -> None:
+        """Record (or replace) a partner as the replica would after its events."""
+        self.partners[id] = {"id": id, "name": name, "kind": kind, "status": status, "country": country}
+
+    def views(self, partner_ids: Iterable[str]) -> tuple[list[dict], list[str]]:
+        ids = list(dict.fromkeys(partner_ids))
+        return ([dict(self.partners[i]) for i in ids if i in self.partners],
+                [i for i in ids if i not in self.partners])
+
+
+class InMemoryAttachmentStore:
+    """Fake ``AttachmentStore``: files held in a dict with the sha256 computed on upload."""
+
+    def __init__(self, max_bytes: int = 1024 * 1024):
+        self.max_bytes = max_bytes
+        self.files: dict[str, tuple[dict, bytes]] = {}
+
+    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
+        content = b""
+        while chunk := stream.read(CHUNK):
+            content += chunk
+            if len(content) > self.max_bytes:
+                raise TooLarge()
+        file_id = f"file-{uuid.uuid4()}"
+        meta = {"file_id": file_id, "filename": filename, "size": len(content), "media_type": media_type,
+                "sha256": hashlib.sha256(content).hexdigest()}
+        self.files[file_id] = (meta, content)
+        return dict(meta)
+
+    def meta(self, file_id: str) -> dict | None:
+        stored = self.files.get(file_id)
+        return dict(stored[0]) if stored else None
+
+    def get_verified(self, file_id: str, expected_sha256: str | None = None) -> StoredFile:
+        if file_id not in self.files:
+            raise DomainError("file_not_found", f"{file_id} does not exist", kind=Refusal.NOT_FOUND)
+        meta, content = self.files[file_id]
+        actual = hashlib.sha256(content).hexdigest()
+        for expected in (meta["sha256"], expected_sha256):
+            if expected and expected != actual:
+                raise DomainError("attachment_tampered",
+                                  f"{file_id} does not match the sha256 recorded when it was attached",
+                                  kind=Refusal.CONFLICT)
+        return StoredFile(dict(meta), content)
+
+    def delete(self, file_id: str) -> None:
+        self.files.pop(file_id, None)
+
+    def tamper(self, file_id: str, content: bytes) -> None:
+        """Replace a file's bytes behind the store's back (what an intruder with DB access could do)."""
+        meta, _ = self.files[file_id]
+        self.files[file_id] = (meta, content)
