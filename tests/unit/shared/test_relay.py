@@ -147,3 +147,17 @@ def test_each_takeover_gets_a_new_generation_and_a_stale_one_cannot_confirm():
     assert second == first + 1
     assert not lease.confirm("one", first, 60, {0: 5})
     assert lease.confirm("two", second, 60, {0: 5}) and lease.checkpoint() == {0: 5}
+
+
+def test_with_the_fake_publisher_a_batch_written_but_reported_failed_is_published_once():
+    from shared.messaging import InMemoryPublisher
+
+    store, publisher = InMemoryEventStore(), InMemoryPublisher()
+    fill(store)
+    relay = OutboxRelay(store, publisher, "t", InMemoryLease())
+    publisher.written_but_failed = True
+    with pytest.raises(PublishError):
+        relay.run_once()
+    assert relay.run_once() == 0 and store.unpublished() == []  # found in the topic, marked, not re-sent
+    sent = [(key, envelope["version"]) for key, envelope in publisher.messages("t")]
+    assert sorted(sent) == sorted((s, v) for s in ("thing-a", "thing-b") for v in (1, 2, 3))
