@@ -11,10 +11,13 @@ loads it with ``JalinClient`` (cli/client.py) and walks each agreement through i
 ``AgreementWorkflow`` (cli/workflow.py). Dates are anchored on the services' own "today" (the
 register's ``as_of``).
 
-The past is recorded with the services' own commands and dates: ``signed_on``, ``reviewed_on``,
-``approved_on``, ``filed_on``, ``activate``/``expire`` with ``{"on": ...}``. The domain refuses
-what could not have happened (a report for a quarter that has not started, a work plan on an
-agreement that is no longer in force), so steps follow the order of real life.
+The past is recorded with the services' own commands and the dates of the acts they allow a
+client to give: ``reviewed_on``, ``approved_on``, ``signed_on``, ``filed_on``, a termination's
+``on`` — each between the previous step and today. Activation and expiry are judged on the
+server's today (the domain records the day the agreement came into force or lapsed). The domain
+refuses what could not have happened (a report for a quarter that has not started, a work plan on
+an agreement that is no longer in force, an act dated before the one it follows), so steps follow
+the order of real life.
 
 Idempotent: everything is found first (partners by name, agreements by title, evaluations by
 agreement, period, year and assessor) and only the missing steps are sent; every POST carries a
@@ -35,7 +38,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Callable
 
 import requests
@@ -449,7 +452,7 @@ class AgreementRun:
         for activity in s.activities:
             self.step(f"activity:{activity.activity_id}", lambda a=activity: self.activity(a.activity_id) is not None,
                       "activities", STAFF, self.activity_body(activity), can=in_force)
-        self.step("activate", lambda: self.rank >= 7, "activate", STAFF, {"on": s.start.isoformat()},
+        self.step("activate", lambda: self.rank >= 7, "activate", STAFF, {},
                   can=lambda: self.status == "SIGNED" and s.start <= today)
         until = s.terminated_on if s.target == "TERMINATED" else None
         for activity in s.activities:
@@ -468,8 +471,7 @@ class AgreementRun:
             self.step("terminate", lambda: self.status == "TERMINATED", "terminate", BUPATI,
                       {"reason": s.reason, "on": s.terminated_on.isoformat()}, can=in_force)
         elif s.target == "EXPIRED":
-            self.step("expire", lambda: self.rank >= 8, "expire", STAFF,
-                      {"on": (s.end + timedelta(days=1)).isoformat()}, can=in_force)
+            self.step("expire", lambda: self.rank >= 8, "expire", STAFF, {}, can=in_force)
 
     def sign_body(self) -> dict:
         s = self.spec

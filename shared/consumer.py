@@ -12,10 +12,19 @@ For each event of stream S at version v, with p the last version of S applied he
 A handler that keeps failing sends its event to the dead letters (a collection + the DLQ topic);
 later events of the same stream are parked behind it, other streams go on. Operators request a
 retry or a discard by changing the dead letter's status; the runner carries it out.
+
+The same holds when the failure comes later, when the batch's writes are flushed (the database or
+the driver refuses a key with a NUL byte, an integer beyond 64 bits…): the flush is all-or-nothing
+per batch and does not say which event's write it refused, so the batch is applied again one event
+at a time and the event whose own writes are refused is dead-lettered. Only an unavailable database
+(``readmodel.is_transient``) stops a batch: it is retried from the last committed offsets. Kafka
+errors (a rebalance that fails the commit, a broker restart) are retried too; no event and no
+Kafka hiccup can stop the runner.
 """
 from __future__ import annotations
 
 import abc
+import json
 import logging
 import threading
 import time
@@ -23,6 +32,8 @@ import traceback
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
+import bson
+from kafka.errors import KafkaError
 from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -32,7 +43,7 @@ from shared.kafka import decode
 from shared.logs import correlation_id_var
 from shared.messaging import Publisher, StreamSource
 from shared.metrics import Metrics
-from shared.readmodel import UnitOfWork
+from shared.readmodel import UnitOfWork, WriteRefused, is_transient
 from shared.upcasting import Upcasters
 
 log = logging.getLogger("jalin.consumer")
@@ -72,6 +83,41 @@ class GapNotFilled(Exception):
     """The missing events could not be fetched or did not fit the stream."""
 
 
+def storable(envelope: dict) -> dict:
+    """How an envelope is kept in a dead letter or a parked entry: as is when BSON can hold it,
+    else as its JSON text (a key with a NUL byte or an integer beyond 64 bits, the very content
+    that may have made its writes fail, must not make the dead letter's own write fail)."""
+    try:
+        if _plain_keys(envelope):
+            bson.encode({"envelope": envelope})
+            return {"envelope": envelope}
+    except Exception:  # noqa: BLE001 - any encoding failure: keep the JSON text instead
+        pass
+    return {"envelope_json": json.dumps(envelope, ensure_ascii=False, default=str)}
+
+
+def _plain_keys(value) -> bool:
+    """No key anywhere that MongoDB-protocol servers refuse or read as an operator or a path."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                if not isinstance(key, str) or key.startswith("$") or "." in key or "\x00" in key:
+                    return False
+                stack.append(sub)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def stored_envelope(doc: dict) -> dict:
+    """The envelope of a dead letter or parked entry written with ``storable``."""
+    if "envelope" in doc:
+        return doc["envelope"]
+    return json.loads(doc["envelope_json"])
+
+
 class ConsumerRunner:
     """Applies events to projections with the guarantees described in the module docstring."""
 
@@ -97,6 +143,10 @@ class ConsumerRunner:
         self._dead_gauge = metrics.gauge("consumer_dead_letters_open", "Dead letters waiting for an operator", ("consumer",))
         self._lag = metrics.gauge("consumer_lag", "Messages not yet consumed", ("consumer", "topic", "partition"))
         self._batch_seconds = metrics.histogram("consumer_batch_seconds", "Time to apply and flush one batch", ("consumer",))
+        self._refresh_failures = metrics.counter("consumer_refresh_failures_total",
+                                                 "Refreshes of derived documents that failed", ("consumer", "projection"))
+        self._kafka_errors = metrics.counter("consumer_kafka_errors_total",
+                                             "Kafka errors retried by the runner", ("consumer", "error"))
 
     # ------------------------------------------------------------ setup
 
@@ -119,6 +169,34 @@ class ConsumerRunner:
     def _process(self, envelopes: list[dict], draining: frozenset[str] = frozenset()) -> None:
         if not envelopes:
             return
+        try:
+            self._process_batch(envelopes, draining)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the database is unavailable: not the events' fault, the batch is retried
+            log.warning("batch refused, applying its events one by one",
+                        extra={"consumer": self.name, "events": len(envelopes), "error": repr(exc)})
+            self._positions.clear()  # part of the batch may have been written
+            for envelope in envelopes:
+                self._process_alone(envelope, draining)
+
+    def _process_alone(self, envelope: dict, draining: frozenset[str]) -> None:
+        """Apply one event in its own batch; dead-letter it if its writes keep being refused."""
+        error: Exception | None = None
+        for _attempt in range(self.max_attempts):
+            try:
+                self._process_batch([envelope], draining)
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                error = exc
+                self._positions.pop(envelope["stream_id"], None)
+        uow = UnitOfWork(self.db)
+        self._dead_letter(uow, envelope, error.cause if isinstance(error, WriteRefused) else error)
+        uow.flush()
+
+    def _process_batch(self, envelopes: list[dict], draining: frozenset[str]) -> None:
         sids = list(dict.fromkeys(e["stream_id"] for e in envelopes))
         positions = self._known_positions(sids)
         blocked = self._blocked(sids) - draining
@@ -193,8 +271,10 @@ class ConsumerRunner:
                     self._events.labels(self.name, "applied").inc()
                     self._dirty = True
                     return True
-                except PyMongoError:
-                    raise  # the database is unavailable: not the event's fault, retry the batch
+                except (PyMongoError, WriteRefused):
+                    # A database failure, even one a handler's read ran into: the queued writes of
+                    # earlier events went with it, so the whole batch goes back (see ``_process``).
+                    raise
                 except Exception as exc:  # a handler bug or an event it cannot digest
                     uow.rollback(mark)
                     error = exc
@@ -238,7 +318,7 @@ class ConsumerRunner:
         uow.add(PARKED, UpdateOne(
             {"_id": f"{envelope['stream_id']}:{envelope['version']}"},
             {"$setOnInsert": {"stream_id": envelope["stream_id"], "version": envelope["version"],
-                              "envelope": envelope, "reason": reason, "parked_at": datetime.now(timezone.utc)}},
+                              **storable(envelope), "reason": reason, "parked_at": datetime.now(timezone.utc)}},
             upsert=True))
 
     def _dead_letter(self, uow: UnitOfWork, envelope: dict, error: Exception | None) -> None:
@@ -249,7 +329,7 @@ class ConsumerRunner:
         uow.add(DEAD_LETTERS, UpdateOne(
             {"_id": f"{envelope['stream_id']}:{envelope['version']}"},
             {"$set": {"stream_id": envelope["stream_id"], "version": envelope["version"],
-                      "event_type": envelope["event_type"], "envelope": envelope, "status": "open",
+                      "event_type": envelope["event_type"], **storable(envelope), "status": "open",
                       "error": repr(error), "traceback": detail[-4000:], "consumer": self.name,
                       "updated_at": datetime.now(timezone.utc)},
              "$setOnInsert": {"created_at": datetime.now(timezone.utc), "history": []},
@@ -272,7 +352,18 @@ class ConsumerRunner:
         self._dirty = False
         started = time.monotonic()
         for projection in self.projections:
-            projection.refresh(self.db)
+            try:
+                projection.refresh(self.db)
+            except Exception as exc:
+                if is_transient(exc):
+                    self._dirty = True
+                    raise
+                # Derived documents a stored event makes unwritable: they stay as they were (and
+                # are tried again after the next batch); the events go on being applied.
+                self._dirty = True
+                self._refresh_failures.labels(self.name, projection.name).inc()
+                log.error("refresh failed", extra={"consumer": self.name, "projection": projection.name,
+                                                   "error": repr(exc)})
         self._refreshed_at = time.monotonic()
         self._refresh_seconds = self._refreshed_at - started
 
@@ -281,22 +372,19 @@ class ConsumerRunner:
         for letter in list(self.db[DEAD_LETTERS].find({"status": "discard_requested"})):
             self._settle(letter, "discarded")
         for letter in list(self.db[DEAD_LETTERS].find({"status": "retry_requested"})):
-            uow = UnitOfWork(self.db)
-            envelope = letter["envelope"]
+            envelope = stored_envelope(letter)
             pos = self.db[POSITIONS].find_one({"_id": letter["stream_id"]}) or {"version": 0}
             if envelope["version"] <= pos["version"]:
                 self._settle(letter, "resolved")
                 continue
             self.db[DEAD_LETTERS].update_one({"_id": letter["_id"]}, {"$set": {"status": "retrying"}})
             self._positions.pop(letter["stream_id"], None)
-            if self._apply(uow, envelope):
-                uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
-                              set_fields={"version": envelope["version"], "hash": envelope["hash"],
-                                          "updated_at": datetime.now(timezone.utc)}, set_on_insert=UNAPPLIED)
-                uow.flush()
+            # Its own batch, as after a refused flush: the dead letter is written again as open,
+            # with the new error, if the handler or the writes fail again.
+            self._process_alone(envelope, frozenset({letter["stream_id"]}))
+            pos = self.db[POSITIONS].find_one({"_id": letter["stream_id"]}) or {"version": 0}
+            if envelope["version"] <= pos["version"]:
                 self._settle(letter, "resolved")
-            else:
-                uow.flush()  # the dead letter was written again as open, with the new error
         self._drain_parked()
         self.refresh()
         self._parked_gauge.labels(self.name).set(self.db[PARKED].count_documents({}))
@@ -304,7 +392,7 @@ class ConsumerRunner:
 
     def _settle(self, letter: dict, status: str) -> None:
         if status == "discarded":
-            envelope = letter["envelope"]
+            envelope = stored_envelope(letter)
             self._positions.pop(letter["stream_id"], None)
             uow = UnitOfWork(self.db)
             uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
@@ -321,7 +409,7 @@ class ConsumerRunner:
             if self._has_open_dead_letter(sid):
                 continue
             docs = list(self.db[PARKED].find({"stream_id": sid}).sort("version", ASCENDING))
-            self._process([d["envelope"] for d in docs], draining=frozenset({sid}))
+            self._process([stored_envelope(d) for d in docs], draining=frozenset({sid}))
             pos = self.db[POSITIONS].find_one({"_id": sid}) or {"version": 0}
             self.db[PARKED].delete_many({"stream_id": sid, "version": {"$lte": pos["version"]}})
 
@@ -334,7 +422,7 @@ class ConsumerRunner:
         ``consumer`` is a kafka-python KafkaConsumer.
         """
         self.setup()
-        last_maintenance, assignment = 0.0, None
+        last_maintenance, assignment, kafka_failures = 0.0, None, 0
         log.info("consumer started", extra={"consumer": self.name})
         while not stop.is_set() and not (should_yield and should_yield()):
             try:
@@ -357,11 +445,29 @@ class ConsumerRunner:
                     self.maintain()
                     self._measure_lag(consumer)
                     last_maintenance = time.monotonic()
-            except PyMongoError as exc:
-                # Nothing was committed: rewind to the last committed offsets and retry.
+            except (PyMongoError, WriteRefused) as exc:
+                # Nothing was committed: rewind to the last committed offsets and retry. (A refused
+                # write reaching here is one the runner could not pin on an event: even the dead
+                # letter was refused, as when the disk is full. Nothing is skipped; it waits.)
                 log.warning("database unavailable, retrying batch", extra={"error": repr(exc)})
-                self._rewind(consumer)
+                try:
+                    self._rewind(consumer)
+                except KafkaError as kafka_exc:  # a rebalance meanwhile: the new assignment starts there anyway
+                    log.warning("rewind failed", extra={"error": repr(kafka_exc)})
                 stop.wait(1.0)
+            except KafkaError as exc:
+                # A rebalance under way (the commit is refused: CommitFailedError, unknown member
+                # id), a broker restarting… The batch in hand was applied; what was not committed
+                # is delivered again (to this member or the partition's new owner) and skipped as
+                # duplicates. The next poll rejoins the group.
+                self._kafka_errors.labels(self.name, type(exc).__name__).inc()
+                log.warning("kafka error, retrying", extra={"consumer": self.name, "error": repr(exc)})
+                self.forget_positions()
+                backoff = min(10.0, 0.5 * 2 ** min(kafka_failures, 5))
+                kafka_failures += 1
+                stop.wait(backoff)
+                continue
+            kafka_failures = 0
         self.refresh(force=True)
         log.info("consumer stopped", extra={"consumer": self.name})
 

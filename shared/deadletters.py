@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 
 from flask import jsonify
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from pymongo import ASCENDING
 
 from shared.auth import current_actor, requires
-from shared.consumer import DEAD_LETTERS
+from shared.consumer import DEAD_LETTERS, stored_envelope
 from shared.http import Problem
+from shared.schema import Schema
 
 OPERATORS = ("admin",)
 READERS = ("admin", "auditor")
@@ -42,7 +43,8 @@ def summary(doc: dict, full: bool = False) -> dict:
            "error": doc.get("error"), "attempts": doc.get("attempts"), "created_at": doc.get("created_at"),
            "updated_at": doc.get("updated_at"), "history": doc.get("history", [])}
     if full:
-        out["envelope"] = doc.get("envelope")
+        # Kept as JSON text when BSON cannot hold it (see ``consumer.storable``); shown as JSON alike.
+        out["envelope"] = stored_envelope(doc) if ("envelope" in doc or "envelope_json" in doc) else None
         out["traceback"] = doc.get("traceback")
     return out
 

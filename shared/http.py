@@ -199,6 +199,50 @@ def _register_error_handlers(app: Flask) -> None:
         return problem_response(500, "Internal Server Error", "an unexpected error occurred; quote the correlation_id")
 
 
+# ---------------------------------------------------------------- JSON bodies
+
+# No request schema nests anywhere near this deep (``shared.schema`` bounds each field further).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """The nesting depth of a parsed JSON value, counted up to ``limit + 1`` (iterative: a deep
+    value cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def guard_json_depth() -> None:
+    """Refuse (422) a JSON body nested deeper than ``MAX_JSON_DEPTH`` before any schema reads it.
+
+    Python's parser gives up with a RecursionError (a 500) around a thousand levels; a body that
+    deep is refused here, as is anything deeper than the limit. Bodies that are not JSON, or not
+    valid JSON, are left to the schema's parser (400).
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not request.is_json:
+        return
+    body = request.get_data(cache=True)
+    if not body:
+        return
+    try:
+        parsed = json.loads(body)
+        deep = json_depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH
+    except RecursionError:
+        deep = True
+    except ValueError:
+        return
+    if deep:
+        raise Problem(422, "Unprocessable Content", f"the body is nested deeper than {MAX_JSON_DEPTH} levels",
+                      rule="nesting_too_deep", errors={"_body": [f"nested deeper than {MAX_JSON_DEPTH} levels"]})
+
+
 # ---------------------------------------------------------------- ETag / If-Match
 
 def etag(version: int) -> str:
@@ -374,6 +418,7 @@ def create_service_app(name: str, settings: Settings, *, title: str, description
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _register_error_handlers(app)
     _register_request_hooks(app, metrics)
+    app.before_request(guard_json_depth)
     if policy is not None:
         _register_access_policy(app, policy)
     _register_operational_routes(app, extension)

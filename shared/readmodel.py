@@ -11,9 +11,44 @@ from typing import Any, Mapping
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 
 DUPLICATE_KEY = 11000
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unavailable (retry the same writes later) rather than
+    that it refused what was written (retrying the same writes fails again).
+
+    Connection failures, timeouts and errors labelled retryable are transient; everything else
+    (an invalid key name, an integer beyond 64 bits, a string that is not UTF-8, an answer the
+    driver cannot read) is about the data and would fail again at every retry.
+    """
+    if isinstance(exc, (ConnectionFailure, ExecutionTimeout, WTimeoutError)):
+        return True
+    return isinstance(exc, PyMongoError) and (exc.has_error_label("RetryableWriteError")
+                                              or exc.has_error_label("TransientTransactionError"))
+
+
+def safe_key(value: object) -> str:
+    """``str(value)`` usable as a key of a read-model document whatever the value (a tally by
+    urusan or OPD code, say): a NUL byte, a leading ``$`` and ``.`` are replaced by look-alikes
+    (U+FFFD, U+FF04, U+FF0E) that MongoDB-protocol servers accept as plain key text."""
+    text = str(value).replace("\x00", "\ufffd").replace(".", "\uff0e")
+    return "\uff04" + text[1:] if text.startswith("$") else text
+
+
+class WriteRefused(Exception):
+    """The database (or the driver encoding for it) refused queued writes for their content.
+
+    Raised by ``UnitOfWork.flush`` instead of the cause, so the consumer runner can tell it from
+    a handler's own failure and from an unavailable database: the batch is then applied again one
+    event at a time to find the event whose writes are refused (see ``ConsumerRunner``).
+    """
+
+    def __init__(self, collection: str, cause: BaseException):
+        super().__init__(f"writes to {collection} refused: {cause!r}")
+        self.collection, self.cause = collection, cause
 
 
 class _InsertNew(InsertOne):
@@ -123,6 +158,14 @@ class UnitOfWork:
         return len(chosen)
 
     def _send(self, collection: str, run: list[Any]) -> None:
+        try:
+            self._bulk(collection, run)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            raise WriteRefused(collection, exc) from exc
+
+    def _bulk(self, collection: str, run: list[Any]) -> None:
         if not isinstance(run[0], _InsertNew):
             self.db[collection].bulk_write(run, ordered=True)
             return

@@ -11,13 +11,14 @@ import requests
 from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.auth import STREAM_READERS, mint_token, requires
 from shared.config import Settings
 from shared.envelope import verify_chain
 from shared.eventstore import EventStore
 from shared.http import Problem
+from shared.schema import Schema
 from shared.upcasting import Upcasters
 
 # Which service owns each stream type (the topology, in one place).

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -411,22 +412,76 @@ def process_table(profile: Profile) -> list[tuple[str, list[str], dict]]:
 
 
 class Supervisor:
-    """Starts the Jalin processes, watches them, and stops them all on request."""
+    """Starts the Jalin processes, restarts one that dies (``watch``), and stops them all on request.
+
+    A process that exits on its own is started again after a backoff that doubles with each quick
+    death (1 s, 2 s, 4 s … at most ``MAX_BACKOFF``) and starts over once it has run ``STEADY``
+    seconds: a poisoned or crashing worker costs itself, never the rest of the stack.
+    """
+
+    MAX_BACKOFF = 30.0
+    STEADY = 60.0
 
     def __init__(self, profile: Profile, prefix: str | None = None, extra_env: dict | None = None):
         self.profile = profile
         self.env = {**service_env(profile, prefix), **(extra_env or {})}
         self.procs: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}
+        self._commands: dict[str, tuple[list[str], dict]] = {}
+        self._started_at: dict[str, float] = {}
+        self._quick_deaths: dict[str, int] = {}
+        self._due: dict[str, float] = {}  # name -> when a dead process is started again
+        self._stopping = False
+        self._lock = threading.Lock()  # a restart and a stop never interleave (no orphan process)
 
     def start(self, only: list[str] | None = None) -> None:
         self.profile.dir.mkdir(parents=True, exist_ok=True)
+        self._stopping = False
         for name, argv, extra in process_table(self.profile):
             if only and name not in only:
                 continue
-            log = open(self.profile.dir / f"{name}.log", "ab")
+            self._commands[name] = (argv, extra)
+            self._launch(name)
+
+    def _launch(self, name: str) -> None:
+        argv, extra = self._commands[name]
+        self.profile.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.profile.dir / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                                 stdin=subprocess.DEVNULL, env={**os.environ, **self.env, **extra},
                                                 start_new_session=True)
+        self._started_at[name] = time.monotonic()
+
+    def revive(self) -> list[str]:
+        """Schedule the restart of processes that exited and start those whose backoff is over;
+        return the names started again."""
+        with self._lock:
+            return [] if self._stopping else self._revive()
+
+    def _revive(self) -> list[str]:
+        now, started = time.monotonic(), []
+        for name in self.dead():
+            if name not in self._due:
+                ran = now - self._started_at.get(name, now)
+                quick = 0 if ran >= self.STEADY else self._quick_deaths.get(name, 0) + 1
+                self._quick_deaths[name] = quick
+                backoff = min(self.MAX_BACKOFF, 2.0 ** max(0, quick - 1))
+                self._due[name] = now + backoff
+                say(f"{name} exited with status {self.procs[name].returncode} after {ran:.0f}s; "
+                    f"restarting in {backoff:.0f}s (see {self.profile.dir}/{name}.log)")
+            elif now >= self._due[name]:
+                del self._due[name]
+                self._launch(name)
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                started.append(name)
+        return started
+
+    def watch(self, stop, interval: float = 0.5) -> None:
+        """Restart dead processes until ``stop()`` is true (``stop``: a callable or a threading.Event)."""
+        stopped = stop.is_set if hasattr(stop, "is_set") else stop
+        while not stopped():
+            self.revive()
+            time.sleep(interval)
 
     def wait_ready(self, timeout: float = 60) -> None:
         import urllib.request
@@ -444,6 +499,8 @@ class Supervisor:
             _wait(f"{name}-api", ready, timeout, self.profile.dir / f"{name}-api.log")
 
     def stop(self, timeout: float = 30) -> None:
+        with self._lock:
+            self._stopping = True
         for proc in self.procs.values():
             if proc.poll() is None:
                 try:
@@ -464,8 +521,8 @@ class Supervisor:
 
 
 def run(profile: Profile) -> None:
-    """The main job: infrastructure, every service and worker, the Muaro Jambi demo, URLs; Ctrl-C
-    stops everything.
+    """The main job: infrastructure, every service and worker, the Muaro Jambi demo, URLs; a process
+    that dies is restarted (``Supervisor.watch``); Ctrl-C stops everything.
 
     The demo (``cli/demo.py``) is loaded through the public APIs once everything answers; it is
     idempotent, so a second start adds nothing. ``JALIN_DEMO=0 make run`` (or ``false``/``off``/
@@ -480,8 +537,11 @@ def run(profile: Profile) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    watcher = threading.Thread(target=supervisor.watch, args=(lambda: stopping["flag"],), daemon=True,
+                               name="supervisor")
     try:
         supervisor.start()
+        watcher.start()  # from now on a process that dies is restarted, the rest runs on
         supervisor.wait_ready()
         ports = profile.api_ports
         if os.environ.get("JALIN_DEMO", "1").strip().lower() in ("0", "false", "off", "no"):
@@ -510,13 +570,10 @@ def run(profile: Profile) -> None:
         say(f"  logs        {profile.dir}/*.log")
         say("  a token:    .venv/bin/jalin token --role kerjasama")
         while not stopping["flag"]:
-            dead = supervisor.dead()
-            if dead:
-                say(f"process(es) exited: {', '.join(dead)}; see {profile.dir}/<name>.log — stopping")
-                break
             time.sleep(0.5)
     finally:
         say("stopping…")
+        stopping["flag"] = True
         supervisor.stop()
         stop(profile)
 

@@ -1,23 +1,23 @@
 """HTTP ↔ agreement commands and queries (nothing else lives here)."""
 from __future__ import annotations
 
-import io
-
-from flask import g, request, send_file
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 from marshmallow.experimental.context import Context as LoadContext
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_version, ext, idempotent, versioned
+from shared.schema import Schema
 
 from services.agreements import schemas as s
 from services.agreements.bootstrap import current
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.ports import TooLarge
+from services.agreements.uploads import download_headers, served_media_type
 
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1",
                 description="Agreements (KB/MoU, PKS, addenda), their workflow, work plans and reports")
@@ -112,8 +112,8 @@ def _upload():
     if upload is None or not upload.filename:
         raise Problem(422, "Unprocessable Content", "a multipart part named 'file' is required",
                       rule="validation_failed", errors={"file": ["Missing data for required field."]})
-    return {"stream": upload.stream, "filename": upload.filename[:255],
-            "media_type": upload.mimetype or "application/octet-stream"}
+    # Filename and media type are sanitised and allow-listed by the attachment store (files.py).
+    return {"stream": upload.stream, "filename": upload.filename, "media_type": upload.mimetype}
 
 
 def _too_large():
@@ -158,7 +158,8 @@ def upload_file():
 @requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor")
 def download(agreement_id, file_id):
     stored = handlers().attachment(agreement_id, file_id)
-    response = send_file(io.BytesIO(stored.content), mimetype=stored.meta["media_type"], as_attachment=True,
-                         download_name=stored.meta["filename"])
+    response = Response(stored.chunks(), mimetype=served_media_type(stored.meta["media_type"]),
+                        headers=download_headers(stored.meta), direct_passthrough=True)
+    response.content_length = stored.meta["size"]
     response.headers["Digest"] = f"sha-256={stored.meta['sha256']}"
     return response

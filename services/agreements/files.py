@@ -1,9 +1,14 @@
-"""Attachments in GridFS: stored with their sha256, which the events record, checked on download."""
+"""Attachments in GridFS: stored with their sha256, which the events record, checked on download.
+
+The upload rules (a sanitised filename, allow-listed media types, download headers) are in
+``uploads.py``, applied alike by this adapter and by the in-memory fake. Downloads stream the
+file in chunks (``StoredFile.chunks``).
+"""
 from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import gridfs
 from pymongo.database import Database
@@ -11,10 +16,9 @@ from pymongo.database import Database
 from shared.domain import DomainError, Refusal
 
 from services.agreements.ports import StoredFile, TooLarge
+from services.agreements.uploads import accepted_media_type, safe_filename
 
 CHUNK = 256 * 1024
-
-
 class GridFSAttachmentStore:
     """The ``AttachmentStore`` port on the GridFS bucket ``attachments`` of the agreements database."""
 
@@ -24,7 +28,12 @@ class GridFSAttachmentStore:
         self.max_bytes = max_bytes
 
     def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
-        """Store the upload; return its metadata (file_id, filename, size, media_type, sha256)."""
+        """Store the upload; return its metadata (file_id, filename, size, media_type, sha256).
+
+        The filename is sanitised and the media type checked against the allow-list first
+        (``safe_filename``, ``accepted_media_type``)."""
+        filename = safe_filename(filename)
+        media_type = accepted_media_type(media_type, filename)
         digest, size = hashlib.sha256(), 0
         file_id = f"file-{uuid.uuid4()}"
         upload = self._bucket.open_upload_stream_with_id(
@@ -52,17 +61,27 @@ class GridFSAttachmentStore:
                 "media_type": doc["metadata"]["media_type"], "sha256": doc["metadata"].get("sha256")}
 
     def get_verified(self, file_id: str, expected_sha256: str | None = None) -> StoredFile:
-        """The file's bytes, refused (409 ``attachment_tampered``) if they no longer match their hash."""
+        """The file, refused (409 ``attachment_tampered``) if its bytes no longer match their hash.
+
+        The bytes are hashed in a first streaming pass and streamed again to the caller, so a
+        download holds one chunk in memory at a time, never the whole file."""
         meta = self.meta(file_id)
         if meta is None:
             raise DomainError("file_not_found", f"{file_id} does not exist", kind=Refusal.NOT_FOUND)
-        content = self._bucket.open_download_stream(file_id).read()
-        actual = hashlib.sha256(content).hexdigest()
+        digest = hashlib.sha256()
+        for chunk in self._read(file_id):
+            digest.update(chunk)
+        actual = digest.hexdigest()
         for expected in (meta["sha256"], expected_sha256):
             if expected and expected != actual:
                 raise DomainError("attachment_tampered",
                                   f"{file_id} does not match the sha256 recorded when it was attached", kind=Refusal.CONFLICT)
-        return StoredFile(meta, content)
+        return StoredFile(meta, chunks=lambda: self._read(file_id))
+
+    def _read(self, file_id: str) -> Iterator[bytes]:
+        with self._bucket.open_download_stream(file_id) as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
 
     def delete(self, file_id: str) -> None:
         try:

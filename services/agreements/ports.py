@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Protocol
+from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
 
 from shared.domain import DomainError, Refusal
+
+from services.agreements.uploads import accepted_media_type, safe_filename
 
 CHUNK = 256 * 1024
 
@@ -21,12 +22,23 @@ class TooLarge(Exception):
     """The upload exceeds the configured limit."""
 
 
-@dataclass(frozen=True)
 class StoredFile:
-    """An attachment's metadata (file_id, filename, size, media_type, sha256) and its bytes."""
+    """An attachment's metadata (file_id, filename, size, media_type, sha256) and its bytes:
+    ``chunks()`` streams them (a download holds one chunk at a time), ``content`` reads them all."""
 
-    meta: dict
-    content: bytes
+    def __init__(self, meta: dict, content: bytes | None = None, *,
+                 chunks: Callable[[], Iterator[bytes]] | None = None):
+        self.meta = meta
+        self._content, self._chunks = content, chunks
+
+    def chunks(self) -> Iterator[bytes]:
+        if self._chunks is not None:
+            return self._chunks()
+        return iter([self._content or b""])
+
+    @property
+    def content(self) -> bytes:
+        return self._content if self._chunks is None else b"".join(self._chunks())
 
 
 class PartnerDirectory(Protocol):
@@ -80,6 +92,8 @@ class InMemoryAttachmentStore:
         self.files: dict[str, tuple[dict, bytes]] = {}
 
     def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
+        filename = safe_filename(filename)  # the same upload rules as the GridFS store
+        media_type = accepted_media_type(media_type, filename)
         content = b""
         while chunk := stream.read(CHUNK):
             content += chunk

@@ -7,17 +7,18 @@ both by the HTTP API below and by the ``jalin audit`` command.
 from __future__ import annotations
 
 from typing import Iterator
+from urllib.parse import quote
 
 import requests
 from flask import jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.auth import requires
 from shared.config import Settings
 from shared.envelope import verify_chain
 from shared.http import Problem, ext
-
+from shared.schema import Schema
 from shared.streams import STREAM_OWNERS
 
 from services.evaluation import queries
@@ -42,11 +43,9 @@ class AuditClient:
         return response
 
     @staticmethod
-    def owner(stream_id: str) -> str:
-        stream_type = stream_id.split("-", 1)[0]
-        if stream_type not in STREAM_OWNERS:
-            raise ValueError(f"unknown stream type in {stream_id!r}")
-        return STREAM_OWNERS[stream_type]
+    def owner(stream_id: str) -> str | None:
+        """The service that owns the stream (by its type prefix); None for an id no service owns."""
+        return STREAM_OWNERS.get(stream_id.split("-", 1)[0])
 
     def stream_ids(self, service: str) -> Iterator[str]:
         page = 1
@@ -58,7 +57,9 @@ class AuditClient:
             page += 1
 
     def events(self, stream_id: str) -> list[dict] | None:
-        response = self._get(self.owner(stream_id), f"/api/v1/streams/{stream_id}/events")
+        if self.owner(stream_id) is None:
+            return None  # no such stream anywhere: 404, like an unknown id of a known type
+        response = self._get(self.owner(stream_id), f"/api/v1/streams/{quote(stream_id, safe='')}/events")
         return response.json()["events"] if response is not None else None
 
     def verified(self, stream_id: str) -> dict | None:
@@ -72,7 +73,9 @@ class AuditClient:
 
     def state(self, stream_id: str, as_of: str | None = None, version: int | None = None) -> dict | None:
         params = {k: v for k, v in (("as_of", as_of), ("version", version)) if v}
-        response = self._get(self.owner(stream_id), f"/api/v1/streams/{stream_id}/state", **params)
+        if self.owner(stream_id) is None:
+            return None
+        response = self._get(self.owner(stream_id), f"/api/v1/streams/{quote(stream_id, safe='')}/state", **params)
         return response.json() if response is not None else None
 
     def download_status(self, agreement_id: str, file_id: str) -> int:

@@ -23,9 +23,10 @@ from typing import Mapping
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.auth import current_actor, requires
+from shared.schema import Schema
 
 from services.evaluation import queries
 from services.evaluation.bootstrap import current

@@ -6,11 +6,12 @@ from typing import Callable
 from flask import g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import command_endpoint, idempotent, versioned
+from shared.schema import Schema
 
 from services.evaluation.bootstrap import current
 from services.evaluation.commands import EvaluationCommand, ScheduleEvaluation

@@ -5,7 +5,9 @@ route hands a typed command to its handler, never a dict.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import fields, post_load, validate
+
+from shared.schema import Schema
 
 from services.evaluation.commands import (
     CancelEvaluation, FinalizeEvaluation, ReturnForRevision, SaveAnswers, ScheduleEvaluation, SubmitEvaluation,

@@ -1,43 +1,23 @@
 """The evaluation service's view of the agreements service's published vocabulary.
 
 The read side consumes agreement events; it does not import the agreements service's code (each
-service deploys alone). These values are the agreements service's published contract (the
-``status``/``category`` values carried in ``agreement.*`` events, README "Events"); the unit test
-``tests/unit/evaluation/test_vocabulary.py`` holds them equal to that service's own enums, so a
-new status or category cannot be added on one side only. Everything in this service that names
-an agreement status or category imports it from here.
+service deploys alone). It reads the agreements service's published contract instead
+(``services/agreements/contract.json``: the ``status`` and ``category`` values carried in
+``agreement.*`` events), which ``tests/unit/evaluation/test_vocabulary.py`` holds equal to that
+service's own enums — a status or category cannot be added on one side only. Everything in this
+service that names an agreement status or category imports it from here.
 """
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from pathlib import Path
 
+CONTRACT_FILE = Path(__file__).resolve().parents[1] / "agreements" / "contract.json"
+CONTRACT = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
 
-class AgreementStatus(StrEnum):
-    """Lifecycle states of an agreement (DOMAIN.md §2)."""
-
-    DRAFT = "DRAFT"
-    SUBMITTED = "SUBMITTED"
-    UNDER_REVIEW = "UNDER_REVIEW"
-    AWAITING_DPRD = "AWAITING_DPRD"
-    AWAITING_CENTRAL = "AWAITING_CENTRAL"
-    READY_TO_SIGN = "READY_TO_SIGN"
-    SIGNED = "SIGNED"
-    ACTIVE = "ACTIVE"
-    EXPIRED = "EXPIRED"
-    TERMINATED = "TERMINATED"
-    REJECTED = "REJECTED"
-    CANCELLED = "CANCELLED"
-
-
-class Category(StrEnum):
-    """Kinds of cooperation, by who the partner is."""
-
-    KSDD = "KSDD"
-    KSDPK = "KSDPK"
-    KSDPL = "KSDPL"
-    KSDLL = "KSDLL"
-    SINERGI = "SINERGI"
-
+AgreementStatus = StrEnum("AgreementStatus", {s: s for s in CONTRACT["statuses"]})
+Category = StrEnum("Category", {c: c for c in CONTRACT["categories"]})
 
 S = AgreementStatus
 # Signed and after: what the public sees, what is evaluated and what open data publishes.
@@ -45,7 +25,7 @@ SIGNED_OR_LATER: tuple[str, ...] = (S.SIGNED, S.ACTIVE, S.EXPIRED, S.TERMINATED)
 # In force or about to be: what "live" counts and H-90 reminders are about.
 LIVE: tuple[str, ...] = (S.SIGNED, S.ACTIVE)
 EVALUABLE = SIGNED_OR_LATER
-FOREIGN: tuple[str, ...] = (Category.KSDPL, Category.KSDLL)
+FOREIGN: tuple[str, ...] = tuple(Category(c) for c in CONTRACT["foreign_categories"])
 STATUSES: tuple[str, ...] = tuple(S)
 CATEGORIES: tuple[str, ...] = tuple(Category)
 

@@ -6,12 +6,13 @@ from typing import Callable
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from shared.application import CommandContext
 from shared.auth import current_actor, requires
 from shared.http import command_endpoint, idempotent, versioned
 from shared.personal_data import public_partner
+from shared.schema import Schema
 
 from services.partners.bootstrap import current
 from services.partners.commands import PartnerCommand, RegisterPartner

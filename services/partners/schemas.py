@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from shared.schema import Schema
 
 from services.partners.commands import (
     DeactivatePartner, ReactivatePartner, RegisterPartner, SetPartnerContacts, UpdatePartnerProfile, VerifyPartner,

@@ -29,6 +29,9 @@ def settled(stack, previous=None):
 def test_demo_loads_every_state_and_a_second_run_creates_nothing(stack):
     first = load_demo(stack.urls, stack.settings, timeout=100)
     print(describe(first))
+    # Every step the domain refused is a warning; the scheduler (every second here) may have done
+    # an activation or expiry first, which the loader counts as done, not as a warning.
+    assert first["warnings"] == [], first["warnings"]
     assert first["agreements"]["total"] >= 20 and first["partners"]["total"] >= 15
     after_first = settled(stack)
 

@@ -133,4 +133,17 @@ def test_attachment_store_round_trip_and_limit(service):
     assert handlers.files.get_verified(meta["file_id"]).content == b"abc" * 1000
     from services.agreements.files import TooLarge
     with pytest.raises(TooLarge):
-        handlers.files.put(io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.bin", "application/octet-stream", "siti")
+        handlers.files.put(io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.pdf", "application/pdf", "siti")
+
+
+def test_attachment_store_sanitises_names_and_refuses_other_media_types(service):
+    _db, handlers, _ = service
+    meta = handlers.files.put(io.BytesIO(b"%PDF"), "naskah\r\nSet-Cookie: x.pdf", "application/pdf", "siti")
+    assert meta["filename"] == "naskah Set-Cookie: x.pdf" and handlers.files.meta(meta["file_id"]) == meta
+    from shared.domain import DomainError
+    with pytest.raises(DomainError) as refused:
+        handlers.files.put(io.BytesIO(b"<html>"), "a.html", "text/html", "siti")
+    assert refused.value.rule == "media_type_not_allowed"
+    assert _db["attachments.files"].count_documents({"filename": "a.html"}) == 0  # nothing stored
+    stored = handlers.files.get_verified(meta["file_id"])
+    assert b"".join(stored.chunks()) == b"%PDF" == stored.content

@@ -14,10 +14,15 @@ from tests.support import wait_until
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
-def make_stream(stream_id: str, n: int, poison_at: int | None = None) -> list[dict]:
+def make_stream(stream_id: str, n: int, poison_at: int | None = None, hostile: dict | None = None) -> list[dict]:
+    """``n`` sealed events; version ``poison_at`` refused by the handler; ``hostile``: {version: value
+    the handler writes as is (so the database refuses it when the batch is flushed)}."""
     events, prev = [], GENESIS_HASH
     for version in range(1, n + 1):
-        event = seal(event_type="ledger.posted", data={"n": version, "poison": version == poison_at},
+        data = {"n": version, "poison": version == poison_at}
+        if hostile and version in hostile:
+            data["extra"] = hostile[version]
+        event = seal(event_type="ledger.posted", data=data,
                      stream_id=stream_id, stream_type="ledger", version=version, prev_hash=prev,
                      occurred_at=T0, actor=Actor("t", "admin"), correlation_id="c")
         prev = event["hash"]
@@ -39,7 +44,8 @@ class LedgerProjection(Projection):
     def apply(self, event, uow):
         if event["data"]["poison"] and not self.cured:
             raise ValueError("cannot digest this event")
-        uow.versioned("ledgers", event["stream_id"], event["stream_id"], event["version"],
+        extra = {"extra": event["data"]["extra"]} if "extra" in event["data"] else {}
+        uow.versioned("ledgers", event["stream_id"], event["stream_id"], event["version"], set_fields=extra,
                       push={"applied": event["version"]}, inc={"total": event["data"]["n"]})
 
 
@@ -73,6 +79,7 @@ def harness(settings, mongo):
 
     h = H()
     h.db, h.runner, h.projection, h.metrics, h.source = read_db, runner, projection, metrics, source_store
+    h.runner_thread = thread
 
     def send(*events):
         publisher.publish([(topic, e["stream_id"], e) for e in events])
@@ -163,3 +170,127 @@ def test_unknown_event_types_are_skipped_and_counted(harness):
     harness.send(*events, strange, after)
     wait_until(lambda: applied(harness.db, "ledger-u") == [1, 2, 4], what="unknown skipped, stream goes on")
     assert counter(harness.metrics, "consumer_events_total", consumer="ledger-projector", outcome="unknown") == 1
+
+
+# Values a handler can write as they come that the database (or the driver) refuses when the batch
+# is flushed, outside the handler: the runner must find the event and dead-letter it.
+HOSTILE = {
+    "nul_in_key": {"a\u0000b": 1},
+    "int_beyond_64_bits": 10**30,
+    "dot_in_key": {"a.b": 1},
+    "dollar_key": {"$where": 1},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_event_refused_at_flush_is_dead_lettered_and_holds_back_only_its_stream(harness, kind):
+    bad = make_stream(f"ledger-{kind}", 3, hostile={2: HOSTILE[kind]})
+    good = make_stream(f"ledger-ok-{kind}", 3)
+    harness.send(bad[0], good[0], bad[1], good[1], bad[2], good[2])
+    wait_until(lambda: applied(harness.db, f"ledger-ok-{kind}") == [1, 2, 3], what="other stream continues")
+    wait_until(lambda: harness.db[DEAD_LETTERS].find_one({"_id": f"ledger-{kind}:2"}), what="dead letter")
+    letter = harness.db[DEAD_LETTERS].find_one({"_id": f"ledger-{kind}:2"})
+    assert letter["status"] == "open" and letter["version"] == 2
+    wait_until(lambda: harness.db[PARKED].find_one({"_id": f"ledger-{kind}:3"}), what="v3 parked behind it")
+    assert applied(harness.db, f"ledger-{kind}") == [1]
+    assert harness.runner_thread.is_alive()
+
+    # The operator discards it: the stream goes on, the runner never stopped.
+    harness.db[DEAD_LETTERS].update_one({"_id": f"ledger-{kind}:2"}, {"$set": {"status": "discard_requested"}})
+    wait_until(lambda: applied(harness.db, f"ledger-{kind}") == [1, 3], what="stream continues after discard")
+    later = make_stream(f"ledger-late-{kind}", 1)
+    harness.send(*later)
+    wait_until(lambda: applied(harness.db, f"ledger-late-{kind}") == [1], what="still consuming")
+
+
+def test_a_refresh_that_fails_does_not_stop_the_runner(harness):
+    class Broken(Projection):
+        name = "broken-statistics"
+
+        def handles(self, event_type):
+            return False
+
+        def apply(self, event, uow):  # pragma: no cover - handles nothing
+            raise NotImplementedError
+
+        def refresh(self, db):
+            db["statistics"].replace_one({"_id": "x"}, {"by_key": {"a\u0000b": 1}}, upsert=True)
+
+    harness.runner.projections.append(Broken())
+    harness.send(*make_stream("ledger-r", 2))
+    wait_until(lambda: applied(harness.db, "ledger-r") == [1, 2], what="applied")
+    wait_until(lambda: counter(harness.metrics, "consumer_refresh_failures_total", consumer="ledger-projector",
+                               projection="broken-statistics") >= 1, what="the failure counted")
+    harness.send(*make_stream("ledger-r2", 2))
+    wait_until(lambda: applied(harness.db, "ledger-r2") == [1, 2], what="still applying after the failure")
+    assert harness.runner_thread.is_alive()
+
+
+class CommitFailsOnce:
+    """The real consumer, except that its first commit fails as after a rebalance."""
+
+    def __init__(self, consumer):
+        self.consumer, self.failed = consumer, False
+
+    def commit(self, *args, **kwargs):
+        if not self.failed:
+            from kafka.errors import CommitFailedError
+            self.failed = True
+            raise CommitFailedError("UnknownMemberIdError: the group rebalanced")
+        return self.consumer.commit(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.consumer, name)
+
+
+def test_a_failed_commit_is_retried_not_fatal(settings, mongo):
+    read_db = mongo[settings.database("readside")]
+    topic = settings.topic("ledger")
+    ensure_topics(settings, [topic])
+    metrics = Metrics()
+    runner = ConsumerRunner("ledger-projector", read_db, [LedgerProjection()], metrics=metrics)
+    consumer = CommitFailsOnce(make_consumer(settings, f"{settings.prefix}.ledger-commit", [topic]))
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(consumer, stop), kwargs={"maintain_every": 0.2})
+    thread.start()
+    publisher = KafkaPublisher(settings)
+    try:
+        publisher.publish([(topic, e["stream_id"], e) for e in make_stream("ledger-k", 2)])
+        wait_until(lambda: consumer.failed, what="the commit failed once")
+        publisher.publish([(topic, e["stream_id"], e) for e in make_stream("ledger-k2", 2)])
+        wait_until(lambda: applied(read_db, "ledger-k2") == [1, 2], what="consuming after the failed commit")
+        assert applied(read_db, "ledger-k") == [1, 2] and thread.is_alive()
+        assert counter(metrics, "consumer_kafka_errors_total", consumer="ledger-projector",
+                       error="CommitFailedError") == 1
+    finally:
+        stop.set()
+        thread.join()
+        consumer.consumer.close()
+        publisher.reset()
+
+
+def test_the_runner_keeps_consuming_across_a_broker_restart(harness, profile):
+    """The test profile's broker is stopped and started again under a running consumer (as after a
+    crash or an upgrade): the consumer rejoins its group and goes on; nothing is lost or doubled."""
+    from tests.support import load_stack
+
+    stack = load_stack()
+    harness.send(*make_stream("ledger-before", 3))
+    wait_until(lambda: applied(harness.db, "ledger-before") == [1, 2, 3], what="applied before the restart")
+
+    stack._stop_pid(stack._running(profile, "kafka"), "kafka")
+    stack.start_kafka(profile)
+    stack._wait("Kafka", lambda: stack._kafka_ready(profile), 120, profile.dir / "kafka.log")
+
+    after = make_stream("ledger-after", 3)
+
+    def published():
+        try:
+            harness.send(*after)
+            return True
+        except Exception:  # noqa: BLE001 - the partition leaders are still being elected: retry
+            return False
+    wait_until(published, 60, interval=1, what="publishing after the restart")
+    wait_until(lambda: applied(harness.db, "ledger-after") == [1, 2, 3], 120, what="consumed after the restart")
+    assert applied(harness.db, "ledger-before") == [1, 2, 3]
+    assert harness.runner_thread.is_alive()

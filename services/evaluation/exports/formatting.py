@@ -129,10 +129,21 @@ def rating_label(rating: Any) -> str:
     return RATING_LABELS.get(rating, "") if isinstance(rating, int) and not isinstance(rating, bool) else ""
 
 
+# Characters no spreadsheet cell may hold (XLSX is XML: C0 controls other than tab and line
+# breaks, lone surrogates and U+FFFE/U+FFFF). The edge refuses them now, but events stored before
+# may hold them, and an export must never fail on one row.
+_NOT_IN_CELLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def cell_text(value: Any) -> str:
+    """``value`` as text a CSV or XLSX cell can hold (characters cells cannot hold are dropped)."""
+    return _NOT_IN_CELLS.sub("", "" if value is None else str(value))
+
+
 def safe_text(value: Any) -> str:
     """Text for a spreadsheet cell: a leading ``= + - @`` (or tab/CR) is neutralised with ``'`` so
     the cell is never run as a formula (CSV/formula injection)."""
-    text = "" if value is None else str(value)
+    text = cell_text(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -275,10 +286,10 @@ def _sheet(workbook, title: str, columns: list[Column], docs: Iterable[Mapping],
             value = column.get(doc)
             cell = sheet.cell(row=row, column=col)
             if column.kind == TEXT:
-                cell.value = "" if value is None else str(value)
+                cell.value = cell_text(value)
                 cell.data_type = "s"  # never a formula, whatever the text starts with
             else:
-                cell.value = value
+                cell.value = cell_text(value) if isinstance(value, str) else value
                 if column.kind in NUMBER_FORMATS:
                     cell.number_format = NUMBER_FORMATS[column.kind]
     for col, column in enumerate(columns, start=1):
@@ -301,7 +312,7 @@ def xlsx_bytes(sheets: list[tuple[str, list[Column], Iterable[Mapping]]],
     if notes:
         sheet = workbook.create_sheet("Keterangan")
         for key, value in notes:
-            sheet.append([key, "" if value is None else str(value)])
+            sheet.append([cell_text(key), cell_text(value)])
             sheet.cell(row=sheet.max_row, column=2).data_type = "s"
             sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
         sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width = 28, 80

@@ -16,7 +16,7 @@ from pymongo import ReplaceOne
 from pymongo.database import Database
 
 from shared.consumer import Projection
-from shared.readmodel import FILLED
+from shared.readmodel import FILLED, safe_key
 
 from services.evaluation.domain import Status as EvaluationStatus
 from services.evaluation.vocabulary import LIVE, SIGNED_OR_LATER, AgreementStatus
@@ -35,13 +35,14 @@ EVALUATION_FIELDS = ("status", "rating", "overall", "year", "lead_opd", "categor
 
 
 def tally(docs: Iterable[dict], key: Callable[[dict], Any]) -> dict:
-    """``{str(value): count}``; ``key`` may give one value or a list of them (None is left out)."""
+    """``{str(value): count}``; ``key`` may give one value or a list of them (None is left out).
+    Values become keys through ``safe_key``: a stored urusan or code can never make the document unwritable."""
     out: dict = {}
     for doc in docs:
         values = key(doc)
         for value in values if isinstance(values, (list, set, tuple)) else [values]:
             if value is not None:
-                out[str(value)] = out.get(str(value), 0) + 1
+                out[safe_key(value)] = out.get(safe_key(value), 0) + 1
     return out
 
 
@@ -58,7 +59,7 @@ def averages(docs: Iterable[dict], key: Callable[[dict], Any], score: str) -> di
         values = key(doc)
         for value in values if isinstance(values, (list, set, tuple)) else [values]:
             if value is not None:
-                bucket = sums.setdefault(str(value), {"n": 0, "sum": 0.0})
+                bucket = sums.setdefault(safe_key(value), {"n": 0, "sum": 0.0})
                 bucket["n"] += 1
                 bucket["sum"] += float(doc[score])
     return {k: average(v) for k, v in sums.items()}

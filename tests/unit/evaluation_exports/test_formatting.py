@@ -11,7 +11,7 @@ from services.evaluation.domain import ASSESSOR_KINDS
 from services.evaluation.domain import Status as EvaluationStatus
 from services.evaluation.exports.formatting import (
     ASSESSOR_LABELS, CATEGORY_LABELS, Column, DATE, DECIMAL, EVALUATION_STATUS_LABELS, INT, MONEY,
-    PARTNER_KIND_LABELS, STATUS_LABELS, csv_bytes, format_date, format_decimal, format_rupiah, period_label,
+    PARTNER_KIND_LABELS, STATUS_LABELS, cell_text, csv_bytes, format_date, format_decimal, format_rupiah, period_label,
     rating_label, register_columns, safe_text, scored_groups, scope_of, to_date, xlsx_bytes,
 )
 from services.evaluation.schemas import KINDS
@@ -156,3 +156,16 @@ def test_the_scope_is_the_recorded_one_else_the_categorys():
     assert scope_of({"cooperation_scope": "luar_negeri", "category": "KSDD"}) == "luar_negeri"
     assert scope_of({"category": "KSDLL"}) == "luar_negeri" and scope_of({"category": "KSDPL"}) == "luar_negeri"
     assert scope_of({"category": "KSDPK"}) == "dalam_negeri" and scope_of({}) == "dalam_negeri"
+
+
+def test_stored_text_with_control_characters_still_exports():
+    """Events stored before the edge refused control characters may carry them: the export drops
+    what a cell cannot hold instead of failing (it answered 500)."""
+    doc = {**REGISTER_DOC, "title": "Judul\u0001 dengan\u0000 kendali\u001f", "our_number": "12\u000b/KB"}
+    columns = [Column("Judul", lambda d: d["title"]), Column("Nomor", lambda d: d["our_number"], DATE)]
+    book = load_workbook(io.BytesIO(xlsx_bytes([("Register", columns, [doc])], [("Filter", "q=a\u0002b")])))
+    assert [c.value for c in book["Register"][2]] == ["Judul dengan kendali", "12/KB"]
+    assert book["Keterangan"]["B1"].value == "q=ab"
+    body = csv_bytes(register_columns(), [doc]).decode("utf-8-sig")
+    assert "Judul dengan kendali" in body and "\u0001" not in body and "\u0000" not in body
+    assert "baris satu\nbaris dua" == cell_text("baris satu\nbaris dua")  # line breaks stay
