@@ -10,7 +10,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-DEV_JWT_SECRET = "jalin-local-development-secret-change-me"
+from shared.tokens import DEV_JWT_SECRET, authentication_problems
+
+#: The one environment where the development conveniences are on (dev tokens, the well-known
+#: secret, a simulated clock). Any other value — ``production``, ``staging``, ``prod``, a typo —
+#: gets every check: a misspelt environment must fail closed, not open.
+DEVELOPMENT = "development"
 
 
 def _env(name: str, default: str) -> str:
@@ -26,8 +31,11 @@ class Settings:
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_partitions: int = 3
-    jwt_secret: str = DEV_JWT_SECRET  # HS256 for local use; production sets jwt_public_key
+    jwt_secret: str = DEV_JWT_SECRET  # HS256 for local use; production sets jwt_public_key or jwt_jwks
     jwt_public_key: str = ""          # PEM of the identity provider (RS256/ES256)
+    jwt_jwks: str = ""                # the identity provider's JWKS: a file path or an https:// URL
+    jwt_jwks_ttl_seconds: float = 300.0  # how long a fetched JWKS is trusted (an unknown kid refreshes)
+    jwt_role_prefix: str = "jalin-"   # IdP roles named <prefix><role> (realm_access / resource_access)
     jwt_algorithms: str = "HS256"
     jwt_issuer: str = "jalin-local"
     jwt_audience: str = "jalin"
@@ -71,12 +79,33 @@ class Settings:
         settings.check()
         return settings
 
+    @property
+    def development(self) -> bool:
+        """True only for ``JALIN_ENV=development`` exactly (see ``DEVELOPMENT``)."""
+        return self.env == DEVELOPMENT
+
+    @property
+    def algorithms(self) -> list[str]:
+        """``JALIN_JWT_ALGORITHMS`` as a list (``"RS256, ES256"`` → ``["RS256", "ES256"]``)."""
+        return [a.strip() for a in self.jwt_algorithms.split(",") if a.strip()]
+
     def check(self) -> None:
-        """Refuse settings that are unsafe outside development."""
-        if self.env == "production" and self.jwt_secret == DEV_JWT_SECRET and not self.jwt_public_key:
-            raise RuntimeError("JALIN_JWT_SECRET or JALIN_JWT_PUBLIC_KEY must be set in production")
-        if self.env == "production" and self.clock != "system":
-            raise RuntimeError("JALIN_CLOCK must be 'system' in production")
+        """Refuse, at start-up and naming the problem, settings that would not work or are unsafe.
+
+        Token verification must be usable (every algorithm supported and keyed) everywhere; outside
+        development the HMAC secret must be a real one and the clock the system's.
+        """
+        problems = self.problems()
+        if problems:
+            raise RuntimeError("refusing to start: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """Every reason ``check`` refuses these settings (empty = acceptable)."""
+        problems = authentication_problems(self)
+        if not self.development and self.clock != "system":
+            problems.append(f"JALIN_CLOCK must be 'system' when JALIN_ENV={self.env!r} (only 'development' "
+                            "may simulate time)")
+        return problems
 
     def topic(self, service: str) -> str:
         """The event topic of a service, e.g. ``jalin.partners.events``."""

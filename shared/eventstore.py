@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterator, Sequence
 
+from shared import idempotency
+
 
 class ConcurrencyError(Exception):
     """The stream moved on since it was loaded: another commit took the expected version."""
@@ -80,6 +82,10 @@ class EventStore(abc.ABC):
     def stream_ids(self, stream_type: str | None = None) -> Iterator[str]:
         """Every stream id in the store (optionally of one type), for audits and rebuilds."""
 
+    @abc.abstractmethod
+    def commits_under_key(self, stream_id: str, key: str) -> list[Commit]:
+        """The stream's commits made by a request with this Idempotency-Key (``shared.idempotency``)."""
+
     def load_stored(self, stream_id: str) -> list[dict]:
         """Everything stored for the stream, in stored order, even past a hole (for audits).
 
@@ -104,12 +110,14 @@ class InMemoryEventStore(EventStore):
     def __init__(self):
         self._commits: dict[str, Commit] = {}
         self._order: list[str] = []
+        self._keys: dict[str, str] = {}  # commit id -> Idempotency-Key it was made under
         self._lock = threading.Lock()
 
     def append(self, stream_id, stream_type, expected_version, events, committed_at):
         check_append(stream_id, expected_version, events)
         commit = Commit(stream_id, stream_type, expected_version + 1, expected_version + len(events),
                         copy.deepcopy(list(events)), committed_at)
+        key = idempotency.key_for_append(stream_id)
         with self._lock:
             # The same rule as the unique _id in MongoDB: the position may be taken only once,
             # and only at the end of the stream.
@@ -117,7 +125,14 @@ class InMemoryEventStore(EventStore):
                 raise ConcurrencyError(stream_id, expected_version, self._current(stream_id))
             self._commits[commit.id] = commit
             self._order.append(commit.id)
+            if key is not None:
+                self._keys[commit.id] = key
+        idempotency.appended(commit)
         return commit
+
+    def commits_under_key(self, stream_id, key):
+        return [copy.deepcopy(c) for c in self._commits.values()
+                if c.stream_id == stream_id and self._keys.get(c.id) == key]
 
     def _current(self, stream_id: str) -> int:
         versions = [c.last_version for c in self._commits.values() if c.stream_id == stream_id]

@@ -27,7 +27,8 @@ from shared.auth import AuthError, current_actor, requires
 from shared.config import Settings
 from shared.domain import DomainError, Refusal
 from shared.eventstore import ConcurrencyError
-from shared.idempotency import IdempotencyStore, StoredResponse, key_id
+from shared.idempotency import (IdempotencyStore, KeyedCommand, KeyLost, StoredResponse, committed_streams, key_id,
+                                running_under_key)
 from shared.logs import configure_logging, correlation_id_var
 from shared.metrics import Metrics
 from shared.policy import Policy
@@ -44,6 +45,7 @@ class ServiceExtension:
     settings: Settings
     metrics: Metrics
     readiness: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    reported: dict[str, Callable[[], Any]] = field(default_factory=dict)  # health reported, not required
     idempotency: IdempotencyStore | None = None
     container: Any = None  # the service's composition root (its bootstrap's ``Container``)
 
@@ -272,11 +274,60 @@ def versioned(body: Any, version: int, status: int = 200, headers: Mapping[str, 
 
 # ---------------------------------------------------------------- Idempotency-Key
 
-def idempotent(view: Callable) -> Callable:
-    """Make a POST view safe to retry with an ``Idempotency-Key`` header.
+def upload_body_limit(settings: Settings) -> int:
+    """The body limit of a multipart upload: the file limit plus room for the form's envelope."""
+    return settings.max_upload_bytes + 64 * 1024
 
-    The key is scoped to the caller and the path. Only successful and client-error answers
-    are remembered; a failure (exception or 5xx) releases the key so a retry runs again.
+
+def _fingerprint() -> str:
+    """SHA-256 of the request body, read under the route's limit.
+
+    A multipart upload is parsed under the upload limit (not the JSON one, so a large file with an
+    Idempotency-Key is not refused with 413) and hashed part by part in chunks from werkzeug's
+    spooled files, never as one bytes object; the file streams are rewound for the view.
+    """
+    if request.mimetype != "multipart/form-data":
+        return hashlib.sha256(request.get_data()).hexdigest()
+    request.max_content_length = upload_body_limit(ext().settings)
+    digest = hashlib.sha256(b"multipart\0")
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(f"field\0{name}\0{value}\0".encode())
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")):
+        digest.update(f"file\0{name}\0{upload.filename}\0{upload.mimetype}\0".encode())
+        for chunk in iter(lambda: upload.stream.read(65536), b""):
+            digest.update(chunk)
+        upload.stream.seek(0)
+    return digest.hexdigest()
+
+
+def _committed_answer(commits) -> StoredResponse:
+    """The answer to a command whose commit is stored but whose own answer was lost.
+
+    The view's representation cannot be rebuilt here, so the answer names what was committed:
+    the stream and its version (also as ``ETag``); 201 when the command created the stream.
+    """
+    streams = [{"stream_id": s, "first_version": first, "version": last} for s, first, last in committed_streams(commits)]
+    body = {"status": "committed", "streams": streams, "id": streams[-1]["stream_id"],
+            "version": streams[-1]["version"],
+            "detail": "the command was stored; its original answer was lost. GET the resource for its state."}
+    status = 201 if any(s["first_version"] == 1 for s in streams) else 200
+    return StoredResponse(status, json.dumps(body).encode(), {"Content-Type": "application/json",
+                                                              "ETag": etag(streams[-1]["version"])})
+
+
+def _replay(stored: StoredResponse, replayed: bool = True) -> Response:
+    response = current_app.response_class(stored.body, status=stored.status, headers=stored.headers)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view: Callable) -> Callable:
+    """Make a POST view safe to retry with an ``Idempotency-Key`` header (``shared.idempotency``).
+
+    The key is scoped to the caller and the path. Successful and client-error answers are stored.
+    A failure before any commit releases the key so a retry runs again; a failure after a commit
+    answers the committed result and keeps the key, so the command never runs twice.
     """
 
     @functools.wraps(view)
@@ -290,30 +341,45 @@ def idempotent(view: Callable) -> Callable:
                           rule="invalid_idempotency_key")
         actor = current_actor()
         kid = key_id(f"{actor.sub}\n{request.method}\n{request.path}", key)
-        fingerprint = hashlib.sha256(request.get_data()).hexdigest()
-        reservation = store.reserve(kid, fingerprint)
+        reservation = store.reserve(kid, _fingerprint())
         if not reservation.fresh:
             if not reservation.fingerprint_matches:
                 raise Problem(422, "Unprocessable Content", "this Idempotency-Key was used with a different body",
                               rule="idempotency_key_reused")
+            if reservation.committed:  # the first request committed, then its process died
+                stored = _committed_answer(reservation.committed)
+                store.complete(kid, reservation.owner, stored)
+                return _replay(stored)
             if reservation.response is None:
                 raise Problem(409, "Conflict", "a request with this Idempotency-Key is still being processed",
                               rule="request_in_progress", headers={"Retry-After": "1"})
-            stored = reservation.response
-            response = current_app.response_class(stored.body, status=stored.status, headers=stored.headers)
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+            return _replay(reservation.response)
+        command = KeyedCommand(store, kid, reservation.owner)
         try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except Exception:
-            store.release(kid)
-            raise
-        if response.status_code >= 500:
-            store.release(kid)
+            with running_under_key(command):
+                response = current_app.make_response(view(*args, **kwargs))
+        except Exception as exc:
+            if not command.commits:
+                if isinstance(exc, KeyLost):  # stalled past stale_after: a retry owns the key now
+                    raise Problem(409, "Conflict", "a retry with this Idempotency-Key took the request over",
+                                  rule="request_in_progress") from None
+                store.release(kid, reservation.owner)
+                raise
+            log.exception("failed after its commit; answering the committed result", extra={"path": request.path})
+            response = None
+        if response is not None and response.status_code >= 500 and not command.commits:
+            store.release(kid, reservation.owner)
+            return response
+        if response is None or response.status_code >= 500:
+            stored = _committed_answer(command.commits)
         else:
             keep = {h: response.headers[h] for h in ("Content-Type", "ETag", "Location") if h in response.headers}
-            store.complete(kid, StoredResponse(response.status_code, response.get_data(), keep))
-        return response
+            stored = StoredResponse(response.status_code, response.get_data(), keep)
+        try:
+            store.complete(kid, reservation.owner, stored)
+        except Exception:  # the command is stored: answer it; a retry finds the commit under the key
+            log.exception("could not store the answer of an Idempotency-Key", extra={"path": request.path})
+        return response if response is not None and response.status_code < 500 else _replay(stored, replayed=False)
 
     return wrapper
 
@@ -322,10 +388,13 @@ def idempotent(view: Callable) -> Callable:
 
 def create_service_app(name: str, settings: Settings, *, title: str, description: str = "",
                        readiness: Mapping[str, Callable[[], Any]] | None = None,
+                       reported: Mapping[str, Callable[[], Any]] | None = None,
                        idempotency: IdempotencyStore | None = None,
                        policy: Policy | None = None) -> tuple[Flask, Api]:
     """A Flask app with every convention wired; register blueprints on the returned ``Api``.
 
+    ``readiness`` checks (callables that raise when unavailable) gate ``/readyz``; ``reported``
+    ones only appear in ``/healthz`` and as the gauge ``jalin_dependency_up{dependency=…}``.
     With a ``policy``, every ``/api/v1`` operation but the OpenAPI document is decided by it
     before its view runs (an operation without a rule is refused)."""
     configure_logging(settings.log_level, service=name)
@@ -343,7 +412,7 @@ def create_service_app(name: str, settings: Settings, *, title: str, description
     )
     app.json.ensure_ascii = False
     metrics = Metrics()
-    extension = ServiceExtension(name, settings, metrics, dict(readiness or {}), idempotency)
+    extension = ServiceExtension(name, settings, metrics, dict(readiness or {}), dict(reported or {}), idempotency)
     app.extensions["jalin"] = extension
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
@@ -401,21 +470,44 @@ def _register_access_policy(app: Flask, policy: Policy) -> None:
         return None
 
 
+def _run_checks(checks: Mapping[str, Callable[[], Any]]) -> dict[str, str]:
+    """``{"name": "ok" | "unavailable: <error type>"}``; a check never raises out of here."""
+    results = {}
+    for check_name, check in checks.items():
+        try:
+            check()
+            results[check_name] = "ok"
+        except Exception as exc:  # probes report, never raise
+            results[check_name] = f"unavailable: {type(exc).__name__}"
+    return results
+
+
+def _probe(check: Callable[[], Any]) -> Callable[[], float]:
+    def up() -> float:
+        return 1.0 if _run_checks({"x": check})["x"] == "ok" else 0.0
+    return up
+
+
 def _register_operational_routes(app: Flask, extension: ServiceExtension) -> None:
+    # Checked when Prometheus scrapes, so the gauge is as fresh as the scrape.
+    up = extension.metrics.gauge("dependency_up", "1 if a dependency this service reports on answers",
+                                 ("dependency",))
+    for dep_name, check in extension.reported.items():
+        up.labels(dep_name).set_function(_probe(check))
+
     @app.get("/healthz")
     def healthz():
-        return jsonify(status="ok", service=extension.name)
+        """Liveness: the process answers (200). ``checks`` reports dependencies without gating on them."""
+        body = {"status": "ok", "service": extension.name}
+        if extension.reported:
+            body["checks"] = _run_checks(extension.reported)
+        return jsonify(body)
 
     @app.get("/readyz")
     def readyz():
-        checks, ready = {}, True
-        for check_name, check in extension.readiness.items():
-            try:
-                check()
-                checks[check_name] = "ok"
-            except Exception as exc:  # readiness reports, never raises
-                checks[check_name] = f"unavailable: {type(exc).__name__}"
-                ready = False
+        """Readiness: 200 when every required dependency (the service's own database) answers."""
+        checks = _run_checks(extension.readiness)
+        ready = all(result == "ok" for result in checks.values())
         response = jsonify(status="ready" if ready else "not ready", checks=checks)
         response.status_code = 200 if ready else 503
         return response

@@ -25,13 +25,23 @@ class PublishError(Exception):
 
 
 class Publisher(Protocol):
-    """Port: send ``(topic, key, envelope)`` messages; raise ``PublishError`` on failures.
+    """Port: send ``(topic, key, envelope)`` messages and read back what a topic holds.
 
     Messages with the same key (a stream id) reach their topic in the order given; a batch that
-    returns without an error was acknowledged completely.
+    returns without an error was acknowledged completely. A ``PublishError`` does not mean the
+    failed messages are absent: a send that timed out may have been written (the relay reads the
+    topic back with ``published_since`` before sending them again).
     """
 
-    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None: ...
+    #: The longest a ``publish`` (plus one ``published_since``) can take; the relay's lease outlasts it.
+    worst_case_seconds: float
+
+    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> dict[int, int]:
+        """Send in order; return per partition the offset after the last acknowledged record."""
+
+    def published_since(self, topic: str, since: dict[int, int]) -> tuple[set[tuple[str, int]], dict[int, int]]:
+        """``(stream_id, version)`` of the envelopes in ``topic`` from the offsets ``since`` to the
+        current end, and the end offsets. A partition absent from ``since`` counts from its end."""
 
 
 class StreamSource(Protocol):
@@ -45,22 +55,40 @@ class StreamSource(Protocol):
 
 
 class InMemoryPublisher:
-    """Fake ``Publisher``: keeps each topic's messages in the order published.
+    """Fake ``Publisher``: keeps each topic's messages in the order published (one partition, 0).
 
-    Set ``reachable = False`` to fail every batch as a broker that is down does.
+    Set ``reachable = False`` to fail every batch as a broker that is down does; set
+    ``written_but_failed = True`` to store the next batch yet report it failed (a send that timed
+    out after the broker wrote it).
     """
+
+    worst_case_seconds = 1.0
 
     def __init__(self):
         self.reachable = True
+        self.written_but_failed = False
         self._topics: dict[str, list[tuple[str, dict]]] = defaultdict(list)
         self._lock = threading.Lock()
 
-    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> None:
+    def publish(self, messages: Sequence[tuple[str, str, dict]]) -> dict[int, int]:
         if not self.reachable:
             raise PublishError(set(range(len(messages))), ConnectionError("broker unreachable"))
         with self._lock:
             for topic, key, envelope in messages:
                 self._topics[topic].append((key, copy.deepcopy(envelope)))
+            ends = {0: len(self._topics[topic])} if messages else {}
+        if self.written_but_failed:
+            self.written_but_failed = False
+            raise PublishError(set(range(len(messages))), TimeoutError("expired in flight"))
+        return ends
+
+    def published_since(self, topic: str, since: dict[int, int]) -> tuple[set[tuple[str, int]], dict[int, int]]:
+        if not self.reachable:
+            raise ConnectionError("broker unreachable")
+        with self._lock:
+            stored = self._topics[topic]
+            start = since.get(0, len(stored))
+            return {(e["stream_id"], e["version"]) for _key, e in stored[start:]}, {0: len(stored)}
 
     def messages(self, topic: str) -> list[tuple[str, dict]]:
         """``(key, envelope)`` of every message published to ``topic``, oldest first."""

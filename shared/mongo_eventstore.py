@@ -13,6 +13,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from shared import idempotency
 from shared.eventstore import Commit, ConcurrencyError, EventStore, check_append, commit_id
 
 COMMITS = "commits"
@@ -34,6 +35,7 @@ class MongoEventStore(EventStore):
         check_append(stream_id, expected_version, events)
         commit = Commit(stream_id, stream_type, expected_version + 1, expected_version + len(events),
                         list(events), committed_at)
+        key = idempotency.key_for_append(stream_id)  # recorded on the key before the commit exists
         if expected_version > 0 and self._last_version(stream_id) != expected_version:
             # Appending after a stale read would leave a hole or overlap; refuse early.
             raise ConcurrencyError(stream_id, expected_version, self._last_version(stream_id))
@@ -42,11 +44,18 @@ class MongoEventStore(EventStore):
             "first_version": commit.first_version, "last_version": commit.last_version,
             "events": commit.events, "committed_at": committed_at, "published": False,
         }
+        if key is not None:
+            doc["idempotency_key"] = key  # lets a retry find this commit if its answer was lost
         try:
             self._commits.insert_one(doc)
         except DuplicateKeyError as exc:
             raise ConcurrencyError(stream_id, expected_version, self._last_version(stream_id)) from exc
+        idempotency.appended(commit)
         return commit
+
+    def commits_under_key(self, stream_id, key):
+        # Walks the stream by primary key (see ``_walk``); only a stale key's takeover asks.
+        return [_to_commit(doc) for doc in self._walk(stream_id) if doc.get("idempotency_key") == key]
 
     def _walk(self, stream_id: str, to_version: int | None = None, with_events: bool = True):
         """The stream's commits in order, each fetched by its ``_id`` (``<stream>:<first_version>``).

@@ -7,7 +7,9 @@ in, or passed once as ``?token=`` in a link); there is no server-side session.
 
 For local development only, ``GET /dashboard/dev-token?role=<role>[&opd=<code>]`` mints a token
 with the development secret, so the page can offer a "Masuk sebagai (demo)" role switcher. It
-answers 404 when ``JALIN_ENV=production`` (tokens come from the government identity provider there).
+exists only when ``JALIN_ENV=development`` and the secret is the development one
+(``development_tokens_allowed``); everywhere else it answers 404 (tokens come from the government
+identity provider there).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
 
-from shared.auth import ROLES, mint_token
+from shared.auth import ROLES, development_tokens_allowed, mint_token
 from shared.http import Problem, ext
 
 STATIC = Path(__file__).resolve().parent / "static" / "dashboard"
@@ -64,7 +66,7 @@ def dashboard_blueprint() -> Blueprint:
     def dev_token():
         """Development only: a token for ``role`` (without ``role``: whether demo sign-in is offered)."""
         settings = ext().settings
-        if settings.env == "production":
+        if not development_tokens_allowed(settings):
             abort(404)
         role = request.args.get("role")
         if role is None:

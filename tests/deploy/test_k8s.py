@@ -1,9 +1,14 @@
 """deploy/k8s: every overlay rendered by kustomize and validated against the Kubernetes schemas."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from shared.config import Settings
 from tests.deploy import checks
+
+SETTING_NAMES = {f.name for f in dataclasses.fields(Settings)} - {"extra"}
 
 TARGETS = ("base",) + checks.OVERLAYS
 
@@ -79,12 +84,32 @@ def test_production_uses_the_operators_and_pinned_images(rendered):
     cm, _ = checks.config_data(resources)
     assert cm["JALIN_ENV"] == "production"
     assert "HS256" not in cm["JALIN_JWT_ALGORITHMS"]
-    assert cm["JALIN_JWT_PUBLIC_KEY"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert cm["JALIN_JWT_JWKS"].startswith("https://")
+    # The overlay's settings pass the start-up checks once the cluster's Secret holds real values.
+    settings = Settings.from_env({k.removeprefix("JALIN_").lower(): v for k, v in cm.items()
+                                  if k.removeprefix("JALIN_").lower() in SETTING_NAMES}
+                                 | {"jwt_secret": "0" * 64})
+    assert settings.jwt_jwks == cm["JALIN_JWT_JWKS"] and not settings.development
     assert cm["JALIN_KAFKA_BOOTSTRAP"] == f"{kafka['metadata']['name']}-kafka-bootstrap:9092"
     replicas = {d["metadata"]["name"]: d["spec"].get("replicas") for d in by_kind["Deployment"]}
     assert replicas["partners-relay"] == 2 and replicas["agreements-scheduler"] == 1
     hpas = {h["metadata"]["name"]: h["spec"] for h in by_kind["HorizontalPodAutoscaler"]}
     assert hpas["partners-api"]["minReplicas"] >= 3
+
+
+def _settings_of(resources) -> dict:
+    cm, secret = checks.config_data(resources)
+    values = {**cm, **secret}
+    return {k.removeprefix("JALIN_").lower(): v for k, v in values.items()
+            if k.removeprefix("JALIN_").lower() in SETTING_NAMES}
+
+
+def test_the_base_placeholders_refuse_to_start(rendered):
+    """Applied as is, the base's CHANGE-ME secret is refused, naming the problem (fail closed)."""
+    with pytest.raises(RuntimeError, match="placeholder"):
+        Settings.from_env(_settings_of(rendered["base"]))
+    dev = Settings.from_env(_settings_of(rendered["dev"]))  # the dev overlay is development
+    assert dev.development
 
 
 def test_dev_runs_its_own_kafka_and_mongodb(rendered):

@@ -186,3 +186,30 @@ def test_roles_are_enforced_at_each_step(stack):
                    json={"signatory_name": "X", "signatory_position": "kepala_daerah"})
     assert r.status_code == 403
     assert stack.call("GET", "agreements", f"/api/v1/agreements/{kb['id']}", role="publik").status_code == 403
+
+
+def test_an_upload_over_the_json_limit_with_an_idempotency_key_is_stored_once(stack):
+    """Issue 10: an upload with an Idempotency-Key over 1 MiB got 413 (the key's fingerprint read the
+    body under the JSON limit). It is hashed under the upload limit; a retry replays the answer."""
+    kb = draft(stack, register_verified(stack)).json()
+    path = f"/api/v1/agreements/{kb['id']}/documents"
+    content = bytes(range(256)) * (12 * 1024)  # 3 MiB: over JALIN_MAX_BODY_BYTES, under the upload limit
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+
+    def upload(data):
+        # A fixed multipart boundary: a client's retry sends the same bytes.
+        from urllib3 import encode_multipart_formdata
+
+        body, ctype = encode_multipart_formdata({"kind": "kak", "file": ("kak.pdf", data, "application/pdf")},
+                                                boundary="jalin-retry-boundary")
+        return stack.call("POST", "agreements", path, data=body, headers={**key, "Content-Type": ctype})
+
+    first = upload(content)
+    assert first.status_code == 201, first.text
+    again = upload(content)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other = upload(content[:-1] + b"!")
+    assert other.status_code == 422 and other.json()["rule"] == "idempotency_key_reused"
+    documents = stack.call("GET", "agreements", f"/api/v1/agreements/{kb['id']}").json()["documents"]
+    assert len(documents) == 1 and documents[0]["file"]["size"] == len(content)

@@ -17,7 +17,8 @@ from shared.domain import DomainError, Refusal
 from shared.envelope import Actor, compute_hash
 from shared.eventstore import ConcurrencyError, InMemoryEventStore
 from shared.http import create_service_app
-from shared.idempotency import InMemoryIdempotencyStore, MongoIdempotencyStore, StoredResponse
+from shared.idempotency import (InMemoryIdempotencyStore, KeyedCommand, KeyLost, MongoIdempotencyStore,
+                                StoredResponse, running_under_key)
 from shared.kafka import KafkaPublisher, decode, ensure_topics
 from shared.messaging import InMemoryPublisher, InMemoryStreamSource, PublishError
 from shared.mongo_eventstore import MongoEventStore
@@ -94,6 +95,15 @@ class TestEventStoreContract:
         assert [c.id for c in store.unpublished()] == [pending[1].id]
         assert store.unpublished_count() == 1
 
+    def test_commits_remember_the_idempotency_key_they_were_made_under(self, store):
+        keys = InMemoryIdempotencyStore(store)
+        reservation = keys.reserve("kid-1", "f")
+        store.append("x-1", "x", 0, [ev("x-1", 1)], NOW)
+        with running_under_key(KeyedCommand(keys, "kid-1", reservation.owner)):
+            store.append("x-1", "x", 1, [ev("x-1", 2)], NOW)
+        assert [c.first_version for c in store.commits_under_key("x-1", "kid-1")] == [2]
+        assert store.commits_under_key("x-1", "kid-2") == [] and store.commits_under_key("x-2", "kid-1") == []
+
     def test_stream_ids(self, store):
         store.append("x-1", "x", 0, [ev("x-1", 1)], NOW)
         store.append("x-2", "x", 0, [ev("x-2", 1)], NOW)
@@ -103,29 +113,54 @@ class TestEventStoreContract:
 
 @pytest.fixture(params=["memory", "mongo"])
 def idem(request):
-    return InMemoryIdempotencyStore() if request.param == "memory" else MongoIdempotencyStore(
-        request.getfixturevalue("db"))
+    if request.param == "memory":
+        return InMemoryIdempotencyStore(InMemoryEventStore())
+    db = request.getfixturevalue("db")
+    events = MongoEventStore(db)
+    events.ensure_indexes()
+    return MongoIdempotencyStore(db, events)
 
 
 class TestIdempotencyContract:
     def test_first_reserves_then_replays(self, idem):
-        assert idem.reserve("k", "f1").fresh
+        first = idem.reserve("k", "f1")
+        assert first.fresh and first.owner
         in_progress = idem.reserve("k", "f1")
         assert not in_progress.fresh and in_progress.response is None
-        idem.complete("k", StoredResponse(201, b'{"a":1}', {"ETag": '"1"'}))
+        idem.complete("k", first.owner, StoredResponse(201, b'{"a":1}', {"ETag": '"1"'}))
         done = idem.reserve("k", "f1")
         assert not done.fresh and done.response.status == 201 and done.response.body == b'{"a":1}'
         assert not idem.reserve("k", "other").fingerprint_matches
 
     def test_release_allows_a_retry(self, idem):
-        idem.reserve("k", "f")
-        idem.release("k")
+        first = idem.reserve("k", "f")
+        idem.release("k", "not-the-owner")
+        assert not idem.reserve("k", "f").fresh
+        idem.release("k", first.owner)
         assert idem.reserve("k", "f").fresh
 
-    def test_stale_reservation_is_taken_over(self, idem):
+    def test_stale_reservation_is_taken_over_only_with_the_same_body(self, idem):
+        first = idem.reserve("k", "f")
         idem.stale_after = 0.0
-        idem.reserve("k", "f")
-        assert idem.reserve("k", "f").fresh
+        other = idem.reserve("k", "another body")
+        assert not other.fresh and not other.fingerprint_matches
+        taken = idem.reserve("k", "f")
+        assert taken.fresh and taken.owner != first.owner
+        with pytest.raises(KeyLost):  # the old owner can no longer commit under the key
+            idem.record_stream("k", first.owner, "x-1")
+        idem.complete("k", first.owner, StoredResponse(500, b"", {}))  # ignored: not the owner
+        idem.complete("k", taken.owner, StoredResponse(200, b"ok", {}))
+        assert idem.reserve("k", "f").response.body == b"ok"
+
+    def test_stale_takeover_finds_the_commit_made_under_the_key(self, idem):
+        first = idem.reserve("k", "f")
+        with running_under_key(KeyedCommand(idem, "k", first.owner)) as command:
+            idem.events.append("x-1", "x", 0, [ev("x-1", 1), ev("x-1", 2)], NOW)
+        assert [c.last_version for c in command.commits] == [2]
+        idem.stale_after = 0.0
+        retry = idem.reserve("k", "f")
+        assert not retry.fresh and retry.owner
+        assert [(c.stream_id, c.first_version, c.last_version) for c in retry.committed] == [("x-1", 1, 2)]
 
 
 @pytest.fixture(params=["memory", "mongo"])
@@ -148,6 +183,19 @@ class TestLeaseContract:
         import time
         time.sleep(0.01)
         assert a.acquire("one", 30)  # two's lease expired
+
+    def test_generations_fence_a_former_holder(self, lease_factory):
+        a, b = lease_factory(), lease_factory()
+        first = a.acquire("one", 30)
+        assert a.acquire("one", 30) == first
+        assert a.confirm("one", first, 30, {0: 3, 2: 7}) and b.checkpoint() == {0: 3, 2: 7}
+        a.release("one")
+        second = b.acquire("two", 30)
+        assert second == first + 1
+        assert not a.confirm("one", first, 30, {0: 99})  # the former holder cannot renew or move the checkpoint
+        assert not a.confirm("two", first, 30)            # nor can a stale generation of the new owner
+        assert b.checkpoint() == {0: 3, 2: 7}
+        assert b.confirm("two", second, 30, {0: 4}) and a.checkpoint() == {0: 4}
 
 
 @pytest.fixture(params=["memory", "mongo"])
@@ -251,6 +299,16 @@ class TestPublisherContract:
         with pytest.raises(PublishError) as failed:
             down.publish([(topic, "s-0", envelope("s-0", 1)), (topic, "s-1", envelope("s-1", 1))])
         assert failed.value.failed == {0, 1}
+
+    def test_what_was_published_is_read_back_from_offsets(self, publishing):
+        topic = publishing.topic("contract-back")
+        present, start = publishing.publisher.published_since(topic, {})
+        assert present == set()  # no offsets given: counted from the end
+        acked = publishing.publisher.publish([(topic, "s-0", envelope("s-0", 1)), (topic, "s-1", envelope("s-1", 1))])
+        present, end = publishing.publisher.published_since(topic, start)
+        assert present == {("s-0", 1), ("s-1", 1)}
+        assert acked and all(end[p] >= offset for p, offset in acked.items())
+        assert publishing.publisher.published_since(topic, end)[0] == set()
 
 
 # ---------------------------------------------------------------- StreamSource (InMemoryStreamSource, HttpStreamSource)

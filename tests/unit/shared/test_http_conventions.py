@@ -135,3 +135,30 @@ def test_operational_endpoints_and_openapi(app):
 def test_correlation_id_is_echoed(app):
     r = app.test_client().get("/healthz", headers={"X-Correlation-ID": "abc-123"})
     assert r.headers["X-Correlation-ID"] == "abc-123"
+
+
+def test_a_reported_dependency_down_is_in_healthz_and_the_gauge_but_readiness_stays_200():
+    kafka = {"up": False}
+
+    def kafka_check():
+        if not kafka["up"]:
+            raise ConnectionError("no broker")
+
+    def db_check():
+        if db["down"]:
+            raise ConnectionError("no db")
+
+    db = {"down": False}
+    app, _ = create_service_app("t", Settings.from_env(), title="t", readiness={"mongodb": db_check},
+                                reported={"kafka": kafka_check})
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"] == {"mongodb": "ok"}
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.get_json()["checks"] == {"kafka": "unavailable: ConnectionError"}
+    assert b'jalin_dependency_up{dependency="kafka"} 0.0' in client.get("/metrics").data
+    kafka["up"] = True
+    assert client.get("/healthz").get_json()["checks"] == {"kafka": "ok"}
+    assert b'jalin_dependency_up{dependency="kafka"} 1.0' in client.get("/metrics").data
+    db["down"] = True  # the service's own database: that is what readiness is about
+    assert client.get("/readyz").status_code == 503

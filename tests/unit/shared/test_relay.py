@@ -19,19 +19,30 @@ class Thing(Aggregate):
 
 
 class FlakyPublisher:
-    """Acknowledges everything except the message indexes it is told to fail (once)."""
+    """A one-partition topic (``sent``). Acknowledges everything except the message indexes it is
+    told to fail (once); ``written_anyway`` makes those failures uncertain: written, yet reported failed."""
 
-    def __init__(self):
-        self.sent: list[tuple[str, int]] = []
+    worst_case_seconds = 1.0
+
+    def __init__(self, topic: list | None = None):
+        self.sent: list[tuple[str, int]] = [] if topic is None else topic
         self.fail_next: set[int] = set()
+        self.written_anyway = False
+        self.after_publish = lambda: None
 
     def publish(self, messages):
         failed, self.fail_next = self.fail_next, set()
         for i, (_topic, key, envelope) in enumerate(messages):
-            if i not in failed:
+            if i not in failed or self.written_anyway:
                 self.sent.append((key, envelope["version"]))
+        self.after_publish()
         if failed:
             raise PublishError(failed)
+        return {0: len(self.sent)}
+
+    def published_since(self, topic, since):
+        start = since.get(0, len(self.sent))
+        return set(self.sent[start:]), {0: len(self.sent)}
 
 
 def fill(store, streams=("thing-a", "thing-b"), per_stream=3):
@@ -89,3 +100,64 @@ def test_publishable_prefix_blocks_later_commits_of_a_failed_stream():
     commits = [C("a", 2, "a1"), C("b", 1, "b1"), C("a", 1, "a3"), C("b", 1, "b2")]
     assert publishable_prefix(commits, {1}) == ["b1", "b2"]
     assert publishable_prefix(commits, set()) == ["a1", "b1", "a3", "b2"]
+
+
+def test_a_failed_send_that_was_written_anyway_is_not_sent_again():
+    """The broker-outage duplicate: a batch expires client-side but the broker had written it."""
+    store, publisher = InMemoryEventStore(), FlakyPublisher()
+    fill(store)
+    relay = OutboxRelay(store, publisher, "t", InMemoryLease())
+    relay.run_once()  # a1..b3 published, the checkpoint is after them
+    fill(store)       # a4..a6, b4..b6
+    publisher.fail_next, publisher.written_anyway = {0, 1, 2, 3, 4, 5}, True
+    with pytest.raises(PublishError):
+        relay.run_once()
+    relay.run_once()  # reads the topic back first
+    for sid in ("thing-a", "thing-b"):
+        assert [v for k, v in publisher.sent if k == sid] == [1, 2, 3, 4, 5, 6]
+    assert store.unpublished() == []
+
+
+def test_a_relay_that_lost_its_lease_mid_batch_does_not_mark_and_the_next_holder_does_not_resend():
+    store, lease, topic = InMemoryEventStore(), InMemoryLease(), []
+    fill(store)
+    slow, fast = FlakyPublisher(topic), FlakyPublisher(topic)
+    one = OutboxRelay(store, slow, "t", lease, owner="one", lease_ttl=60)
+    two = OutboxRelay(store, fast, "t", lease, owner="two", lease_ttl=60)
+    marked_by_two = []
+
+    def lease_moves_on_before_one_marks():
+        lease.expires = 0.0  # one's batch outlasted its lease (what the TTL rule prevents) …
+        marked_by_two.append(two.run_once())  # … and two took over: it reads the topic back first
+
+    slow.after_publish = lease_moves_on_before_one_marks
+    assert one.run_once() == 0  # one wrote, but its generation is stale: it marks nothing
+    assert marked_by_two == [0] and fast.sent is topic  # two sent nothing: the topic had it all
+    assert store.unpublished() == []  # two marked what it found in the topic
+    assert sorted(topic) == sorted((s, v) for s in ("thing-a", "thing-b") for v in (1, 2, 3))  # once each
+    assert one.run_once() == 0 and two.run_once() == 0
+
+
+def test_each_takeover_gets_a_new_generation_and_a_stale_one_cannot_confirm():
+    lease = InMemoryLease()
+    first = lease.acquire("one", 60)
+    assert lease.acquire("one", 60) == first  # renewal keeps the generation
+    lease.expires = 0.0
+    second = lease.acquire("two", 60)
+    assert second == first + 1
+    assert not lease.confirm("one", first, 60, {0: 5})
+    assert lease.confirm("two", second, 60, {0: 5}) and lease.checkpoint() == {0: 5}
+
+
+def test_with_the_fake_publisher_a_batch_written_but_reported_failed_is_published_once():
+    from shared.messaging import InMemoryPublisher
+
+    store, publisher = InMemoryEventStore(), InMemoryPublisher()
+    fill(store)
+    relay = OutboxRelay(store, publisher, "t", InMemoryLease())
+    publisher.written_but_failed = True
+    with pytest.raises(PublishError):
+        relay.run_once()
+    assert relay.run_once() == 0 and store.unpublished() == []  # found in the topic, marked, not re-sent
+    sent = [(key, envelope["version"]) for key, envelope in publisher.messages("t")]
+    assert sorted(sent) == sorted((s, v) for s in ("thing-a", "thing-b") for v in (1, 2, 3))
