@@ -28,13 +28,26 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-if TYPE_CHECKING:  # imported for types only: the event stores import this module
-    from shared.eventstore import Commit, EventStore
+
+
+class Commit(Protocol):
+    """What this module needs of an event store's commit (``shared.eventstore.Commit``, which
+    imports this module: the event stores call ``key_for_append`` and ``appended``)."""
+
+    stream_id: str
+    first_version: int
+    last_version: int
+
+
+class EventStore(Protocol):
+    """What this module needs of an event store: the commits made under a key."""
+
+    def commits_under_key(self, stream_id: str, key: str) -> list: ...
 
 
 @dataclass
@@ -59,7 +72,7 @@ class Reservation:
     fingerprint_matches: bool = True
     response: StoredResponse | None = None
     owner: str | None = None
-    committed: list["Commit"] = field(default_factory=list)
+    committed: list[Commit] = field(default_factory=list)
 
 
 class KeyLost(Exception):
@@ -75,7 +88,7 @@ class IdempotencyStore(abc.ABC):
     """Port: remembers requests by key; ``events`` is the event store whose commits carry the keys."""
 
     stale_after = 60.0
-    events: "EventStore | None" = None
+    events: EventStore | None = None
 
     @abc.abstractmethod
     def reserve(self, kid: str, fingerprint: str) -> Reservation:
@@ -93,7 +106,7 @@ class IdempotencyStore(abc.ABC):
     def release(self, kid: str, owner: str) -> None:
         """Forget a reservation whose request failed before any commit, so a retry can run it again."""
 
-    def _committed(self, kid: str, streams: list[str]) -> list["Commit"]:
+    def _committed(self, kid: str, streams: list[str]) -> list[Commit]:
         """Commits made under ``kid`` on the recorded ``streams`` (the stale takeover's check)."""
         if not streams:
             return []
@@ -105,7 +118,7 @@ class IdempotencyStore(abc.ABC):
 class InMemoryIdempotencyStore(IdempotencyStore):
     """Fake for unit tests."""
 
-    def __init__(self, events: "EventStore | None" = None):
+    def __init__(self, events: EventStore | None = None):
         self.events = events
         self._items: dict[str, dict] = {}
         self._lock = threading.Lock()
@@ -150,7 +163,7 @@ class MongoIdempotencyStore(IdempotencyStore):
     """Keys in a collection of the service's own database (unique ``_id`` = reservation);
     ``events`` is the service's event store (where a stale key's commit is looked for)."""
 
-    def __init__(self, db: Database, events: "EventStore", collection: str = "idempotency_keys"):
+    def __init__(self, db: Database, events: EventStore, collection: str = "idempotency_keys"):
         self.events = events
         self._col = db[collection]
 
@@ -204,7 +217,7 @@ class KeyedCommand:
     store: IdempotencyStore
     kid: str
     owner: str
-    commits: list["Commit"] = field(default_factory=list)
+    commits: list[Commit] = field(default_factory=list)
 
 
 _running: contextvars.ContextVar[KeyedCommand | None] = contextvars.ContextVar("jalin_idempotency", default=None)
@@ -238,14 +251,14 @@ def key_for_append(stream_id: str) -> str | None:
     return command.kid
 
 
-def appended(commit: "Commit") -> None:
+def appended(commit: Commit) -> None:
     """Called by an event store after a commit was stored (the decorator answers it if the view fails)."""
     command = _running.get()
     if command is not None:
         command.commits.append(commit)
 
 
-def committed_streams(commits: list["Commit"]) -> Iterator[tuple[str, int, int]]:
+def committed_streams(commits: list[Commit]) -> Iterator[tuple[str, int, int]]:
     """``(stream_id, first_version, last_version)`` of each stream the commits touched, merged."""
     merged: dict[str, list[int]] = {}
     for commit in commits:

@@ -22,15 +22,34 @@ import json
 import threading
 import time
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jwt
 import jwt.algorithms
 
 from shared.envelope import Actor
 
-if TYPE_CHECKING:  # shared.config builds on this module (its default secret, its start-up check)
-    from shared.config import Settings
+
+
+class Settings(Protocol):
+    """What token handling reads of ``shared.config.Settings`` (which builds on this module: its
+    default secret, its start-up check), as a protocol so the two do not import each other."""
+
+    env: str
+    jwt_secret: str
+    jwt_algorithms: str
+    jwt_public_key: str
+    jwt_jwks: str
+    jwt_jwks_ttl_seconds: float
+    jwt_issuer: str
+    jwt_audience: str
+    jwt_role_prefix: str
+
+    @property
+    def development(self) -> bool: ...
+
+    @property
+    def algorithms(self) -> list[str]: ...
 
 #: The well-known local secret: in the repository, so worthless anywhere but development.
 DEV_JWT_SECRET = "jalin-local-development-secret-change-me"
