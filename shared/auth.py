@@ -1,12 +1,10 @@
-"""Bearer-token authentication and role checks for Flask views (DESIGN.md §4, DOMAIN.md §5).
+"""Bearer-token authentication for Flask views (DESIGN.md §4, DOMAIN.md §5).
 
 Verification itself (keys, JWKS, the identity provider's roles, start-up checks) is
-``shared.tokens``; this module finds the request's actor and checks roles.
+``shared.tokens``; this module finds the request's actor. Who may do what is decided by the
+service's access policy (``shared.policy``), never here or in a view.
 """
 from __future__ import annotations
-
-import functools
-from typing import Callable, Iterable
 
 from flask import current_app, g, request
 
@@ -14,9 +12,6 @@ from shared.config import Settings
 from shared.envelope import Actor
 from shared.tokens import (ROLES, AuthError, KeySet, TokenVerifier, authentication_problems,  # noqa: F401 (re-exported)
                            development_tokens_allowed, mint_token, secret_problem)
-
-# Roles allowed to read the raw event streams (audit and gap filling between services).
-STREAM_READERS = ("auditor", "service", "admin")
 
 
 def decode_token(settings: Settings, token: str, verifier: TokenVerifier | None = None) -> Actor:
@@ -40,26 +35,3 @@ def current_actor() -> Actor:
             raise AuthError(401, "missing bearer token")
         g.actor = _verifier().decode(token.strip())
     return g.actor
-
-
-def requires(*roles: str) -> Callable:
-    """View decorator: a valid token is required and, if ``roles`` is given, one of them.
-
-    ``admin`` is always allowed.
-    """
-    allowed = set(roles) | {"admin"}
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            actor = current_actor()
-            if roles and actor.role not in allowed:
-                raise AuthError(403, f"role '{actor.role}' may not do this; allowed: {', '.join(sorted(allowed))}")
-            return view(*args, **kwargs)
-        wrapper._jalin_roles = tuple(sorted(allowed)) if roles else ("any",)
-        return wrapper
-    return decorate
-
-
-def role_in(actor: Actor, roles: Iterable[str]) -> bool:
-    return actor.role == "admin" or actor.role in set(roles)

@@ -23,7 +23,7 @@ from marshmallow.experimental.context import Context as LoadContext
 from werkzeug.exceptions import HTTPException
 
 from shared.application import StreamNotFound, VersionMismatch
-from shared.auth import AuthError, current_actor, requires
+from shared.auth import AuthError, current_actor
 from shared.config import Settings
 from shared.domain import DomainError, Refusal
 from shared.eventstore import ConcurrencyError
@@ -542,10 +542,10 @@ def with_path_params(view: Callable) -> Callable:
     return wrapper
 
 
-def command_endpoint(blp, rule: str, schema, response_schema, roles, summary: str, run: Callable,
+def command_endpoint(blp, rule: str, schema, response_schema, summary: str, run: Callable,
                      respond: Callable, endpoint: str | None = None):
-    """Register ``POST rule`` as a command: parse ``schema``, check ``roles``, honour Idempotency-Key,
-    then ``respond(run(expected_version, data, **path_args))``.
+    """Register ``POST rule`` as a command: parse ``schema``, honour Idempotency-Key, then
+    ``respond(run(expected_version, data, **path_args))``. Who may call it is the policy's to say.
 
     ``data`` is what ``schema`` loads: a dict, or the command its ``post_load`` builds (the path
     parameters are in the load ``Context``, see ``with_path_params``).
@@ -556,7 +556,6 @@ def command_endpoint(blp, rule: str, schema, response_schema, roles, summary: st
     @blp.arguments(schema)
     @blp.response(200, response_schema)
     @blp.doc(summary=summary, parameters=COMMAND_HEADERS)
-    @requires(*roles)
     @idempotent
     def view(data, **path_args):
         return respond(run(expected_version(), data, **path_args))

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields
 from marshmallow.experimental.context import Context as LoadContext
 
 from shared.application import CommandContext
-from shared.auth import current_actor, requires
+from shared.auth import current_actor
 from shared.http import COMMAND_HEADERS, Problem, command_endpoint, expected_version, ext, idempotent, versioned
 from shared.schema import Schema
 
@@ -21,14 +21,6 @@ from services.agreements.uploads import download_headers, served_media_type
 
 blp = Blueprint("agreements", __name__, url_prefix="/api/v1",
                 description="Agreements (KB/MoU, PKS, addenda), their workflow, work plans and reports")
-
-# Who may call each endpoint at the HTTP edge; the domain then applies its finer role table.
-STAFF = ("kerjasama",)
-REVIEW = ("kerjasama", "tkksd")
-LEADERS = ("pimpinan",)
-WORKFLOW = ("kerjasama", "tkksd", "pimpinan", "service")
-WORKPLAN = ("kerjasama", "opd")
-
 
 def handlers() -> AgreementHandlers:
     return current().handlers
@@ -51,7 +43,6 @@ class Agreements(MethodView):
     @blp.arguments(s.DraftSchema)
     @blp.response(201, s.AgreementSchema)
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
-    @requires(*STAFF)
     @idempotent
     def post(self, cmd):
         """Draft an agreement (a KB, a PKS under its KB, or an extension of an earlier agreement)."""
@@ -63,45 +54,44 @@ class Agreements(MethodView):
 class AgreementResource(MethodView):
     @blp.arguments(VersionQuery, location="query")
     @blp.response(200, s.AgreementSchema)
-    @requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
     def get(self, query, agreement_id):
         """An agreement folded from its stream (ETag = version); ``?version=`` for an earlier state."""
         return show(handlers().get(agreement_id, query["version"]))
 
 
-def command(path, schema, roles, summary, handle):
+def command(path, schema, summary, handle):
     """``POST /agreements/<agreement_id>/<path>``: ``schema`` builds the command (path ids included),
     ``handle`` — the ``AgreementHandlers`` method for it — runs it with the caller and ``If-Match``."""
-    command_endpoint(blp, f"/agreements/<agreement_id>/{path}", schema, s.AgreementSchema, roles, summary,
+    command_endpoint(blp, f"/agreements/<agreement_id>/{path}", schema, s.AgreementSchema, summary,
                      lambda expected, cmd, **_path: handle(handlers(), cmd, ctx(), expected),
                      show, endpoint=path.replace("/", "_").replace("<", "").replace(">", ""))
 
 
-command("edit", s.EditDraftSchema, STAFF, "Edit a draft", AgreementHandlers.edit_draft)
-command("submit", s.SubmitSchema, STAFF, "Submit a draft (partners must be verified)", AgreementHandlers.submit)
-command("start-review", s.StartReviewSchema, REVIEW, "TKKSD takes up the review", AgreementHandlers.start_review)
-command("return", s.ReturnForRevisionSchema, REVIEW, "Return to draft for revision",
+command("edit", s.EditDraftSchema, "Edit a draft", AgreementHandlers.edit_draft)
+command("submit", s.SubmitSchema, "Submit a draft (partners must be verified)", AgreementHandlers.submit)
+command("start-review", s.StartReviewSchema, "TKKSD takes up the review", AgreementHandlers.start_review)
+command("return", s.ReturnForRevisionSchema, "Return to draft for revision",
         AgreementHandlers.return_for_revision)
-command("review", s.ReviewSchema, ("tkksd",), "Record the TKKSD review result", AgreementHandlers.record_review)
-command("dprd-approval", s.ApproveDprdSchema, LEADERS, "Record the DPRD approval", AgreementHandlers.approve_dprd)
-command("central-approval", s.ApproveCentralSchema, LEADERS, "Record the central-government approval",
+command("review", s.ReviewSchema, "Record the TKKSD review result", AgreementHandlers.record_review)
+command("dprd-approval", s.ApproveDprdSchema, "Record the DPRD approval", AgreementHandlers.approve_dprd)
+command("central-approval", s.ApproveCentralSchema, "Record the central-government approval",
         AgreementHandlers.approve_central)
-command("sign", s.SignSchema, LEADERS, "Record the signing", AgreementHandlers.sign)
-command("activate", s.ActivateSchema, ("kerjasama", "service"), "Activate once the start date is reached",
+command("sign", s.SignSchema, "Record the signing", AgreementHandlers.sign)
+command("activate", s.ActivateSchema, "Activate once the start date is reached",
         AgreementHandlers.activate)
-command("expire", s.ExpireSchema, ("kerjasama", "service"), "Expire after the end date", AgreementHandlers.expire)
-command("terminate", s.TerminateSchema, ("kerjasama", "pimpinan"), "Terminate early, with the reason",
+command("expire", s.ExpireSchema, "Expire after the end date", AgreementHandlers.expire)
+command("terminate", s.TerminateSchema, "Terminate early, with the reason",
         AgreementHandlers.terminate)
-command("reject", s.RejectSchema, ("tkksd", "pimpinan"), "Reject (before signing)", AgreementHandlers.reject)
-command("cancel", s.CancelSchema, STAFF, "Cancel (before signing)", AgreementHandlers.cancel)
-command("amend", s.AmendSchema, LEADERS, "Record a signed addendum (ADENDUM)", AgreementHandlers.amend)
-command("activities", s.AddActivitySchema, WORKPLAN, "Add an activity to the work plan",
+command("reject", s.RejectSchema, "Reject (before signing)", AgreementHandlers.reject)
+command("cancel", s.CancelSchema, "Cancel (before signing)", AgreementHandlers.cancel)
+command("amend", s.AmendSchema, "Record a signed addendum (ADENDUM)", AgreementHandlers.amend)
+command("activities", s.AddActivitySchema, "Add an activity to the work plan",
         AgreementHandlers.add_activity)
-command("activities/<activity_id>/update", s.UpdateActivitySchema, WORKPLAN, "Change an activity",
+command("activities/<activity_id>/update", s.UpdateActivitySchema, "Change an activity",
         AgreementHandlers.update_activity)
-command("activities/<activity_id>/remove", s.RemoveActivitySchema, WORKPLAN, "Remove an activity without reports",
+command("activities/<activity_id>/remove", s.RemoveActivitySchema, "Remove an activity without reports",
         AgreementHandlers.remove_activity)
-command("activities/<activity_id>/reports", s.ReportSchema, WORKPLAN, "File an implementation report",
+command("activities/<activity_id>/reports", s.ReportSchema, "File an implementation report",
         AgreementHandlers.file_report)
 
 
@@ -124,7 +114,6 @@ def _too_large():
 @blp.route("/agreements/<agreement_id>/documents", methods=["POST"])
 @blp.doc(summary="Attach a document (multipart: file, kind = signed_scan|kak|feasibility_study|other)",
          parameters=COMMAND_HEADERS)
-@requires("kerjasama", "pimpinan")
 @idempotent
 def attach_document(agreement_id):
     upload = _upload()
@@ -143,7 +132,6 @@ def attach_document(agreement_id):
 
 @blp.route("/files", methods=["POST"])
 @blp.doc(summary="Upload report evidence (multipart: file); refer to it by file_id in a report")
-@requires("kerjasama", "opd", "pimpinan")
 def upload_file():
     upload = _upload()
     try:
@@ -155,7 +143,6 @@ def upload_file():
 
 @blp.route("/agreements/<agreement_id>/files/<file_id>")
 @blp.doc(summary="Download an attachment; refused (409 attachment_tampered) if it no longer matches its hash")
-@requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor")
 def download(agreement_id, file_id):
     stored = handlers().attachment(agreement_id, file_id)
     response = Response(stored.chunks(), mimetype=served_media_type(stored.meta["media_type"]),

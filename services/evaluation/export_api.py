@@ -25,7 +25,7 @@ from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from shared.auth import current_actor, requires
+from shared.auth import current_actor
 from shared.schema import Schema
 
 from services.evaluation import queries
@@ -42,8 +42,6 @@ blp = Blueprint("exports", __name__, url_prefix="/api/v1/exports",
                 description="Exports: register and evaluation results (CSV/XLSX), open data (OCDS-inspired JSON), "
                             "annual recap")
 
-REGISTER_ROLES = ("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
-RESULT_ROLES = ("kerjasama", "pimpinan", "auditor")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 DELIMITERS = {"comma": ",", "semicolon": ";"}
@@ -106,7 +104,6 @@ def current_rubric() -> dict:
 @blp.route("/agreements.csv")
 @blp.arguments(RegisterExportQuery, location="query")
 @blp.doc(responses=file_response("text/csv", "The register as CSV (UTF-8 with BOM)"))
-@requires(*REGISTER_ROLES)
 def register_csv(args):
     """The agreements register as CSV: the filters of GET /api/v1/agreements, every matching row."""
     on = current().today()
@@ -118,7 +115,6 @@ def register_csv(args):
 @blp.route("/agreements.xlsx")
 @blp.arguments(RegisterExportQuery, location="query")
 @blp.doc(responses=file_response(XLSX, "The register as an Excel workbook"))
-@requires(*REGISTER_ROLES)
 def register_xlsx(args):
     """The agreements register as XLSX (typed cells, Indonesian formats, a "Keterangan" sheet)."""
     on = current().today()
@@ -148,7 +144,6 @@ def evaluation_export(args) -> tuple[list[dict], list, dict, date]:
 @blp.route("/evaluations.csv")
 @blp.arguments(EvaluationExportQuery, location="query")
 @blp.doc(responses=file_response("text/csv", "Evaluation results as CSV (UTF-8 with BOM)"))
-@requires(*RESULT_ROLES)
 def evaluations_csv(args):
     """Evaluation results (group scores, overall, 1–5 rating) as CSV, with the filters of GET /api/v1/evaluations."""
     docs, columns, _, on = evaluation_export(args)
@@ -159,7 +154,6 @@ def evaluations_csv(args):
 @blp.route("/evaluations.xlsx")
 @blp.arguments(EvaluationExportQuery, location="query")
 @blp.doc(responses=file_response(XLSX, "Evaluation results as an Excel workbook"))
-@requires(*RESULT_ROLES)
 def evaluations_xlsx(args):
     """Evaluation results as XLSX."""
     docs, columns, rubric, on = evaluation_export(args)
@@ -177,7 +171,6 @@ def evaluations_xlsx(args):
 @blp.arguments(OpenDataQuery, location="query")
 @blp.doc(responses=file_response("application/json",
                                   "Open data package (OCDS-inspired), no personal data; see docs/open-data.md"))
-@requires()
 def open_data(args):
     """Signed, active, expired and terminated agreements as an OCDS/IATI-inspired release package."""
     on = current().today()
@@ -199,7 +192,6 @@ def recap_of(year: int) -> tuple[dict, date]:
 @blp.route("/annual-recap")
 @blp.arguments(RecapQuery, location="query")
 @blp.doc(responses=file_response("application/json", "The annual recap (JSON)"))
-@requires(*RESULT_ROLES)
 def annual_recap_json(args):
     """The annual recap: per category, partner kind and lead OPD — signed, active, expired, terminated
     that year, and the average score of that year's finalized evaluations."""
@@ -210,7 +202,6 @@ def annual_recap_json(args):
 @blp.route("/annual-recap.xlsx")
 @blp.arguments(RecapQuery, location="query")
 @blp.doc(responses=file_response(XLSX, "The annual recap as an Excel workbook"))
-@requires(*RESULT_ROLES)
 def annual_recap_xlsx(args):
     """The annual recap as XLSX: a summary sheet and one sheet per category, partner kind and OPD."""
     recap, on = recap_of(args["year"])

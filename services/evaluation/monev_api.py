@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from shared.application import CommandContext
-from shared.auth import current_actor, requires
+from shared.auth import current_actor
 from shared.http import command_endpoint, idempotent, versioned
 from shared.schema import Schema
 
@@ -25,9 +25,6 @@ from services.evaluation.schemas import (
 blp = Blueprint("evaluations", __name__, url_prefix="/api/v1",
                 description="Evaluations (monev): schedule, answer, submit, finalize")
 
-MANAGERS = ("kerjasama",)
-ASSESSORS = ("kerjasama", "opd", "tkksd")
-READERS = ("kerjasama", "opd", "tkksd", "pimpinan", "auditor", "service")
 
 
 def handlers() -> EvaluationHandlers:
@@ -48,7 +45,6 @@ class VersionQuery(Schema):
 
 @blp.route("/rubric")
 @blp.doc(summary="The current evaluation rubric (indicators, scales, groups, weights, rating thresholds)")
-@requires()
 def rubric():
     return jsonify(current().rubrics.current.to_dict())
 
@@ -56,7 +52,6 @@ def rubric():
 @blp.route("/evaluations", methods=["POST"])
 @blp.arguments(ScheduleEvaluationSchema)
 @blp.response(201, EvaluationSchema)
-@requires(*MANAGERS)
 @idempotent
 def schedule(cmd: ScheduleEvaluation):
     """Schedule an evaluation of a signed agreement for a period (TW1–TW4, TAHUNAN, AKHIR)."""
@@ -68,7 +63,6 @@ def schedule(cmd: ScheduleEvaluation):
 class EvaluationResource(MethodView):
     @blp.arguments(VersionQuery, location="query")
     @blp.response(200, EvaluationSchema)
-    @requires(*READERS)
     def get(self, query, evaluation_id):
         """An evaluation folded from its stream (ETag = version)."""
         return show(handlers().get(evaluation_id, query["version"]))
@@ -82,18 +76,18 @@ def on_evaluation(handle: Callable[[EvaluationHandlers, EvaluationCommand, Comma
     return run
 
 
-command_endpoint(blp, "/evaluations/<evaluation_id>/answers", SaveAnswersSchema, EvaluationSchema, ASSESSORS,
+command_endpoint(blp, "/evaluations/<evaluation_id>/answers", SaveAnswersSchema, EvaluationSchema,
                  "Save draft answers (merged; null clears one)", on_evaluation(EvaluationHandlers.save_answers), show,
                  endpoint="evaluation_answers")
-command_endpoint(blp, "/evaluations/<evaluation_id>/submit", SubmitEvaluationSchema, EvaluationSchema, ASSESSORS,
+command_endpoint(blp, "/evaluations/<evaluation_id>/submit", SubmitEvaluationSchema, EvaluationSchema,
                  "Submit the answers (all required indicators answered)", on_evaluation(EvaluationHandlers.submit),
                  show, endpoint="evaluation_submit")
-command_endpoint(blp, "/evaluations/<evaluation_id>/return", ReturnForRevisionSchema, EvaluationSchema, MANAGERS,
+command_endpoint(blp, "/evaluations/<evaluation_id>/return", ReturnForRevisionSchema, EvaluationSchema,
                  "Return a submission for revision", on_evaluation(EvaluationHandlers.return_for_revision), show,
                  endpoint="evaluation_return")
-command_endpoint(blp, "/evaluations/<evaluation_id>/finalize", FinalizeEvaluationSchema, EvaluationSchema, MANAGERS,
+command_endpoint(blp, "/evaluations/<evaluation_id>/finalize", FinalizeEvaluationSchema, EvaluationSchema,
                  "Score and finalize (the score is recorded in the event)", on_evaluation(EvaluationHandlers.finalize),
                  show, endpoint="evaluation_finalize")
-command_endpoint(blp, "/evaluations/<evaluation_id>/cancel", CancelEvaluationSchema, EvaluationSchema, MANAGERS,
+command_endpoint(blp, "/evaluations/<evaluation_id>/cancel", CancelEvaluationSchema, EvaluationSchema,
                  "Cancel a scheduled or in-progress evaluation", on_evaluation(EvaluationHandlers.cancel), show,
                  endpoint="evaluation_cancel")

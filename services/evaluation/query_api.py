@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from shared.auth import current_actor, requires
+from shared.auth import current_actor
 from shared.http import Problem
 from shared.personal_data import public_agreement, public_partner
 
@@ -45,7 +45,6 @@ def partner_item(doc: dict, public: bool) -> dict:
 class PartnerList(MethodView):
     @blp.arguments(PartnerListQuery, location="query")
     @blp.response(200, PartnerPage)
-    @requires()
     def get(self, args):
         """List partners with filters (kind, status, scope, text in the name), sorting and pages."""
         actor = current_actor()
@@ -78,7 +77,6 @@ def agreement_item(doc: dict, on: date, public: bool = False) -> dict:
 class AgreementList(MethodView):
     @agreements_blp.arguments(AgreementListQuery, location="query")
     @agreements_blp.response(200, AgreementPage)
-    @requires()
     def get(self, args):
         """The register: filters, text search, sorting, pages; flags computed for today (Asia/Jakarta)."""
         on, actor = current().today(), current_actor()
@@ -90,7 +88,6 @@ class AgreementList(MethodView):
 @agreements_blp.route("/<agreement_id>")
 class AgreementView(MethodView):
     @agreements_blp.response(200, AgreementItem)
-    @requires()
     def get(self, agreement_id):
         """One agreement of the register (read model; the write side has the full history)."""
         actor = current_actor()
@@ -117,7 +114,6 @@ def evaluation_item(doc: dict, on: date) -> dict:
 class EvaluationList(MethodView):
     @evaluations_blp.arguments(EvaluationListQuery, location="query")
     @evaluations_blp.response(200, EvaluationPage)
-    @requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
     def get(self, args):
         """Evaluations with filters; ``due=overdue`` lists those past due and not finalized."""
         on = current().today()
@@ -134,7 +130,6 @@ stats_blp = Blueprint("statistics", __name__, url_prefix="/api/v1",
 @stats_blp.route("/stats/overview")
 @stats_blp.doc(summary="Headline numbers and chart data for the dashboard (precomputed + today's counts); "
                         "publik gets the same figures over signed agreements only")
-@requires()
 def overview():
     on = current().today()
     doc = queries.overview(current().read_db(), current_actor())
@@ -147,7 +142,6 @@ def portfolio_routes(kind: str):
 
     @stats_blp.route(f"/portfolios/{kind}", endpoint=f"portfolios_{kind}")
     @stats_blp.doc(summary=f"Portfolios per {kind[:-1]}: agreements, categories, average score and progress")
-    @requires()
     def listing():
         db = current().read_db()
         actor = current_actor()
@@ -156,7 +150,6 @@ def portfolio_routes(kind: str):
         return jsonify({"items": items, "total": len(items)})
 
     @stats_blp.route(f"/portfolios/{kind}/<key>", endpoint=f"portfolio_{kind}")
-    @requires()
     def single(key):
         db = current().read_db()
         actor = current_actor()
@@ -179,7 +172,6 @@ class FeedQuery(PageQuery):
 @stats_blp.route("/feed")
 @stats_blp.arguments(FeedQuery, location="query")
 @stats_blp.doc(summary="The activity feed, newest first; ?subject= gives an agreement's timeline")
-@requires("kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service")
 def feed(args):
     page = queries.feed_page(current().read_db(), args.get("subject"), args["page"], args["per_page"])
     return jsonify(page_answer(page, lambda d: {"event_id": d.pop("_id"), **d}))

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from shared.application import CommandContext
-from shared.auth import current_actor, requires
+from shared.auth import current_actor
 from shared.http import command_endpoint, idempotent, versioned
 from shared.personal_data import public_partner
 from shared.schema import Schema
@@ -26,8 +26,6 @@ from services.partners.schemas import (
 blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
                 description="Partner registry (Mitra): register, verify, deactivate")
 
-WRITERS = ("kerjasama",)
-VERIFIERS = ("kerjasama", "pimpinan")
 
 
 def handlers() -> PartnerHandlers:
@@ -54,7 +52,6 @@ class Partners(MethodView):
     @blp.arguments(RegisterPartnerSchema)
     @blp.response(201, PartnerSchema)
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
-    @requires(*WRITERS)
     @idempotent
     def post(self, cmd: RegisterPartner):
         """Register a partner."""
@@ -66,7 +63,6 @@ class Partners(MethodView):
 class PartnerResource(MethodView):
     @blp.arguments(VersionQuery, location="query")
     @blp.response(200, PartnerSchema)
-    @requires()
     def get(self, query, partner_id):
         """A partner, folded from its stream (ETag = version); ``?version=`` for an earlier state."""
         return show(handlers().get(partner_id, query["version"]))
@@ -80,15 +76,15 @@ def on_partner(handle: Callable[[PartnerHandlers, PartnerCommand, CommandContext
     return run
 
 
-command_endpoint(blp, "/<partner_id>/profile", UpdatePartnerProfileSchema, PartnerSchema, WRITERS,
+command_endpoint(blp, "/<partner_id>/profile", UpdatePartnerProfileSchema, PartnerSchema,
                  "Update the profile", on_partner(PartnerHandlers.update_profile), show, endpoint="profile")
-command_endpoint(blp, "/<partner_id>/contacts", SetPartnerContactsSchema, PartnerSchema, WRITERS,
+command_endpoint(blp, "/<partner_id>/contacts", SetPartnerContactsSchema, PartnerSchema,
                  "Replace the contact persons (at most two)", on_partner(PartnerHandlers.set_contacts), show,
                  endpoint="contacts")
-command_endpoint(blp, "/<partner_id>/verify", VerifyPartnerSchema, PartnerSchema, VERIFIERS,
+command_endpoint(blp, "/<partner_id>/verify", VerifyPartnerSchema, PartnerSchema,
                  "Verify the partner", on_partner(PartnerHandlers.verify), show, endpoint="verify")
-command_endpoint(blp, "/<partner_id>/deactivate", DeactivatePartnerSchema, PartnerSchema, VERIFIERS,
+command_endpoint(blp, "/<partner_id>/deactivate", DeactivatePartnerSchema, PartnerSchema,
                  "Deactivate the partner", on_partner(PartnerHandlers.deactivate), show, endpoint="deactivate")
-command_endpoint(blp, "/<partner_id>/reactivate", ReactivatePartnerSchema, PartnerSchema, VERIFIERS,
+command_endpoint(blp, "/<partner_id>/reactivate", ReactivatePartnerSchema, PartnerSchema,
                  "Reactivate a deactivated partner", on_partner(PartnerHandlers.reactivate), show,
                  endpoint="reactivate")

@@ -5,11 +5,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared.application import StreamNotFound, VersionMismatch
-from shared.auth import mint_token, requires
+from shared.auth import mint_token
 from shared.config import Settings
 from shared.domain import DomainError
 from shared.http import create_service_app, expected_version, idempotent, versioned
 from shared.idempotency import InMemoryIdempotencyStore
+from shared.policy import Policy, allow
 
 
 class ItemIn(Schema):
@@ -20,14 +21,16 @@ class ItemIn(Schema):
 @pytest.fixture
 def app():
     settings = Settings.from_env({"max_body_bytes": 2048})
-    app, api = create_service_app("test", settings, title="t", idempotency=InMemoryIdempotencyStore())
+    app, api = create_service_app("test", settings, title="t", idempotency=InMemoryIdempotencyStore(), policy=Policy({
+        "POST /api/v1/items": allow("admin", "kerjasama"),
+        "GET /api/v1/items/<item_id>": allow("*"),
+        "DELETE /api/v1/items/<item_id>": allow("*")}))
     blp = Blueprint("items", __name__, url_prefix="/api/v1/items")
     created = []
 
     @blp.route("")
     class Items(MethodView):
         @blp.arguments(ItemIn)
-        @requires("kerjasama")
         @idempotent
         def post(self, data):
             if data["name"] == "forbidden":
@@ -37,7 +40,6 @@ def app():
 
     @blp.route("/<item_id>")
     class Item(MethodView):
-        @requires()
         def get(self, item_id):
             if item_id == "missing":
                 raise StreamNotFound(item_id)
@@ -46,7 +48,6 @@ def app():
                 raise VersionMismatch(item_id, expected, 4)
             return versioned({"id": item_id}, 4)
 
-        @requires()
         def delete(self, item_id):
             raise RuntimeError("boom")
 

@@ -13,11 +13,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from shared.auth import mint_token, requires
+from shared.auth import mint_token
 from shared.config import Settings
 from shared.eventstore import InMemoryEventStore
 from shared.http import create_service_app, idempotent, versioned
 from shared.idempotency import InMemoryIdempotencyStore, KeyedCommand, key_id, running_under_key
+from shared.policy import Policy, allow
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TOKEN = mint_token(Settings.from_env(), "kerjasama", sub="siti")
@@ -39,7 +40,9 @@ class World:
         self.events = InMemoryEventStore()
         self.keys = InMemoryIdempotencyStore(self.events)
         settings = Settings.from_env({"max_body_bytes": 4096, "max_upload_bytes": 200_000})
-        self.app, api = create_service_app("test", settings, title="t", idempotency=self.keys)
+        self.app, api = create_service_app("test", settings, title="t", idempotency=self.keys, policy=Policy({
+            "POST /api/v1/items/<item_id>/name": allow("kerjasama"),
+            "POST /api/v1/items/<item_id>/documents": allow("kerjasama")}))
         self.fail_after_commit = False
         self.runs = 0
         blp = Blueprint("items", __name__, url_prefix="/api/v1/items")
@@ -48,7 +51,6 @@ class World:
         @blp.route("/<item_id>/name")
         class Name(MethodView):
             @blp.arguments(ItemIn)
-            @requires("kerjasama")
             @idempotent
             def post(self, data, item_id):
                 world.runs += 1
@@ -59,7 +61,6 @@ class World:
                 return versioned({"id": item_id, "name": data["name"]}, version + 1, 201 if version == 0 else 200)
 
         @blp.route("/<item_id>/documents", methods=["POST"])
-        @requires("kerjasama")
         @idempotent
         def upload(item_id):
             world.runs += 1
