@@ -46,6 +46,8 @@ class Settings:
     evaluation_url: str = "http://127.0.0.1:8003"
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 20_971_520
+    upload_ttl_hours: float = 24.0    # an evidence upload no report cites is deleted after this
+    max_pending_uploads: int = 50     # evidence uploads one user may hold that no report cites yet
     log_level: str = "INFO"
     metrics_port: int = 0             # workers expose /metrics here when > 0
     metrics_host: str = "127.0.0.1"   # 0.0.0.0 in containers so Prometheus and probes can reach it

@@ -135,7 +135,7 @@ def attach_document(agreement_id):
 def upload_file():
     upload = _upload()
     try:
-        meta = handlers().files.put(upload["stream"], upload["filename"], upload["media_type"], current_actor().sub)
+        meta = handlers().upload_evidence(upload["stream"], upload["filename"], upload["media_type"], ctx())
     except TooLarge:
         raise _too_large() from None
     return meta, 201

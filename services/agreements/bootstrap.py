@@ -6,6 +6,7 @@ from ``build(settings)``; views reach the container through ``current()``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -46,7 +47,9 @@ def build(settings: Settings) -> Container:
     clock = clock_from_settings(settings)
     store = MongoEventStore(db)
     handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
-                                 GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone)
+                                 GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone,
+                                 upload_ttl=timedelta(hours=settings.upload_ttl_hours),
+                                 max_pending_uploads=settings.max_pending_uploads)
     return Container(settings, client, clock, store, handlers)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, timezone
 from typing import BinaryIO, Iterator
 
 import gridfs
@@ -27,7 +28,8 @@ class GridFSAttachmentStore:
         self._files = db["attachments.files"]
         self.max_bytes = max_bytes
 
-    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
+    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str, *,
+            pending: bool = False) -> dict:
         """Store the upload; return its metadata (file_id, filename, size, media_type, sha256).
 
         The filename is sanitised and the media type checked against the allow-list first
@@ -37,7 +39,8 @@ class GridFSAttachmentStore:
         digest, size = hashlib.sha256(), 0
         file_id = f"file-{uuid.uuid4()}"
         upload = self._bucket.open_upload_stream_with_id(
-            file_id, filename, metadata={"media_type": media_type, "uploaded_by": uploaded_by})
+            file_id, filename, metadata={"media_type": media_type, "uploaded_by": uploaded_by, "pending": pending,
+                                         "agreement_id": None})
         try:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
@@ -59,6 +62,30 @@ class GridFSAttachmentStore:
             return None
         return {"file_id": file_id, "filename": doc["filename"], "size": doc["length"],
                 "media_type": doc["metadata"]["media_type"], "sha256": doc["metadata"].get("sha256")}
+
+    def provenance(self, file_id: str) -> dict | None:
+        doc = self._files.find_one({"_id": file_id}, {"metadata": 1, "uploadDate": 1})
+        if doc is None:
+            return None
+        metadata = doc.get("metadata") or {}
+        uploaded_at = doc["uploadDate"]
+        return {"uploaded_by": metadata.get("uploaded_by"), "agreement_id": metadata.get("agreement_id"),
+                "pending": bool(metadata.get("pending")),  # files from before pending uploads: never expire
+                "uploaded_at": uploaded_at if uploaded_at.tzinfo else uploaded_at.replace(tzinfo=timezone.utc)}
+
+    def link(self, file_id: str, agreement_id: str) -> None:
+        self._files.update_one({"_id": file_id}, {"$set": {"metadata.agreement_id": agreement_id,
+                                                          "metadata.pending": False}})
+
+    def pending_count(self, uploaded_by: str) -> int:
+        return self._files.count_documents({"metadata.pending": True, "metadata.uploaded_by": uploaded_by})
+
+    def expire_pending(self, uploaded_before: datetime) -> int:
+        expired = [d["_id"] for d in self._files.find({"metadata.pending": True, "uploadDate": {"$lt": uploaded_before}},
+                                                      {"_id": 1})]
+        for file_id in expired:
+            self.delete(file_id)
+        return len(expired)
 
     def get_verified(self, file_id: str, expected_sha256: str | None = None) -> StoredFile:
         """The file, refused (409 ``attachment_tampered``) if its bytes no longer match their hash.

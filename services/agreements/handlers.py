@@ -8,7 +8,8 @@ Dates a command leaves out are filled here, from the server clock in the region'
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import BinaryIO
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
@@ -27,12 +28,15 @@ class AgreementHandlers:
     """The agreements service's application layer."""
 
     def __init__(self, repository: Repository[Agreement], partners: PartnerDirectory, files: AttachmentStore,
-                 clock: Clock, timezone: str = "Asia/Jakarta"):
+                 clock: Clock, timezone: str = "Asia/Jakarta", *, upload_ttl: timedelta = timedelta(hours=24),
+                 max_pending_uploads: int = 50):
         self.repository = repository
         self.partners = partners
         self.files = files
         self.clock = clock
         self.timezone = timezone
+        self.upload_ttl = upload_ttl
+        self.max_pending_uploads = max_pending_uploads
 
     def today(self) -> date:
         """The date in the region's time zone (agreement dates are local dates)."""
@@ -65,11 +69,32 @@ class AgreementHandlers:
             raise DomainError(f"{field}_not_found", f"{agreement_id} does not exist",
                               fields={field: [f"unknown agreement {agreement_id}"]}) from None
 
-    def _file_meta(self, file_id: str, field: str) -> dict:
-        meta = self.files.meta(file_id)
-        if meta is None:
-            raise DomainError("file_not_found", f"{file_id} was not uploaded", fields={field: [f"unknown {file_id}"]})
+    def _evidence(self, file_id: str, agreement_id: str, ctx: CommandContext) -> dict:
+        """An uploaded file a report may cite: the uploader's own pending upload, or a file of this
+        agreement already (a report filed again); never another agreement's file."""
+        meta, provenance = self.files.meta(file_id), self.files.provenance(file_id)
+        if meta is None or provenance is None:
+            raise DomainError("file_not_found", f"{file_id} was not uploaded", fields={"evidence": [f"unknown {file_id}"]})
+        if provenance["agreement_id"] not in (None, agreement_id):
+            raise DomainError("evidence_of_another_agreement", f"{file_id} belongs to another agreement",
+                              kind=Refusal.CONFLICT, fields={"evidence": [f"{file_id} belongs to another agreement"]})
+        if provenance["agreement_id"] is None and provenance["uploaded_by"] != ctx.actor.sub:
+            raise DomainError("evidence_not_yours", f"{file_id} was uploaded by someone else",
+                              kind=Refusal.FORBIDDEN, fields={"evidence": [f"{file_id} is not your upload"]})
         return meta
+
+    def upload_evidence(self, stream: BinaryIO, filename: str, media_type: str, ctx: CommandContext) -> dict:
+        """Store report evidence as the uploader's pending file, within their quota of uncited uploads;
+        it belongs to an agreement once a report cites it, and expires if none does."""
+        if self.files.pending_count(ctx.actor.sub) >= self.max_pending_uploads:
+            raise DomainError("upload_quota_exceeded",
+                              f"{self.max_pending_uploads} uploads are waiting to be cited in a report; "
+                              "cite them or wait until they expire", kind=Refusal.CONFLICT)
+        return self.files.put(stream, filename, media_type, ctx.actor.sub, pending=True)
+
+    def expire_uploads(self) -> int:
+        """Delete evidence uploads no report cited within ``upload_ttl`` (the scheduler calls this)."""
+        return self.files.expire_pending(self.clock.now() - self.upload_ttl)
 
     def get(self, agreement_id: str, version: int | None = None) -> Agreement:
         return self.repository.load(agreement_id, to_version=version)
@@ -222,11 +247,13 @@ class AgreementHandlers:
         meta = self.files.put(cmd.stream, cmd.filename, cmd.media_type, ctx.actor.sub)
         try:
             agreement = self._load(cmd.agreement_id, expected)
-            return self._save(agreement, agreement.attach_document(role=ctx.actor.role, kind=cmd.kind, file=meta),
-                              ctx)
+            agreement = self._save(agreement, agreement.attach_document(role=ctx.actor.role, kind=cmd.kind,
+                                                                        file=meta), ctx)
         except Exception:
             self.files.delete(meta["file_id"])
             raise
+        self.files.link(meta["file_id"], cmd.agreement_id)
+        return agreement
 
     # ------------------------------------------------------------ work plan and reports (scoped to the actor's OPD)
 
@@ -254,10 +281,14 @@ class AgreementHandlers:
 
     def file_report(self, cmd: FileReport, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``FileReport``: every evidence file must have been uploaded; ``filed_on`` defaults to today."""
-        evidence = [self._file_meta(file_id, "evidence") for file_id in cmd.evidence]
+        evidence = [self._evidence(file_id, cmd.agreement_id, ctx) for file_id in cmd.evidence]
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.file_report(
             role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id, period=cmd.period,
             realisation=cmd.realisation, obstacles=cmd.obstacles, solutions=cmd.solutions, evidence=evidence,
             filed_on=self._or_today(cmd.filed_on), today=self.today())
+        # Linked before the commit: a crash in between leaves a file of this agreement uncited, never a
+        # cited file pending (which would expire and break the recorded evidence).
+        for meta in evidence:
+            self.files.link(meta["file_id"], cmd.agreement_id)
         return self._save(agreement, events, ctx)

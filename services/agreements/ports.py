@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime, timezone
 from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
 
 from shared.domain import DomainError, Refusal
@@ -53,11 +54,26 @@ class AttachmentStore(Protocol):
 
     max_bytes: int
 
-    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
-        """Store the upload (``TooLarge`` beyond ``max_bytes``, nothing kept); return its metadata."""
+    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str, *,
+            pending: bool = False) -> dict:
+        """Store the upload (``TooLarge`` beyond ``max_bytes``, nothing kept); return its metadata.
+        ``pending``: loose evidence, owned by its uploader until a report cites it (see ``link``);
+        a pending file that nothing cites expires (``expire_pending``)."""
 
     def meta(self, file_id: str) -> dict | None:
         """The metadata of a stored file, or None."""
+
+    def provenance(self, file_id: str) -> dict | None:
+        """Who uploaded it and where it belongs: ``{uploaded_by, uploaded_at, agreement_id, pending}``."""
+
+    def link(self, file_id: str, agreement_id: str) -> None:
+        """The file now belongs to ``agreement_id`` (no longer pending, never expires)."""
+
+    def pending_count(self, uploaded_by: str) -> int:
+        """How many pending uploads ``uploaded_by`` has (the upload quota)."""
+
+    def expire_pending(self, uploaded_before: datetime) -> int:
+        """Delete the pending uploads older than ``uploaded_before``; how many were deleted."""
 
     def get_verified(self, file_id: str, expected_sha256: str | None = None) -> StoredFile:
         """The file, refused (``file_not_found``, ``attachment_tampered``) if missing or altered."""
@@ -87,11 +103,14 @@ class InMemoryPartnerDirectory:
 class InMemoryAttachmentStore:
     """Fake ``AttachmentStore``: files held in a dict with the sha256 computed on upload."""
 
-    def __init__(self, max_bytes: int = 1024 * 1024):
+    def __init__(self, max_bytes: int = 1024 * 1024, now: Callable[[], datetime] | None = None):
         self.max_bytes = max_bytes
         self.files: dict[str, tuple[dict, bytes]] = {}
+        self.owners: dict[str, dict] = {}
+        self.now = now or (lambda: datetime.now(timezone.utc))
 
-    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str) -> dict:
+    def put(self, stream: BinaryIO, filename: str, media_type: str, uploaded_by: str, *,
+            pending: bool = False) -> dict:
         filename = safe_filename(filename)  # the same upload rules as the GridFS store
         media_type = accepted_media_type(media_type, filename)
         content = b""
@@ -103,7 +122,27 @@ class InMemoryAttachmentStore:
         meta = {"file_id": file_id, "filename": filename, "size": len(content), "media_type": media_type,
                 "sha256": hashlib.sha256(content).hexdigest()}
         self.files[file_id] = (meta, content)
+        self.owners[file_id] = {"uploaded_by": uploaded_by, "uploaded_at": self.now(), "agreement_id": None,
+                                "pending": pending}
         return dict(meta)
+
+    def provenance(self, file_id: str) -> dict | None:
+        return dict(self.owners[file_id]) if file_id in self.owners and file_id in self.files else None
+
+    def link(self, file_id: str, agreement_id: str) -> None:
+        if file_id in self.owners:
+            self.owners[file_id].update(agreement_id=agreement_id, pending=False)
+
+    def pending_count(self, uploaded_by: str) -> int:
+        return sum(1 for fid, o in self.owners.items()
+                   if fid in self.files and o["pending"] and o["uploaded_by"] == uploaded_by)
+
+    def expire_pending(self, uploaded_before: datetime) -> int:
+        expired = [fid for fid, o in self.owners.items()
+                   if fid in self.files and o["pending"] and o["uploaded_at"] < uploaded_before]
+        for file_id in expired:
+            self.delete(file_id)
+        return len(expired)
 
     def meta(self, file_id: str) -> dict | None:
         stored = self.files.get(file_id)

@@ -61,6 +61,7 @@ def run_scheduler(container: Container) -> None:
             try:
                 for action, count in tick(container.handlers).items():
                     ticks.labels(action).inc(count)
+                ticks.labels("uploads_expired").inc(container.handlers.expire_uploads())
             except Exception as exc:  # DB unavailable: try again next round
                 log.warning("scheduler tick failed", extra={"error": repr(exc)})
             stop.wait(settings.scheduler_interval_seconds)

@@ -75,3 +75,40 @@ def test_clients_do_not_choose_today(stack):
     refused = act(stack, kb["id"], "expire", "kerjasama", {"on": "2028-01-01"}, expect=403)
     assert refused["rule"] == "date_set_by_server"
     assert stack.call("GET", "agreements", f"/api/v1/agreements/{kb['id']}").json()["status"] in ("SIGNED", "ACTIVE")
+
+
+def test_evidence_is_cited_only_by_its_uploader_and_only_in_one_agreement(stack):
+    partner = register_verified(stack)
+    kb = draft(stack, partner, start_date="2026-01-01", end_date="2028-12-31").json()
+    to_ready(stack, kb["id"])
+    act(stack, kb["id"], "sign", "pimpinan", {"signatory_name": "Bupati Muaro Jambi",
+                                              "signatory_position": "kepala_daerah"})
+    scan = stack.call("POST", "agreements", f"/api/v1/agreements/{kb['id']}/documents",
+                      files={"file": ("kb.pdf", b"%PDF-1.7 naskah", "application/pdf")}, data={"kind": "signed_scan"},
+                      role="pimpinan").json()["documents"][0]["file"]["file_id"]
+    pks = draft(stack, partner, document_kind="PKS", parent_kb_id=kb["id"], lead_opd="DISKOMINFO",
+                start_date="2026-01-15", end_date="2028-12-31").json()
+    to_ready(stack, pks["id"])
+    act(stack, pks["id"], "sign", "pimpinan", {"signatory_name": "Kepala Dinas Kominfo", "signatory_position":
+                                               "kepala_perangkat_daerah", "power_of_attorney_ref": "SK-KUASA/3"})
+    wait_until(lambda: stack.call("GET", "agreements", f"/api/v1/agreements/{pks['id']}").json()["status"] == "ACTIVE",
+               30, what="the scheduler activates the PKS")
+    act(stack, pks["id"], "activities", "kerjasama", {
+        "activity_id": "jaringan", "name": "Jaringan desa", "indicator": "titik terpasang", "target": 10,
+        "unit": "titik", "schedule_start": "2026-01-15", "schedule_end": "2027-12-31",
+        "responsible_opd": "DISKOMINFO"})
+    officer = {"Authorization": f"Bearer {stack.token('opd', sub='officer-a')}"}
+    colleague = {"Authorization": f"Bearer {stack.token('opd', sub='officer-b')}"}
+    upload = stack.call("POST", "agreements", "/api/v1/files", role=None, headers=officer,
+                        files={"file": ("foto.jpg", b"\xff\xd8foto", "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    report = f"/api/v1/agreements/{pks['id']}/activities/jaringan/reports"
+    body = {"period": "2026-TW1", "realisation": 3}
+    r = stack.call("POST", "agreements", report, role=None, headers=colleague,
+                   json={**body, "evidence": [upload.json()["file_id"]]})
+    assert r.status_code == 403 and r.json()["rule"] == "evidence_not_yours"
+    r = stack.call("POST", "agreements", report, role=None, headers=officer, json={**body, "evidence": [scan]})
+    assert r.status_code == 409 and r.json()["rule"] == "evidence_of_another_agreement"
+    r = stack.call("POST", "agreements", report, role=None, headers=officer,
+                   json={**body, "evidence": [upload.json()["file_id"]]})
+    assert r.status_code == 200, r.text

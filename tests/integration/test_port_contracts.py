@@ -4,7 +4,7 @@ import hashlib
 import io
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import pytest
@@ -589,6 +589,24 @@ def attachments(request):
 
 
 class TestAttachmentStoreContract:
+    def test_pending_uploads_belong_to_their_uploader_until_linked_and_expire_unless_linked(self, attachments):
+        store = attachments.store
+        before = datetime.now(timezone.utc) - timedelta(seconds=5)
+        loose = store.put(io.BytesIO(b"foto"), "foto.jpg", "image/jpeg", "officer-1", pending=True)
+        cited = store.put(io.BytesIO(b"rute"), "rute.jpg", "image/jpeg", "officer-1", pending=True)
+        document = store.put(io.BytesIO(b"%PDF"), "kak.pdf", "application/pdf", "siti")
+        provenance = store.provenance(loose["file_id"])
+        assert provenance["uploaded_by"] == "officer-1" and provenance["pending"] is True
+        assert provenance["agreement_id"] is None and provenance["uploaded_at"] >= before
+        assert store.pending_count("officer-1") == 2 and store.pending_count("siti") == 0
+        store.link(cited["file_id"], "agreement-1")
+        assert store.provenance(cited["file_id"])["agreement_id"] == "agreement-1"
+        assert store.pending_count("officer-1") == 1
+        assert store.expire_pending(before) == 0  # none older than that
+        assert store.expire_pending(datetime.now(timezone.utc) + timedelta(seconds=5)) == 1
+        assert store.meta(loose["file_id"]) is None and store.provenance(loose["file_id"]) is None
+        assert store.meta(cited["file_id"]) is not None and store.meta(document["file_id"]) is not None
+
     def test_put_then_meta_and_verified_bytes(self, attachments):
         store = attachments.store
         content = bytes(range(256)) * 2400  # beyond one GridFS chunk

@@ -465,6 +465,46 @@ def test_report_evidence_must_have_been_uploaded(jalin):
     assert jalin.handlers.get(pks).progress == 50.0
 
 
+def test_evidence_is_the_uploaders_until_a_report_of_one_agreement_cites_it(jalin):
+    kb, pks = signed_pks(jalin)
+    jalin.handlers.add_activity(activity(pks), STAFF)
+    jalin.clock.moment = datetime(2025, 7, 2, 2, tzinfo=timezone.utc)
+    report = dict(period="2025-TW2", realisation=2)
+    theirs = jalin.handlers.upload_evidence(io.BytesIO(b"foto"), "foto.jpg", "image/jpeg", opd("DINKES"))
+    with refused("evidence_not_yours", Refusal.FORBIDDEN):  # someone else's upload
+        jalin.handlers.file_report(FileReport(pks, "bus-sekolah", evidence=(theirs["file_id"],), **report),
+                                   opd("DISHUB"))
+    jalin.handlers.attach_document(AttachDocument(kb, kind="signed_scan", **upload()), LEADER)
+    scan = jalin.last(kb)["file"]["file_id"]
+    with refused("evidence_of_another_agreement", Refusal.CONFLICT):  # another agreement's signed scan
+        jalin.handlers.file_report(FileReport(pks, "bus-sekolah", evidence=(scan,), **report), STAFF)
+    mine = jalin.handlers.upload_evidence(io.BytesIO(b"foto rute"), "rute.jpg", "image/jpeg", opd("DISHUB"))
+    jalin.handlers.file_report(FileReport(pks, "bus-sekolah", evidence=(mine["file_id"],), **report), opd("DISHUB"))
+    assert jalin.files.provenance(mine["file_id"])["agreement_id"] == pks
+    # cited once, it belongs to the agreement: a report filed again may cite it, another may not
+    jalin.handlers.file_report(FileReport(pks, "bus-sekolah", evidence=(mine["file_id"],), **report), STAFF)
+    with refused("evidence_of_another_agreement", Refusal.CONFLICT):
+        jalin.handlers.file_report(FileReport(kb, "bus-sekolah", evidence=(mine["file_id"],), **report), STAFF)
+
+
+def test_uncited_uploads_are_limited_per_user_and_expire(jalin):
+    jalin.handlers.max_pending_uploads = 2
+    jalin.files.now = jalin.clock.now
+    first = jalin.handlers.upload_evidence(io.BytesIO(b"a"), "a.pdf", "application/pdf", opd("DISHUB"))
+    jalin.handlers.upload_evidence(io.BytesIO(b"b"), "b.pdf", "application/pdf", opd("DISHUB"))
+    with refused("upload_quota_exceeded", Refusal.CONFLICT):
+        jalin.handlers.upload_evidence(io.BytesIO(b"c"), "c.pdf", "application/pdf", opd("DISHUB"))
+    jalin.handlers.upload_evidence(io.BytesIO(b"d"), "d.pdf", "application/pdf", opd("DINKES"))  # another user
+    aid = signed(jalin)
+    jalin.handlers.attach_document(AttachDocument(aid, kind="kak", **upload()), STAFF)  # documents never expire
+    jalin.clock.advance(hours=23)
+    assert jalin.handlers.expire_uploads() == 0
+    jalin.clock.advance(hours=2)
+    assert jalin.handlers.expire_uploads() == 3 and jalin.files.meta(first["file_id"]) is None
+    assert len(jalin.files.files) == 1  # the KAK
+    jalin.handlers.upload_evidence(io.BytesIO(b"e"), "e.pdf", "application/pdf", opd("DISHUB"))  # quota freed
+
+
 def test_a_report_for_a_quarter_not_yet_started_is_refused_on_todays_date(jalin):
     _kb, pks = signed_pks(jalin)
     jalin.handlers.add_activity(activity(pks), STAFF)
