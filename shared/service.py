@@ -1,9 +1,15 @@
-"""The common shape of a write service's API: conventions, readiness, idempotency, stream API."""
+"""The common shape of a write service: its composition root's core and its API (conventions,
+readiness, idempotency, stream API)."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable
 
 from pymongo import MongoClient
+from pymongo.database import Database
+
+from shared.application import Clock, clock_from_settings
+from shared.mongo import make_client
 
 from shared.config import Settings
 from shared.http import create_service_app
@@ -12,6 +18,29 @@ from shared.kafka import kafka_reachable
 from shared.mongo_eventstore import MongoEventStore
 from shared.policy import Policy
 from shared.streams import streams_blueprint
+
+
+@dataclass
+class ServiceContainer:
+    """What every service's composition root (``services/<svc>/bootstrap.py``) holds; each service's
+    ``Container`` adds its handlers and adapters. Built once per process by the service's ``build``."""
+
+    service: ClassVar[str] = ""
+    settings: Settings
+    client: MongoClient
+    clock: Clock
+    store: MongoEventStore
+
+    @property
+    def db(self) -> Database:
+        """The service's own database (event store, idempotency keys and the service's own state)."""
+        return self.client[self.settings.database(self.service)]
+
+    @classmethod
+    def core(cls, settings: Settings) -> tuple[Settings, MongoClient, Clock, MongoEventStore]:
+        """The settings, client, clock and event store every service starts from."""
+        client = make_client(settings)
+        return settings, client, clock_from_settings(settings), MongoEventStore(client[settings.database(cls.service)])
 
 
 def create_write_service_app(name: str, settings: Settings, client: MongoClient, store: MongoEventStore,

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
-from pymongo import MongoClient
-from pymongo.database import Database
-
-from shared.application import Clock, Repository, clock_from_settings
+from shared.application import Repository
 from shared.config import Settings
 from shared.http import current_container
-from shared.mongo import make_client
-from shared.mongo_eventstore import MongoEventStore
+from shared.service import ServiceContainer
 
 from services.agreements.domain import Agreement
 from services.agreements.files import GridFSAttachmentStore
@@ -26,26 +23,17 @@ SERVICE = "agreements"
 
 
 @dataclass
-class Container:
-    """Everything the agreements service's API and workers use, built once per process."""
+class Container(ServiceContainer):
+    """Everything the agreements service's API and workers use, built once per process (its ``db``
+    also holds the GridFS files and the partner replica)."""
 
-    settings: Settings
-    client: MongoClient
-    clock: Clock
-    store: MongoEventStore
+    service: ClassVar[str] = SERVICE
     handlers: AgreementHandlers
-
-    @property
-    def db(self) -> Database:
-        """The service's own database (event store, GridFS files, partner replica, idempotency keys)."""
-        return self.client[self.settings.database(SERVICE)]
 
 
 def build(settings: Settings) -> Container:
-    client = make_client(settings)
+    settings, client, clock, store = Container.core(settings)
     db = client[settings.database(SERVICE)]
-    clock = clock_from_settings(settings)
-    store = MongoEventStore(db)
     handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
                                  GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone,
                                  upload_ttl=timedelta(hours=settings.upload_ttl_hours),

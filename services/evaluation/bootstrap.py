@@ -12,18 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
-from pymongo import MongoClient
 from pymongo.database import Database
 
-from shared.application import Clock, Repository, clock_from_settings
+from shared.application import Repository
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.http import current_container
 from shared.kafka import KafkaPublisher
 from shared.metrics import Metrics
-from shared.mongo import make_client
-from shared.mongo_eventstore import MongoEventStore
+from shared.service import ServiceContainer
 from shared.streams import HttpStreamSource
 
 from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
@@ -47,22 +46,15 @@ def projections():
 
 
 @dataclass
-class Container:
-    """Everything the evaluation service's API, workers and rebuild use, built once per process."""
+class Container(ServiceContainer):
+    """Everything the evaluation service's API, workers and rebuild use, built once per process (its
+    ``db`` also holds the read-model pointer; the read models live in ``read_db()``)."""
 
-    settings: Settings
-    client: MongoClient
-    clock: Clock
-    store: MongoEventStore
+    service: ClassVar[str] = SERVICE
     read_model: ReadModelPointer
     rubrics: RubricCatalog
     agreements: AgreementRegister
     handlers: EvaluationHandlers
-
-    @property
-    def db(self) -> Database:
-        """The service's own database (evaluation event store, read-model pointer, idempotency keys)."""
-        return self.client[self.settings.database(SERVICE)]
 
     def read_db(self) -> Database:
         """The live read-model database (follows the pointer, so a rebuild's switch is seen)."""
@@ -90,10 +82,8 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    client = make_client(settings)
-    clock = clock_from_settings(settings)
+    settings, client, clock, store = Container.core(settings)
     readside = ReadModelPointer(client, settings)
-    store = MongoEventStore(client[settings.database(SERVICE)])
     rubrics = RubricCatalog.load(settings.rubric_dir)
     agreements = MongoAgreementRegister(readside.db)
     handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone)

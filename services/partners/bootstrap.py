@@ -6,15 +6,12 @@ start from ``build(settings)``; views reach the container through ``current()``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from pymongo import MongoClient
-from pymongo.database import Database
-
-from shared.application import Clock, Repository, clock_from_settings
+from shared.application import Repository
 from shared.config import Settings
 from shared.http import current_container
-from shared.mongo import make_client
-from shared.mongo_eventstore import MongoEventStore
+from shared.service import ServiceContainer
 from shared.uniqueness import MongoUniqueKeys
 
 from services.partners.domain import Partner
@@ -24,26 +21,16 @@ SERVICE = "partners"
 
 
 @dataclass
-class Container:
+class Container(ServiceContainer):
     """Everything the partners service's API and workers use, built once per process."""
 
-    settings: Settings
-    client: MongoClient
-    clock: Clock
-    store: MongoEventStore
+    service: ClassVar[str] = SERVICE
     handlers: PartnerHandlers
-
-    @property
-    def db(self) -> Database:
-        """The service's own database (event store, uniqueness keys, idempotency keys)."""
-        return self.client[self.settings.database(SERVICE)]
 
 
 def build(settings: Settings) -> Container:
-    client = make_client(settings)
+    settings, client, clock, store = Container.core(settings)
     db = client[settings.database(SERVICE)]
-    clock = clock_from_settings(settings)
-    store = MongoEventStore(db)
     handlers = PartnerHandlers(Repository(store, Partner, clock), MongoUniqueKeys(db))
     return Container(settings, client, clock, store, handlers)
 
