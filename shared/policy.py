@@ -16,7 +16,7 @@ then answers 404 as it would for anyone). Lists are not resolved here: their que
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 from shared.envelope import Actor
 
@@ -70,10 +70,6 @@ class Policy:
     def rule_for(self, method: str, url_rule: str) -> Rule | None:
         return self.rules.get(f"{method.upper()} {url_rule}")
 
-    def roles_for(self, method: str, url_rule: str) -> frozenset[str]:
-        rule = self.rule_for(method, url_rule)
-        return rule.roles if rule else frozenset()
-
     def decide(self, actor: Actor, method: str, url_rule: str, path: Mapping[str, str] | None = None,
                query: Mapping[str, str] | None = None) -> Decision:
         """May ``actor`` call ``method url_rule`` with these path and query parameters?"""
@@ -95,10 +91,10 @@ class Policy:
         """The OPD a list must be filtered to for ``actor`` (None: not OPD-scoped)."""
         return actor.opd if actor.role == "opd" else None
 
-
-def operations(rules: Iterable[str]) -> list[tuple[str, str]]:
-    """``"METHOD /rule"`` keys as (method, rule) pairs (for listings and tests)."""
-    return [tuple(key.split(" ", 1)) for key in rules]  # type: ignore[misc]
+    @staticmethod
+    def sees_public_view(actor: Actor) -> bool:
+        """Whether ``actor`` gets the whitelisted public views (``shared.personal_data``)."""
+        return actor.role == "publik"
 
 
 # Rules of the seedwork's own blueprints, which every service mounts alike.

@@ -19,6 +19,7 @@ from pymongo.database import Database
 
 from shared.envelope import Actor
 from shared.personal_data import public_partner, public_partner_name
+from shared.policy import Policy
 from shared.readmodel import FILLED
 
 from services.evaluation.domain import Status as EvaluationStatus
@@ -36,7 +37,7 @@ PORTFOLIOS = {"partners": (PARTNER_PORTFOLIOS, PUBLIC_PARTNER_PORTFOLIOS),
 
 
 def is_public(actor: Actor) -> bool:
-    return actor.role == "publik"
+    return Policy.sees_public_view(actor)
 
 
 # ---------------------------------------------------------------- sorting and paging
@@ -96,8 +97,8 @@ def partners_page(db: Database, args: Mapping[str, Any], actor: Actor) -> Page:
 
 def agreement_scope(actor: Actor, query: dict) -> dict:
     """OPD officers see their OPD's agreements; the public sees signed ones (and after)."""
-    if actor.role == "opd":
-        query["opds"] = actor.opd
+    if Policy.opd_of(actor):
+        query["opds"] = Policy.opd_of(actor)
     if is_public(actor):
         query.setdefault("status", {"$in": list(PUBLIC_STATUSES)})
         if isinstance(query["status"], dict):
@@ -195,8 +196,8 @@ def evaluation_filter(args: Mapping[str, Any], on: date, actor: Actor) -> dict:
     elif args.get("due") == "upcoming":
         query["status"] = {"$in": list(OPEN_EVALUATION)}
         query["due_date"] = {"$gte": on.isoformat(), "$lte": (on + timedelta(days=args["within"])).isoformat()}
-    if actor.role == "opd":
-        query["lead_opd"] = actor.opd
+    if Policy.opd_of(actor):
+        query["lead_opd"] = Policy.opd_of(actor)
     return query
 
 

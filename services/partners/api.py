@@ -12,6 +12,7 @@ from shared.application import CommandContext
 from shared.auth import current_actor
 from shared.http import command_endpoint, idempotent, versioned
 from shared.personal_data import public_partner
+from shared.policy import Policy
 from shared.schema import Schema
 
 from services.partners.bootstrap import current
@@ -39,7 +40,7 @@ def ctx() -> CommandContext:
 def show(partner: Partner, status: int = 200, headers=None):
     """The partner; ``publik`` gets the public view (shared/personal_data.py)."""
     snapshot = partner.snapshot()
-    body = public_partner(snapshot) if current_actor().role == "publik" else snapshot
+    body = public_partner(snapshot) if Policy.sees_public_view(current_actor()) else snapshot
     return versioned(body, partner.version, status, headers)
 
 
