@@ -16,14 +16,14 @@ client to give: ``reviewed_on``, ``approved_on``, ``signed_on``, ``filed_on``, a
 ``on`` — each between the previous step and today. Activation and expiry are judged on the
 server's today (the domain records the day the agreement came into force or lapsed). The domain
 refuses what could not have happened (a report for a quarter that has not started, a work plan on
-an agreement that is no longer in force, an act dated before the one it follows), so steps follow
+an agreement under review or no longer in force, an act dated before the one it follows), so steps follow
 the order of real life.
 
 Idempotent: everything is found first (partners by name, agreements by title, evaluations by
 agreement, period, year and assessor) and only the missing steps are sent; every POST carries a
 deterministic ``Idempotency-Key`` (``demo:<subject>:<step>``), so a retry or a second run that
 races the read models gets the first answer back instead of a duplicate. A step the state no longer
-allows (e.g. the scheduler expired a historical agreement before its work plan was entered) is
+allows (e.g. after a concurrent run or an officer changed the agreement) is
 skipped with a warning rather than failing the whole load.
 
 Speed: independent agreements (and the PKSs under one KB) are loaded side by side, and an
@@ -52,6 +52,7 @@ from services.agreements.domain import Status
 from shared.config import Settings
 
 IN_FORCE = (Status.SIGNED, Status.ACTIVE)
+WORK_PLAN_OPEN = (Status.DRAFT, *IN_FORCE)
 REPORTABLE = (Status.SIGNED, Status.ACTIVE, Status.EXPIRED, Status.TERMINATED)
 EVALUABLE = REPORTABLE
 EVALUATION_RANK = {"SCHEDULED": 0, "IN_PROGRESS": 1, "SUBMITTED": 2, "FINALIZED": 3, "CANCELLED": 10}
@@ -404,6 +405,11 @@ class AgreementRun:
 
     def _lifecycle(self) -> None:
         s, today, wf = self.spec, self.L.today, self.wf
+        # The work plan is drafted with the agreement (the PKS's lampiran), before it is submitted:
+        # a historical agreement may be expired by the scheduler the moment it is signed.
+        for activity in s.activities:
+            self.step(f"activity:{activity.activity_id}", lambda a=activity: self.activity(a.activity_id) is not None,
+                      "activities", STAFF, self.activity_body(activity), can=lambda: self.status in WORK_PLAN_OPEN)
         if s.target == "DRAFT":
             return
         if s.target == "CANCELLED":
@@ -447,11 +453,7 @@ class AgreementRun:
         if s.target == "SIGNED":
             return
         in_force = lambda: self.status in IN_FORCE  # noqa: E731
-        # The work plan first: only a SIGNED/ACTIVE agreement takes activities, and the scheduler
-        # activates and expires historical agreements on its own.
-        for activity in s.activities:
-            self.step(f"activity:{activity.activity_id}", lambda a=activity: self.activity(a.activity_id) is not None,
-                      "activities", STAFF, self.activity_body(activity), can=in_force)
+        # The scheduler activates and expires historical agreements on its own.
         self.step("activate", lambda: self.rank >= 7, "activate", STAFF, {},
                   can=lambda: self.status == "SIGNED" and s.start <= today)
         until = s.terminated_on if s.target == "TERMINATED" else None

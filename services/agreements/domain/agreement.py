@@ -227,6 +227,18 @@ class Agreement(Aggregate):
                          kind=Refusal.CONFLICT)
         rules.check_opd_scope(role, opd, self.lead_opd)
 
+    def _check_activities_within(self, start: date, end: date) -> None:
+        """A new term must still hold every activity of the work plan."""
+        for activity in self.activities.values():
+            if activity.schedule_start < start:
+                raise refuse(Rule.ACTIVITY_OUTSIDE_PERIOD,
+                             f"activity '{activity.activity_id}' is scheduled before the new start date",
+                             fields={"start_date": f"<= {activity.schedule_start.isoformat()}"})
+            if activity.schedule_end > end:
+                raise refuse(Rule.ACTIVITY_OUTSIDE_PERIOD,
+                             f"activity '{activity.activity_id}' is scheduled after the new end date",
+                             fields={"end_date": f">= {activity.schedule_end.isoformat()}"})
+
     # --- drafting ----------------------------------------------------------------------------
 
     def draft(
@@ -282,6 +294,7 @@ class Agreement(Aggregate):
         merged.update(changes)
         merged["ksdd_type"] = rules.check_ksdd_type(self.category, merged["ksdd_type"])
         rules.check_term(merged["start_date"], merged["end_date"])
+        self._check_activities_within(merged["start_date"], merged["end_date"])
         rules.check_amount("value", merged["value"])
         partner_ids = self.partner_ids
         if partners is not None:
@@ -475,11 +488,7 @@ class Agreement(Aggregate):
         if "end_date" in changes:
             end = changes["end_date"]
             rules.check_term(self.start_date, end)
-            for activity in self.activities.values():
-                if activity.schedule_end > end:
-                    raise refuse(Rule.ACTIVITY_OUTSIDE_PERIOD,
-                                 f"activity '{activity.activity_id}' is scheduled after the new end date",
-                                 fields={"end_date": f">= {activity.schedule_end.isoformat()}"})
+            self._check_activities_within(self.start_date, end)
             self._check_parent(parent_kb, end=end)
         previous = {name: _encode(getattr(self, name)) for name in changes}
         return [self._emit(EventType.AMENDED, {
@@ -505,8 +514,8 @@ class Agreement(Aggregate):
         target: float | int, unit: str, schedule_start: date, schedule_end: date, responsible_opd: str,
         budget: int = 0,
     ) -> list[NewEvent]:
-        """``AddActivity``: Add an activity to the work plan of a SIGNED/ACTIVE PKS (OPD officers: the lead
-        OPD's only)."""
+        """``AddActivity``: Add an activity to the work plan of a PKS being drafted or in force (OPD
+        officers: the lead OPD's only)."""
         self._check_work_plan("add_activity", role, opd)
         if activity_id in self.activities:
             raise refuse(Rule.ACTIVITY_EXISTS, f"activity '{activity_id}' already exists", kind=Refusal.CONFLICT)

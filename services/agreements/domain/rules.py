@@ -253,6 +253,9 @@ IN_FORCE = frozenset({Status.SIGNED, Status.ACTIVE})
 # Late reports for the last quarters remain possible after the agreement has ended.
 REPORTABLE = IN_FORCE | {Status.EXPIRED, Status.TERMINATED}
 DOCUMENTABLE = frozenset(Status) - {Status.REJECTED, Status.CANCELLED}
+# The work plan (rencana kerja) is the PKS's lampiran: drafted with it, frozen while the draft is
+# reviewed, approved and signed, then kept up to date while the agreement is in force.
+WORK_PLAN_OPEN = IN_FORCE | {Status.DRAFT}
 
 # The states each command (other than ``draft``, which needs a new stream) may be sent in.
 COMMAND_STATES: Mapping[str, frozenset[str]] = {
@@ -272,9 +275,9 @@ COMMAND_STATES: Mapping[str, frozenset[str]] = {
     "reject": PRE_SIGNING,
     "cancel": PRE_SIGNING,
     "attach_document": DOCUMENTABLE,
-    "add_activity": IN_FORCE,
-    "update_activity": IN_FORCE,
-    "remove_activity": IN_FORCE,
+    "add_activity": WORK_PLAN_OPEN,
+    "update_activity": WORK_PLAN_OPEN,
+    "remove_activity": WORK_PLAN_OPEN,
     "file_report": REPORTABLE,
 }
 

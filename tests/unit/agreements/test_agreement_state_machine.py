@@ -23,6 +23,7 @@ from tests.unit.agreements.test_agreement_builders import (
 
 PRE_SIGNING = {"DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"}
 IN_FORCE = {"SIGNED", "ACTIVE"}
+WORK_PLAN_OPEN = IN_FORCE | {"DRAFT"}  # the rencana kerja is drafted with the PKS
 ENDED = {"EXPIRED", "TERMINATED"}
 ALL_STATES = {s.value for s in Status}
 FOREIGN = {"KSDPL", "KSDLL"}
@@ -167,8 +168,8 @@ class AgreementLifecycle(RuleBasedStateMachine):
 
     @rule()
     def add_activity(self):
-        named = {} if self.work_plan else {s: "work_plan_requires_pks" for s in IN_FORCE}
-        events = self.attempt("add_activity", IN_FORCE if self.work_plan else set(), named=named, role="kerjasama",
+        named = {} if self.work_plan else {s: "work_plan_requires_pks" for s in WORK_PLAN_OPEN}
+        events = self.attempt("add_activity", WORK_PLAN_OPEN if self.work_plan else set(), named=named, role="kerjasama",
                               activity_id=f"act-{self.activities}", name="Kegiatan", indicator="Peserta", target=10,
                               unit="orang", schedule_start=START, schedule_end=END, responsible_opd="DINKES")
         if events:

@@ -45,10 +45,20 @@ def test_a_kb_has_no_work_plan_except_a_sinergi_nota_kesepakatan():
     assert with_activity(at("ACTIVE", "SINERGI")).agreement.activities
 
 
-@pytest.mark.parametrize("status", ["DRAFT", "READY_TO_SIGN", "EXPIRED"])
-def test_the_work_plan_changes_only_while_signed_or_active(status):
+@pytest.mark.parametrize("status", ["SUBMITTED", "UNDER_REVIEW", "READY_TO_SIGN", "EXPIRED"])
+def test_the_work_plan_is_frozen_from_submission_to_signing_and_after_the_end(status):
     with refused("invalid_transition", Refusal.CONFLICT):
         with_activity(at(status, document_kind="PKS"))
+
+
+def test_the_work_plan_is_drafted_with_the_pks_and_the_term_must_keep_holding_it():
+    stream = with_activity(at("DRAFT", document_kind="PKS"))
+    assert "act-1" in stream.agreement.activities
+    with refused("activity_outside_period", Refusal.INVALID):
+        stream.do("edit_draft", role="kerjasama", changes={"end_date": date(2025, 6, 30)})
+    with refused("activity_outside_period", Refusal.INVALID):
+        stream.do("edit_draft", role="kerjasama", changes={"start_date": date(2025, 2, 1)})
+    stream.do("edit_draft", role="kerjasama", changes={"end_date": date(2026, 12, 31)})
 
 
 def test_activity_ids_are_unique_and_must_exist():
