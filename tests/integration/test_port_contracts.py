@@ -47,11 +47,14 @@ def ev(stream_id, version, **data):
             "stream_type": "x", "version": version, "data": data, "hash": f"h{version}", "prev_hash": "p"}
 
 
-@pytest.fixture(params=["memory", "mongo"])
-def store(request):
+@pytest.fixture(params=["memory", "mongo", "mongo-postgresql"])
+def store(request, settings):
     if request.param == "memory":
         return InMemoryEventStore()
-    db = request.getfixturevalue("db")
+    if request.param == "mongo-postgresql":  # FerretDB's other backend keeps the same contract
+        db = request.getfixturevalue("postgresql_ferretdb")[settings.database("test")]
+    else:
+        db = request.getfixturevalue("db")
     store = MongoEventStore(db)
     store.ensure_indexes()
     return store
