@@ -13,19 +13,23 @@ from shared.application import Repository
 from shared.config import Settings
 from shared.http import current_container
 from shared.service import ServiceContainer
+from shared.uniqueness import MongoUniqueKeys
 
 from services.agreements.domain import Agreement
+from services.agreements.evaluation_replica import ReplicaEvaluationDirectory
 from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.partner_replica import ReplicaPartnerDirectory
 
 SERVICE = "agreements"
+# The live extension of each agreement, claimed as ``extension-of:<old id>`` (see handlers.py).
+EXTENSION_INDEX = "extension_index"
 
 
 @dataclass
 class Container(ServiceContainer):
     """Everything the agreements service's API and workers use, built once per process (its ``db``
-    also holds the GridFS files and the partner replica)."""
+    also holds the GridFS files, the partner and evaluation replicas and the extension index)."""
 
     service: ClassVar[str] = SERVICE
     handlers: AgreementHandlers
@@ -36,6 +40,8 @@ def build(settings: Settings) -> Container:
     db = client[settings.database(SERVICE)]
     handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
                                  GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone,
+                                 evaluations=ReplicaEvaluationDirectory(db),
+                                 extension_claims=MongoUniqueKeys(db, EXTENSION_INDEX),
                                  upload_ttl=timedelta(hours=settings.upload_ttl_hours),
                                  max_pending_uploads=settings.max_pending_uploads)
     return Container(settings, client, clock, store, handlers)

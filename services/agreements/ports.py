@@ -1,7 +1,8 @@
 """The ports the agreements handlers depend on, with their in-memory fakes.
 
 ``PartnerDirectory`` is read from the partner replica on MongoDB (``partner_replica.py``),
-``AttachmentStore`` is GridFS (``files.py``). The fakes stand in for them in the handlers'
+``EvaluationDirectory`` from the evaluation replica (``evaluation_replica.py``), ``AttachmentStore``
+is GridFS (``files.py``). The fakes stand in for them in the handlers'
 unit tests; tests/integration/test_port_contracts.py runs each fake through the same contract
 as its real adapter so the fakes stay honest.
 """
@@ -47,6 +48,14 @@ class PartnerDirectory(Protocol):
 
     def views(self, partner_ids: Iterable[str]) -> tuple[list[dict], list[str]]:
         """``(views found, ids not found)`` in the order asked, each id once."""
+
+
+class EvaluationDirectory(Protocol):
+    """The finalized evaluations of agreements, as the extension rules see them."""
+
+    def finalized(self, agreement_id: str, period: str) -> list[dict]:
+        """The FINALIZED evaluations of ``agreement_id`` for ``period`` (``AKHIR``…), each
+        ``{id, agreement_id, period, year, overall, rating, finalized_at}``, oldest first."""
 
 
 class AttachmentStore(Protocol):
@@ -98,6 +107,29 @@ class InMemoryPartnerDirectory:
         ids = list(dict.fromkeys(partner_ids))
         return ([dict(self.partners[i]) for i in ids if i in self.partners],
                 [i for i in ids if i not in self.partners])
+
+
+class InMemoryEvaluationDirectory:
+    """Fake ``EvaluationDirectory``: evaluations held in a dict, as the replica would hold them."""
+
+    def __init__(self):
+        self.evaluations: dict[str, dict] = {}
+
+    def add(self, id: str, agreement_id: str, period: str, year: int, status: str = "FINALIZED",
+            overall: float | None = 80.0, rating: int | None = 4,
+            finalized_at: str | None = "2025-01-01T00:00:00.000000Z") -> None:
+        """Record (or replace) an evaluation as the replica would after its events."""
+        finalized = status == "FINALIZED"
+        self.evaluations[id] = {"id": id, "agreement_id": agreement_id, "period": period, "year": year,
+                                "status": status, "overall": overall if finalized else None,
+                                "rating": rating if finalized else None,
+                                "finalized_at": finalized_at if finalized else None}
+
+    def finalized(self, agreement_id: str, period: str) -> list[dict]:
+        found = [e for e in self.evaluations.values() if e["agreement_id"] == agreement_id
+                 and e["period"] == period and e["status"] == "FINALIZED"]
+        return [{k: v for k, v in e.items() if k != "status"}
+                for e in sorted(found, key=lambda e: (e["finalized_at"] or "", e["id"]))]
 
 
 class InMemoryAttachmentStore:

@@ -13,13 +13,14 @@ from shared.config import Settings
 from shared.eventstore import InMemoryEventStore
 from shared.http import create_service_app
 from shared.idempotency import InMemoryIdempotencyStore
+from shared.uniqueness import InMemoryUniqueKeys
 
 from services.agreements.api import blp
 from services.agreements.bootstrap import Container
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.policy import build_policy
-from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory
+from services.agreements.ports import InMemoryAttachmentStore, InMemoryEvaluationDirectory, InMemoryPartnerDirectory
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kerja sama angkutan",
@@ -36,8 +37,10 @@ class Api:
             {"id": "partner-kota", "name": "Kota Jambi", "kind": "daerah_lain"},
             {"id": "partner-johor", "name": "Negeri Johor", "kind": "pemda_luar_negeri", "country": "MY"}])
         self.files = InMemoryAttachmentStore(settings.max_upload_bytes)
+        self.evaluations = InMemoryEvaluationDirectory()
         handlers = AgreementHandlers(Repository(self.store, Agreement, self.clock), self.partners, self.files,
-                                     self.clock, settings.timezone)
+                                     self.clock, settings.timezone, evaluations=self.evaluations,
+                                     extension_claims=InMemoryUniqueKeys())
         container = Container(settings, None, self.clock, self.store, handlers)
         app, api = create_service_app("agreements", settings, title="t", idempotency=InMemoryIdempotencyStore(),
                                       policy=build_policy(container))
