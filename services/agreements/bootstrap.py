@@ -13,17 +13,15 @@ from shared.application import Repository
 from shared.config import Settings
 from shared.http import current_container
 from shared.service import ServiceContainer
-from shared.uniqueness import MongoUniqueKeys
 
 from services.agreements.domain import Agreement
 from services.agreements.evaluation_replica import ReplicaEvaluationDirectory
+from services.agreements.extension_index import MongoExtensionIndex
 from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.partner_replica import ReplicaPartnerDirectory
 
 SERVICE = "agreements"
-# The live extension of each agreement, claimed as ``extension-of:<old id>`` (see handlers.py).
-EXTENSION_INDEX = "extension_index"
 
 
 @dataclass
@@ -41,7 +39,7 @@ def build(settings: Settings) -> Container:
     handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
                                  GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone,
                                  evaluations=ReplicaEvaluationDirectory(db),
-                                 extension_claims=MongoUniqueKeys(db, EXTENSION_INDEX),
+                                 extensions=MongoExtensionIndex(db),
                                  upload_ttl=timedelta(hours=settings.upload_ttl_hours),
                                  max_pending_uploads=settings.max_pending_uploads)
     return Container(settings, client, clock, store, handlers)

@@ -8,10 +8,11 @@ Dates a command leaves out are filled here, from the server clock in the region'
 
 Extensions need two lookups across streams. The old agreement's finalized final evaluations come
 from the evaluation replica (``EvaluationDirectory``). "One live extension per agreement" is a
-claim on the key ``extension-of:<old id>`` in the service's own ``UniqueKeys`` index, taken before
-the extension's first event is appended (and again at submission, for drafts older than the
-index): of two concurrent drafts only one gets the claim, and a holder that is REJECTED or
-CANCELLED — or was never stored, after a crash — is taken over by the next draft.
+claim on the old agreement in the service's own ``ExtensionIndex``, taken before the extension's
+first event is appended (and again at submission, for drafts older than the index). Of two
+concurrent drafts only one gets the claim (an atomic insert). A holder that is REJECTED or
+CANCELLED is taken over by the next draft (compare-and-set); so is one whose stream was never
+stored, once ``CLAIM_GRACE`` has passed — until then it is a draft being appended, not a crash.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from typing import BinaryIO
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
-from shared.uniqueness import UniqueKeys
 
 from services.agreements.commands import (
     ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
@@ -29,7 +29,13 @@ from services.agreements.commands import (
     UpdateActivity, WaiveFinalEvaluation,
 )
 from services.agreements.domain import Agreement, new_agreement_id, rules
-from services.agreements.ports import AttachmentStore, EvaluationDirectory, PartnerDirectory, StoredFile
+from services.agreements.ports import (
+    AttachmentStore, EvaluationDirectory, ExtensionIndex, PartnerDirectory, StoredFile,
+)
+
+# How long a claim whose extension stream does not exist yet counts as a draft being appended
+# (milliseconds in practice) rather than one lost to a crash between the claim and the append.
+CLAIM_GRACE = timedelta(minutes=1)
 
 
 class AgreementHandlers:
@@ -37,12 +43,12 @@ class AgreementHandlers:
 
     def __init__(self, repository: Repository[Agreement], partners: PartnerDirectory, files: AttachmentStore,
                  clock: Clock, timezone: str = "Asia/Jakarta", *, evaluations: EvaluationDirectory,
-                 extension_claims: UniqueKeys, upload_ttl: timedelta = timedelta(hours=24),
+                 extensions: ExtensionIndex, upload_ttl: timedelta = timedelta(hours=24),
                  max_pending_uploads: int = 50):
         self.repository = repository
         self.partners = partners
         self.evaluations = evaluations
-        self.extension_claims = extension_claims
+        self.extensions = extensions
         self.files = files
         self.clock = clock
         self.timezone = timezone
@@ -80,16 +86,30 @@ class AgreementHandlers:
             raise DomainError(f"{field}_not_found", f"{agreement_id} does not exist",
                               fields={field: [f"unknown agreement {agreement_id}"]}) from None
 
-    def _is_live(self, agreement_id: str) -> bool:
-        """Whether a stream exists and is not REJECTED or CANCELLED (a live extension)."""
-        if self.repository.store.version(agreement_id) == 0:
-            return False
-        return self.repository.load(agreement_id).status not in rules.DEAD
+    def _holds(self, claim: dict) -> bool:
+        """Whether the extension holding ``claim`` is live: stored and not REJECTED or CANCELLED, or
+        not stored yet but claimed within ``CLAIM_GRACE`` (being appended right now)."""
+        holder = claim["extension_id"]
+        if self.repository.store.version(holder) == 0:
+            return self.clock.now() - claim["claimed_at"] < CLAIM_GRACE
+        return self.repository.load(holder).status not in rules.DEAD
 
     def _claim_extension(self, old_id: str, extension_id: str) -> None:
         """Make ``extension_id`` the one live extension of ``old_id``, or refuse (``one_live_extension``)."""
-        holder = self.extension_claims.claim(f"extension-of:{old_id}", extension_id, self._is_live)
-        rules.check_one_live_extension(old_id, holder)
+        for _attempt in range(10):  # each round ends, or loses a race that changed the claim
+            if self.extensions.insert(old_id, extension_id, self.clock.now()):
+                return
+            claim = self.extensions.get(old_id)
+            if claim is None:
+                continue  # released meanwhile: try to insert again
+            if claim["extension_id"] == extension_id:
+                return
+            if self._holds(claim):
+                rules.check_one_live_extension(old_id, claim["extension_id"])
+            if self.extensions.replace(old_id, claim["extension_id"], extension_id, self.clock.now()):
+                return
+        raise DomainError("concurrent_modification", f"the extension of {old_id} keeps changing; try again",
+                          kind=Refusal.CONFLICT)
 
     def _evidence(self, file_id: str, agreement_id: str, ctx: CommandContext) -> dict:
         """An uploaded file a report may cite: the uploader's own pending upload, or a file of this
@@ -164,7 +184,7 @@ class AgreementHandlers:
         try:
             return self._save(agreement, events, ctx)
         except Exception:
-            self.extension_claims.release(f"extension-of:{extends.stream_id}", agreement.stream_id)
+            self.extensions.release(extends.stream_id, agreement.stream_id)
             raise
 
     def edit_draft(self, cmd: EditDraft, ctx: CommandContext, expected: int | None = None) -> Agreement:

@@ -1,14 +1,16 @@
 """The ports the agreements handlers depend on, with their in-memory fakes.
 
 ``PartnerDirectory`` is read from the partner replica on MongoDB (``partner_replica.py``),
-``EvaluationDirectory`` from the evaluation replica (``evaluation_replica.py``), ``AttachmentStore``
-is GridFS (``files.py``). The fakes stand in for them in the handlers'
+``EvaluationDirectory`` from the evaluation replica (``evaluation_replica.py``), ``ExtensionIndex``
+is a collection of the service's own database (``extension_index.py``), ``AttachmentStore`` is
+GridFS (``files.py``). The fakes stand in for them in the handlers'
 unit tests; tests/integration/test_port_contracts.py runs each fake through the same contract
 as its real adapter so the fakes stay honest.
 """
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from datetime import datetime, timezone
 from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
@@ -56,6 +58,26 @@ class EvaluationDirectory(Protocol):
     def finalized(self, agreement_id: str, period: str) -> list[dict]:
         """The FINALIZED evaluations of ``agreement_id`` for ``period`` (``AKHIR``…), each
         ``{id, agreement_id, period, year, overall, rating, finalized_at}``, oldest first."""
+
+
+class ExtensionIndex(Protocol):
+    """Which extension of each agreement holds the claim "the live extension of <old id>".
+
+    Plain storage with compare-and-set writes; the handlers decide whether a holder is still live
+    (``AgreementHandlers._claim_extension``). A claim is ``{"extension_id", "claimed_at"}``.
+    """
+
+    def get(self, old_id: str) -> dict | None:
+        """The claim on ``old_id``, or None."""
+
+    def insert(self, old_id: str, extension_id: str, claimed_at: datetime) -> bool:
+        """Claim ``old_id`` for ``extension_id`` if nobody holds it; whether it was inserted."""
+
+    def replace(self, old_id: str, holder: str, extension_id: str, claimed_at: datetime) -> bool:
+        """Hand the claim from ``holder`` to ``extension_id``, only if ``holder`` still has it."""
+
+    def release(self, old_id: str, extension_id: str) -> None:
+        """Drop the claim if ``extension_id`` holds it (its draft was not stored after all)."""
 
 
 class AttachmentStore(Protocol):
@@ -130,6 +152,38 @@ class InMemoryEvaluationDirectory:
                  and e["period"] == period and e["status"] == "FINALIZED"]
         return [{k: v for k, v in e.items() if k != "status"}
                 for e in sorted(found, key=lambda e: (e["finalized_at"] or "", e["id"]))]
+
+
+class InMemoryExtensionIndex:
+    """Fake ``ExtensionIndex``: claims in a dict, compare-and-set under a lock like the database's."""
+
+    def __init__(self):
+        self.claims: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, old_id: str) -> dict | None:
+        with self._lock:
+            claim = self.claims.get(old_id)
+            return dict(claim) if claim else None
+
+    def insert(self, old_id: str, extension_id: str, claimed_at: datetime) -> bool:
+        with self._lock:
+            if old_id in self.claims:
+                return False
+            self.claims[old_id] = {"extension_id": extension_id, "claimed_at": claimed_at}
+            return True
+
+    def replace(self, old_id: str, holder: str, extension_id: str, claimed_at: datetime) -> bool:
+        with self._lock:
+            if (self.claims.get(old_id) or {}).get("extension_id") != holder:
+                return False
+            self.claims[old_id] = {"extension_id": extension_id, "claimed_at": claimed_at}
+            return True
+
+    def release(self, old_id: str, extension_id: str) -> None:
+        with self._lock:
+            if (self.claims.get(old_id) or {}).get("extension_id") == extension_id:
+                del self.claims[old_id]
 
 
 class InMemoryAttachmentStore:

@@ -17,7 +17,6 @@ from shared.application import CommandContext, FixedClock, Repository, StreamNot
 from shared.domain import DomainError, Refusal
 from shared.envelope import Actor, verify_chain
 from shared.eventstore import InMemoryEventStore
-from shared.uniqueness import InMemoryUniqueKeys
 
 from services.agreements.commands import (
     ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
@@ -28,7 +27,7 @@ from services.agreements.commands import (
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.ports import (
-    InMemoryAttachmentStore, InMemoryEvaluationDirectory, InMemoryPartnerDirectory, TooLarge,
+    InMemoryAttachmentStore, InMemoryEvaluationDirectory, InMemoryExtensionIndex, InMemoryPartnerDirectory, TooLarge,
 )
 from services.agreements.scheduler import tick
 
@@ -57,7 +56,7 @@ class Jalin:
     files: InMemoryAttachmentStore
     clock: FixedClock
     evaluations: InMemoryEvaluationDirectory
-    claims: InMemoryUniqueKeys
+    extensions: InMemoryExtensionIndex
 
     def types(self, agreement_id: str) -> list[str]:
         return [e["event_type"] for e in self.store.load(agreement_id)]
@@ -78,10 +77,10 @@ def jalin() -> Jalin:
         {"id": MY, "name": "Kerajaan Negeri Johor", "kind": "pemda_luar_negeri", "country": "MY"},
     ])
     files = InMemoryAttachmentStore(max_bytes=64 * 1024)
-    evaluations, claims = InMemoryEvaluationDirectory(), InMemoryUniqueKeys()
+    evaluations, extensions = InMemoryEvaluationDirectory(), InMemoryExtensionIndex()
     return Jalin(AgreementHandlers(Repository(store, Agreement, clock), partners, files, clock,
-                                   evaluations=evaluations, extension_claims=claims),
-                 store, partners, files, clock, evaluations, claims)
+                                   evaluations=evaluations, extensions=extensions),
+                 store, partners, files, clock, evaluations, extensions)
 
 
 def draft_cmd(**overrides) -> DraftAgreement:
