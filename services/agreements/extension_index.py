@@ -1,13 +1,16 @@
-"""The ``ExtensionIndex`` port on the agreements service's own database: one document per extended
-agreement, ``{_id: <old id>, extension_id, claimed_at}``.
+"""The ``ExtensionIndex`` port on the agreements service's own database: one document per claim,
+``{_id: "<old id>#<generation>", old_id, generation, extension_id, claimed_at}``.
 
-The unique ``_id`` makes the first claim atomic (two concurrent inserts: one wins) and a takeover
-is an update filtered on the holder it replaces (compare-and-set), so no transaction is needed.
+Only inserts decide: the unique ``_id`` lets one claimant have each generation, on MongoDB and on
+FerretDB alike (an update filtered on the previous holder is not a compare-and-set on FerretDB v1:
+several concurrent ones all report a modification). The documents that stay behind are the
+history of the agreement's extensions.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
+from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -21,20 +24,18 @@ class MongoExtensionIndex:
         self._col = db[collection]
 
     def get(self, old_id: str) -> dict | None:
-        doc = self._col.find_one({"_id": old_id})
-        return {"extension_id": doc["extension_id"], "claimed_at": doc["claimed_at"]} if doc else None
+        doc = next(iter(self._col.find({"old_id": old_id}).sort("generation", DESCENDING).limit(1)), None)
+        if doc is None:
+            return None
+        return {"extension_id": doc["extension_id"], "claimed_at": doc["claimed_at"], "generation": doc["generation"]}
 
-    def insert(self, old_id: str, extension_id: str, claimed_at: datetime) -> bool:
+    def insert(self, old_id: str, generation: int, extension_id: str, claimed_at: datetime) -> bool:
         try:
-            self._col.insert_one({"_id": old_id, "extension_id": extension_id, "claimed_at": claimed_at})
+            self._col.insert_one({"_id": f"{old_id}#{generation}", "old_id": old_id, "generation": generation,
+                                  "extension_id": extension_id, "claimed_at": claimed_at})
             return True
         except DuplicateKeyError:
             return False
 
-    def replace(self, old_id: str, holder: str, extension_id: str, claimed_at: datetime) -> bool:
-        result = self._col.update_one({"_id": old_id, "extension_id": holder},
-                                      {"$set": {"extension_id": extension_id, "claimed_at": claimed_at}})
-        return result.modified_count == 1
-
     def release(self, old_id: str, extension_id: str) -> None:
-        self._col.delete_one({"_id": old_id, "extension_id": extension_id})
+        self._col.delete_many({"old_id": old_id, "extension_id": extension_id})

@@ -10,9 +10,10 @@ Extensions need two lookups across streams. The old agreement's finalized final 
 from the evaluation replica (``EvaluationDirectory``). "One live extension per agreement" is a
 claim on the old agreement in the service's own ``ExtensionIndex``, taken before the extension's
 first event is appended (and again at submission, for drafts older than the index). Of two
-concurrent drafts only one gets the claim (an atomic insert). A holder that is REJECTED or
-CANCELLED is taken over by the next draft (compare-and-set); so is one whose stream was never
-stored, once ``CLAIM_GRACE`` has passed — until then it is a draft being appended, not a crash.
+concurrent drafts only one gets the claim (each claim is an insert of the next generation on a
+unique key). A holder that is REJECTED or CANCELLED is taken over by the next draft; so is one
+whose stream was never stored, once ``CLAIM_GRACE`` has passed — until then it is a draft being
+appended, not a crash.
 """
 from __future__ import annotations
 
@@ -96,17 +97,15 @@ class AgreementHandlers:
 
     def _claim_extension(self, old_id: str, extension_id: str) -> None:
         """Make ``extension_id`` the one live extension of ``old_id``, or refuse (``one_live_extension``)."""
-        for _attempt in range(10):  # each round ends, or loses a race that changed the claim
-            if self.extensions.insert(old_id, extension_id, self.clock.now()):
-                return
+        for _attempt in range(10):  # each round ends, or loses a race for the next generation
             claim = self.extensions.get(old_id)
-            if claim is None:
-                continue  # released meanwhile: try to insert again
-            if claim["extension_id"] == extension_id:
-                return
-            if self._holds(claim):
-                rules.check_one_live_extension(old_id, claim["extension_id"])
-            if self.extensions.replace(old_id, claim["extension_id"], extension_id, self.clock.now()):
+            if claim is not None:
+                if claim["extension_id"] == extension_id:
+                    return
+                if self._holds(claim):
+                    rules.check_one_live_extension(old_id, claim["extension_id"])
+            generation = claim["generation"] + 1 if claim is not None else 1
+            if self.extensions.insert(old_id, generation, extension_id, self.clock.now()):
                 return
         raise DomainError("concurrent_modification", f"the extension of {old_id} keeps changing; try again",
                           kind=Refusal.CONFLICT)

@@ -63,21 +63,21 @@ class EvaluationDirectory(Protocol):
 class ExtensionIndex(Protocol):
     """Which extension of each agreement holds the claim "the live extension of <old id>".
 
-    Plain storage with compare-and-set writes; the handlers decide whether a holder is still live
-    (``AgreementHandlers._claim_extension``). A claim is ``{"extension_id", "claimed_at"}``.
+    Claims are numbered per old agreement (generation 1, 2, …) and only ever inserted: the claim is
+    the latest generation, and taking one over is inserting the next, which only one claimant can
+    do (an insert on a unique key is atomic on every MongoDB-protocol server, where an update
+    filtered on the old holder is not on FerretDB). The handlers decide whether a holder is still
+    live (``AgreementHandlers._claim_extension``).
     """
 
     def get(self, old_id: str) -> dict | None:
-        """The claim on ``old_id``, or None."""
+        """The latest claim on ``old_id`` (``{extension_id, claimed_at, generation}``), or None."""
 
-    def insert(self, old_id: str, extension_id: str, claimed_at: datetime) -> bool:
-        """Claim ``old_id`` for ``extension_id`` if nobody holds it; whether it was inserted."""
-
-    def replace(self, old_id: str, holder: str, extension_id: str, claimed_at: datetime) -> bool:
-        """Hand the claim from ``holder`` to ``extension_id``, only if ``holder`` still has it."""
+    def insert(self, old_id: str, generation: int, extension_id: str, claimed_at: datetime) -> bool:
+        """Claim generation ``generation`` of ``old_id`` for ``extension_id``; False if it is taken."""
 
     def release(self, old_id: str, extension_id: str) -> None:
-        """Drop the claim if ``extension_id`` holds it (its draft was not stored after all)."""
+        """Drop ``extension_id``'s claims on ``old_id`` (its draft was not stored after all)."""
 
 
 class AttachmentStore(Protocol):
@@ -155,35 +155,31 @@ class InMemoryEvaluationDirectory:
 
 
 class InMemoryExtensionIndex:
-    """Fake ``ExtensionIndex``: claims in a dict, compare-and-set under a lock like the database's."""
+    """Fake ``ExtensionIndex``: claims in a dict keyed like the database's unique ``_id``."""
 
     def __init__(self):
-        self.claims: dict[str, dict] = {}
+        self.claims: dict[tuple[str, int], dict] = {}
         self._lock = threading.Lock()
 
     def get(self, old_id: str) -> dict | None:
         with self._lock:
-            claim = self.claims.get(old_id)
-            return dict(claim) if claim else None
+            mine = [(generation, claim) for (old, generation), claim in self.claims.items() if old == old_id]
+            if not mine:
+                return None
+            generation, claim = max(mine, key=lambda item: item[0])
+            return {**claim, "generation": generation}
 
-    def insert(self, old_id: str, extension_id: str, claimed_at: datetime) -> bool:
+    def insert(self, old_id: str, generation: int, extension_id: str, claimed_at: datetime) -> bool:
         with self._lock:
-            if old_id in self.claims:
+            if (old_id, generation) in self.claims:
                 return False
-            self.claims[old_id] = {"extension_id": extension_id, "claimed_at": claimed_at}
-            return True
-
-    def replace(self, old_id: str, holder: str, extension_id: str, claimed_at: datetime) -> bool:
-        with self._lock:
-            if (self.claims.get(old_id) or {}).get("extension_id") != holder:
-                return False
-            self.claims[old_id] = {"extension_id": extension_id, "claimed_at": claimed_at}
+            self.claims[(old_id, generation)] = {"extension_id": extension_id, "claimed_at": claimed_at}
             return True
 
     def release(self, old_id: str, extension_id: str) -> None:
         with self._lock:
-            if (self.claims.get(old_id) or {}).get("extension_id") == extension_id:
-                del self.claims[old_id]
+            for key in [k for k, claim in self.claims.items() if k[0] == old_id and claim["extension_id"] == extension_id]:
+                del self.claims[key]
 
 
 class InMemoryAttachmentStore:

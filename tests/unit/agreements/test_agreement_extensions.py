@@ -294,12 +294,12 @@ def test_of_two_concurrent_extension_drafts_one_is_kept(jalin):
 
 def test_a_claim_left_by_a_draft_that_was_never_stored_is_taken_over_after_the_grace(jalin):
     old = signed(jalin)
-    jalin.extensions.insert(old, "agreement-being-appended", jalin.clock.now() - CLAIM_GRACE / 2)
+    jalin.extensions.insert(old, 1, "agreement-being-appended", jalin.clock.now() - CLAIM_GRACE / 2)
     with refused("one_live_extension"):  # its draft may be being appended right now
         jalin.handlers.draft(extension_cmd(old), STAFF)
-    jalin.extensions.claims[old]["claimed_at"] = jalin.clock.now() - CLAIM_GRACE  # a crash left it
+    jalin.extensions.claims[(old, 1)]["claimed_at"] = jalin.clock.now() - CLAIM_GRACE  # a crash left it
     ext = jalin.handlers.draft(extension_cmd(old), STAFF).stream_id
-    assert jalin.extensions.get(old)["extension_id"] == ext
+    assert jalin.extensions.get(old) == {"extension_id": ext, "claimed_at": jalin.clock.now(), "generation": 2}
 
 
 def test_an_extension_drafted_before_the_index_is_claimed_at_submission(jalin):
