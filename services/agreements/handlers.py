@@ -183,7 +183,9 @@ class AgreementHandlers:
         try:
             return self._save(agreement, events, ctx)
         except Exception:
-            self.extensions.release(extends.stream_id, agreement.stream_id)
+            # Released only when nothing was stored: an append whose answer was lost keeps its claim.
+            if self.repository.store.version(agreement.stream_id) == 0:
+                self.extensions.release(extends.stream_id, agreement.stream_id)
             raise
 
     def edit_draft(self, cmd: EditDraft, ctx: CommandContext, expected: int | None = None) -> Agreement:

@@ -526,7 +526,7 @@ DEAD = frozenset({Status.REJECTED, Status.CANCELLED})
 # again still continues the old cooperation; later than that it is a new one (draft it without
 # ``extends_agreement_id``).
 MAX_EXTENSION_GAP_DAYS = 90
-FINAL_PERIOD = "AKHIR"
+FINAL_PERIOD = "AKHIR"  # the evaluation service's name of the final period (its events carry it)
 
 
 class OldAgreement(ParentKB, Protocol):

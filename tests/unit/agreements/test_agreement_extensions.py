@@ -6,8 +6,9 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from shared.domain import Refusal
+from shared.domain import DomainError, Refusal
 from services.agreements.commands import (
     CancelAgreement, DraftAgreement, EditDraft, RecordReview, RejectAgreement, SignAgreement,
     StartReview, SubmitAgreement, TerminateAgreement, WaiveFinalEvaluation,
@@ -321,3 +322,38 @@ def test_a_refused_extension_draft_claims_nothing(jalin):
         jalin.handlers.draft(extension_cmd(old, partner_ids=("partner-muarojambi",)), STAFF)
     assert jalin.extensions.claims == {}
     assert jalin.status(jalin.handlers.draft(extension_cmd(old), STAFF).stream_id) == "DRAFT"
+
+
+# --- every generated extension term is accepted exactly when it follows the old one ----------------
+
+@settings(max_examples=200, deadline=None)
+@given(old_end=st.dates(min_value=date(2025, 6, 1), max_value=date(2029, 12, 31)),
+       offset=st.integers(min_value=-800, max_value=800))
+def test_an_extension_term_is_accepted_exactly_from_the_day_after_the_old_end_to_ninety_days_later(old_end, offset):
+    start = old_end + timedelta(days=offset)
+    accepted = 1 <= offset <= 1 + MAX_EXTENSION_GAP_DAYS
+    try:
+        rules.check_extension_term(old_end, start)
+    except DomainError as error:
+        assert not accepted
+        assert error.rule == ("extension_overlaps_old_term" if offset < 1 else "extension_gap_too_long")
+    else:
+        assert accepted
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["append failed", "answer lost after the append"])
+def test_a_failed_draft_releases_its_claim_only_when_nothing_was_stored(jalin, monkeypatch, stored):
+    old = signed(jalin)
+    save = jalin.handlers.repository.save
+
+    def failing(agreement, events, ctx):
+        if stored:
+            save(agreement, events, ctx)
+        raise ConnectionError("database went away")
+    monkeypatch.setattr(jalin.handlers.repository, "save", failing)
+    with pytest.raises(ConnectionError):
+        jalin.handlers.draft(extension_cmd(old), STAFF)
+    claim = jalin.extensions.get(old)
+    assert (claim is not None) == stored
+    if stored:
+        assert jalin.status(claim["extension_id"]) == "DRAFT"
