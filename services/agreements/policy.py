@@ -31,6 +31,8 @@ RULES = {
     f"POST {A}/reject": allow("admin", "tkksd", "pimpinan"),
     f"POST {A}/cancel": allow("admin", "kerjasama"),
     f"POST {A}/amend": allow("admin", "pimpinan"),
+    # A leadership decision, like signing (not the system administrator's).
+    f"POST {A}/waive-final-evaluation": allow("pimpinan"),
     f"POST {A}/activities": allow("admin", "kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/update": allow("admin", "kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/remove": allow("admin", "kerjasama", "opd", scope="agreement"),
