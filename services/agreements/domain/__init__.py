@@ -6,7 +6,8 @@ from .agreement import (
 from .rules import (
     ADDENDUM_COMMAND_STATES, APPROVED_TERMS, COMMAND_ROLES, COMMAND_STATES, EDITORIAL_FIELDS, FOREIGN_CATEGORIES,
     HEAD_POSITIONS, MAX_TERM_YEARS, PARTNER_KIND_FOR_CATEGORY, AddendumStatus, AttachmentKind, Category, DocumentKind,
-    KsddType, PartnerKind, PartnerStatus, PartnerView, Role, Rule, SignatoryPosition, Status, add_years, latest_end, may,
+    KsddType, PartnerKind, PartnerStatus, PartnerView, Role, Rule, SignatoryPosition, Status, add_years, latest_end,
+    may,
 )
 from .workplan import Activity, Report, activity_progress, agreement_progress, period_bounds, period_key
 

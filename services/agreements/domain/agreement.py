@@ -500,7 +500,8 @@ class Agreement(Aggregate):
         rules.check_state(command, self.status)
         addendum = next((a for a in self.addenda if a["addendum_no"] == addendum_no), None)
         if addendum is None:
-            raise refuse(Rule.ADDENDUM_NOT_FOUND, f"no addendum {addendum_no} on this agreement", kind=Refusal.NOT_FOUND)
+            raise refuse(Rule.ADDENDUM_NOT_FOUND, f"no addendum {addendum_no} on this agreement",
+                         kind=Refusal.NOT_FOUND)
         rules.check_addendum_state(command, addendum["status"])
         return addendum
 

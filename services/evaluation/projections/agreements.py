@@ -45,7 +45,8 @@ class AgreementsProjection(Projection):
         if kind == "partner":
             return name in ("registered", "profile_updated")
         return kind == "agreement" and (name in STATUS_OF or name in NEXT_STATUS_EVENTS or name in WORK_PLAN_EVENTS
-                                        or name in ADDENDUM_EVENTS or name in ("drafted", "draft_edited", "amended", "document_attached",
+                                        or name in ADDENDUM_EVENTS
+                                        or name in ("drafted", "draft_edited", "amended", "document_attached",
                                                     "expiry_reminder_raised"))
 
     def apply(self, event: dict, uow: UnitOfWork) -> None:
@@ -173,8 +174,8 @@ class AgreementsProjection(Projection):
         addendum["updated_at"] = event["occurred_at"]
         addenda.sort(key=lambda a: a["addendum_no"])
         current = next((a for a in addenda if a.get("status") in ADDENDUM_OPEN), None)
-        return {"addenda": addenda,
-                "open_addendum": {"addendum_no": current["addendum_no"], "status": current["status"]} if current else None}
+        open_addendum = {"addendum_no": current["addendum_no"], "status": current["status"]} if current else None
+        return {"addenda": addenda, "open_addendum": open_addendum}
 
     def _partner_named(self, event, uow):
         """Partner names and kinds shown on its agreements (set, so replays in any order converge)."""
