@@ -379,7 +379,9 @@ def check_addendum_state(command: str, status: str) -> None:
 # Fields an addendum may correct without a new review: naming, not substance (a corrected title).
 EDITORIAL_FIELDS = frozenset({"title"})
 # The terms the DPRD and the central government approved: the period, the money and where it comes
-# from (PP 28/2018: DPRD approval concerns burdens on the public and on the APBD).
+# from, the parties (PP 28/2018: DPRD approval concerns burdens on the public and on the APBD). Some
+# are not amendable today (start, parties, burden flags); they are listed so that they go back to the
+# DPRD the day an addendum may change them.
 APPROVED_TERMS = frozenset({"start_date", "end_date", "value", "funding_scheme", "funding_sources", "partner_ids",
                             "burdens_public", "budgeted_in_apbd"})
 
