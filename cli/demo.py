@@ -54,6 +54,8 @@ from services.agreements.domain import Status
 from shared.config import Settings
 
 IN_FORCE = (Status.SIGNED, Status.ACTIVE)
+PRE_SIGNING = (Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW, Status.AWAITING_DPRD, Status.AWAITING_CENTRAL,
+               Status.READY_TO_SIGN)
 WORK_PLAN_OPEN = (Status.DRAFT, *IN_FORCE)
 REPORTABLE = (Status.SIGNED, Status.ACTIVE, Status.EXPIRED, Status.TERMINATED)
 EVALUABLE = REPORTABLE
@@ -450,9 +452,19 @@ class AgreementRun:
             return
         reviewed_on = (s.reviewed_on or today).isoformat()
         if s.target == "REJECTED":
-            if wf.walk_to("UNDER_REVIEW", callers=callers):
-                self.step("review", lambda: self.status == "REJECTED", "review", TKKSD,
-                          {"recommended": False, "notes": s.reason, "reviewed_on": reviewed_on})
+            # The TKKSD recommends against it (the draft goes back), then the Bupati decides to reject.
+            def reviewed() -> bool:
+                return self.status == "REJECTED" or any(
+                    r.get("negative_review") for r in self.snap.get("revision_requests") or [])
+            if not reviewed():
+                if not wf.walk_to("UNDER_REVIEW", callers=callers):
+                    return
+                if not self.step("review", reviewed, "review", TKKSD,
+                                 {"recommended": False, "notes": s.reason, "reviewed_on": reviewed_on}):
+                    return
+            self.step("reject", lambda: self.status == "REJECTED", "reject", BUPATI,
+                      {"reason": "Bupati Muaro Jambi tidak menyetujui rancangan kerja sama sesuai rekomendasi TKKSD."},
+                      can=lambda: self.status in PRE_SIGNING)
             return
         dprd_on, central_on = s.dprd_on or today, s.central_on or today
         bodies = {
@@ -487,13 +499,40 @@ class AgreementRun:
                           f"activities/{activity.activity_id}/reports", officer(activity.opd), report,
                           can=lambda: self.status in REPORTABLE)
         if s.amendment:
-            self.step("amend", lambda: len(self.snap.get("amendments") or []) >= 1, "amend", BUPATI, s.amendment,
-                      can=in_force)
+            self.addendum(s.amendment, in_force)
         if s.target == "TERMINATED":
             self.step("terminate", lambda: self.status == "TERMINATED", "terminate", BUPATI,
                       {"reason": s.reason, "on": s.terminated_on.isoformat()}, can=in_force)
         elif s.target == "EXPIRED":
             self.step("expire", lambda: self.rank >= 8, "expire", STAFF, {}, can=in_force)
+
+    def addendum(self, spec: dict, in_force: Callable[[], bool]) -> None:
+        """The addendum through its lifecycle: drafted by the Bagian Kerja Sama, reviewed by the TKKSD,
+        approved again when the service says the amended terms need it, signed (only then it applies)."""
+        def current() -> dict:
+            return (self.snap.get("addenda") or [{}])[-1]
+
+        def past(*statuses: str) -> Callable[[], bool]:  # the addendum has left these statuses
+            return lambda: bool(current()) and current().get("status") not in statuses
+        drafted = {"reason": spec["reason"], "changes": spec["changes"]}
+        if not self.step("addendum:draft", lambda: bool(current()), "addenda", STAFF, drafted, can=in_force):
+            return
+        path = f"addenda/{current()['addendum_no']}"
+        on = spec["reviewed_on"]
+        steps = [("submit", ("DRAFT",), STAFF, {}),
+                 ("review", ("DRAFT", "UNDER_REVIEW"), TKKSD,
+                  {"recommended": True, "notes": spec["review_notes"], "reviewed_on": on}),
+                 ("dprd-approval", ("DRAFT", "UNDER_REVIEW", "AWAITING_DPRD"), BUPATI,
+                  {"approval_ref": "Keputusan DPRD Kabupaten Muaro Jambi (adendum)", "approved_on": on}),
+                 ("central-approval", ("DRAFT", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL"), BUPATI,
+                  {"approval_ref": "Surat Menteri Dalam Negeri (adendum)", "approved_on": on})]
+        for name, before, caller, body in steps:
+            if name.endswith("approval") and current().get("status") != before[-1]:
+                continue  # not required for this change (the service decided at the review)
+            if not self.step(f"addendum:{name}", past(*before), f"{path}/{name}", caller, body, can=in_force):
+                return
+        self.step("addendum:sign", lambda: current().get("status") == "SIGNED", f"{path}/sign", BUPATI,
+                  spec["signing"], can=in_force)
 
     def sign_body(self) -> dict:
         s = self.spec

@@ -75,7 +75,7 @@ class AgreementSpec:
     reason: str | None = None                      # rejection / cancellation / termination reason
     terminated_on: date | None = None
     activities: list[ActivitySpec] = field(default_factory=list)
-    amendment: dict | None = None
+    amendment: dict | None = None                  # an addendum: reason, changes, reviewed_on, review_notes, signing
     signed_scan: bool = False
 
     @property
@@ -260,11 +260,14 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
                   "Rambu dan titik PJU terpasang", 140, "unit", d(-1, 1, 1), d(1, 6, 30), "DISHUB", 200_000_000,
                   0.8),
             ],
-            amendment={"number": f"ADD.01/PKS/SETDA-KS/{Y - 1}", "signed_on": d(-1, 7, 14).isoformat(),
-                       "reason": "Penambahan volume pekerjaan drainase akibat genangan pada musim hujan "
+            # drafted, reviewed by the TKKSD (a change of value), then signed: no DPRD (budgeted, no burden)
+            amendment={"reason": "Penambahan volume pekerjaan drainase akibat genangan pada musim hujan "
                                  f"{Y - 2}/{Y - 1}", "changes": {"value": 5_250_000_000},
-                       **PKS_SIGNATORY, "power_of_attorney_ref": poa(Y - 1),
-                       "partner_number": f"21.A/PKS/PEMPROV/{Y - 1}"}),
+                       "reviewed_on": d(-1, 6, 24).isoformat(),
+                       "review_notes": "Penambahan nilai didukung RAB dan hasil survei genangan; layak dilanjutkan.",
+                       "signing": {"number": f"ADD.01/PKS/SETDA-KS/{Y - 1}", "signed_on": d(-1, 7, 14).isoformat(),
+                                   **PKS_SIGNATORY, "power_of_attorney_ref": poa(Y - 1),
+                                   "partner_number": f"21.A/PKS/PEMPROV/{Y - 1}"}}),
         # -- KSDD with Kota Jambi: a five-year KB, an expired PKS and a running one --------------------
         AgreementSpec(
             "kb-kota", "Kesepakatan Bersama antara Pemerintah Kota Jambi dan Pemerintah Kabupaten Muaro Jambi tentang "

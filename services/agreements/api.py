@@ -84,10 +84,28 @@ command("terminate", s.TerminateSchema, "Terminate early, with the reason",
         AgreementHandlers.terminate)
 command("reject", s.RejectSchema, "Reject (before signing)", AgreementHandlers.reject)
 command("cancel", s.CancelSchema, "Cancel (before signing)", AgreementHandlers.cancel)
-command("amend", s.AmendSchema, "Record a signed addendum (ADENDUM)", AgreementHandlers.amend)
 command("waive-final-evaluation", s.WaiveFinalEvaluationSchema,
         "Waive the final (AKHIR) evaluation an extension of this agreement needs, with the reason",
         AgreementHandlers.waive_final_evaluation)
+# An addendum (ADENDUM): its own lifecycle on the agreement it amends; its signing applies the changes.
+command("addenda", s.DraftAddendumSchema, "Draft an addendum (its proposed changes and reason)",
+        AgreementHandlers.draft_addendum)
+command("addenda/<addendum_no>/edit", s.EditAddendumSchema, "Revise an addendum in draft",
+        AgreementHandlers.edit_addendum)
+command("addenda/<addendum_no>/submit", s.SubmitAddendumSchema, "Send an addendum to the TKKSD review",
+        AgreementHandlers.submit_addendum)
+command("addenda/<addendum_no>/review", s.AddendumReviewSchema, "Record the TKKSD review of an addendum",
+        AgreementHandlers.record_addendum_review)
+command("addenda/<addendum_no>/dprd-approval", s.ApproveAddendumDprdSchema,
+        "Record the DPRD approval of an addendum", AgreementHandlers.approve_addendum_dprd)
+command("addenda/<addendum_no>/central-approval", s.ApproveAddendumCentralSchema,
+        "Record the central-government approval of an addendum", AgreementHandlers.approve_addendum_central)
+command("addenda/<addendum_no>/sign", s.SignAddendumSchema, "Record the signing of an addendum (its changes apply)",
+        AgreementHandlers.sign_addendum)
+command("addenda/<addendum_no>/withdraw", s.WithdrawAddendumSchema, "Withdraw an unsigned addendum",
+        AgreementHandlers.withdraw_addendum)
+command("addenda/<addendum_no>/reject", s.RejectAddendumSchema, "Reject an unsigned addendum",
+        AgreementHandlers.reject_addendum)
 command("activities", s.AddActivitySchema, "Add an activity to the work plan",
         AgreementHandlers.add_activity)
 command("activities/<activity_id>/update", s.UpdateActivitySchema, "Change an activity",

@@ -166,13 +166,70 @@ class CancelAgreement:
 
 
 @dataclass(frozen=True)
-class AmendAgreement:
-    """Record a signed addendum (ADENDUM) whose ``changes`` apply from now on."""
+class DraftAddendum:
+    """Open an addendum (ADENDUM) on a signed agreement: the proposed ``changes`` and why."""
 
     agreement_id: str
-    number: str
     reason: str
     changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EditAddendum:
+    """Revise an addendum in draft: new ``changes`` (replacing the proposed ones) and/or ``reason``."""
+
+    agreement_id: str
+    addendum_no: int
+    changes: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitAddendum:
+    """Send an addendum to the TKKSD for review."""
+
+    agreement_id: str
+    addendum_no: int
+
+
+@dataclass(frozen=True)
+class RecordAddendumReview:
+    """Record the TKKSD's recommendation on an addendum."""
+
+    agreement_id: str
+    addendum_no: int
+    recommended: bool
+    notes: str = ""
+    reviewed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class ApproveAddendumDprd:
+    """Record the DPRD's approval of an addendum."""
+
+    agreement_id: str
+    addendum_no: int
+    approval_ref: str
+    approved_on: date | None = None
+
+
+@dataclass(frozen=True)
+class ApproveAddendumCentral:
+    """Record the central government's approval of an addendum."""
+
+    agreement_id: str
+    addendum_no: int
+    approval_ref: str
+    approved_on: date | None = None
+
+
+@dataclass(frozen=True)
+class SignAddendum:
+    """Record the signing of an addendum: its changes apply from now on."""
+
+    agreement_id: str
+    addendum_no: int
+    number: str
     signatory_name: str
     signatory_position: str
     signed_on: date | None = None
@@ -185,6 +242,24 @@ class WaiveFinalEvaluation:
     """The leadership lets this agreement be extended without a finalized final (AKHIR) evaluation."""
 
     agreement_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class WithdrawAddendum:
+    """The region withdraws an unsigned addendum."""
+
+    agreement_id: str
+    addendum_no: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RejectAddendum:
+    """The head of region rejects an unsigned addendum."""
+
+    agreement_id: str
+    addendum_no: int
     reason: str
 
 

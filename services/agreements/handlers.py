@@ -24,10 +24,11 @@ from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
-    DraftAgreement, EditDraft, ExpireAgreement, FileReport, RaiseExpiryReminder, RecordReview, RejectAgreement,
-    RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
-    UpdateActivity, WaiveFinalEvaluation,
+    ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
+    AttachDocument, CancelAgreement, DraftAddendum, DraftAgreement, EditAddendum, EditDraft, ExpireAgreement,
+    FileReport, RaiseExpiryReminder, RecordAddendumReview, RecordReview, RejectAddendum, RejectAgreement,
+    RemoveActivity, ReturnForRevision, SignAddendum, SignAgreement, StartReview, SubmitAddendum, SubmitAgreement,
+    TerminateAgreement, UpdateActivity, WaiveFinalEvaluation, WithdrawAddendum,
 )
 from services.agreements.domain import Agreement, new_agreement_id, rules
 from services.agreements.ports import (
@@ -291,13 +292,21 @@ class AgreementHandlers:
         agreement = self._load(cmd.agreement_id, expected)
         return self._save(agreement, agreement.cancel(role=ctx.actor.role, reason=cmd.reason), ctx)
 
-    def amend(self, cmd: AmendAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
-        """``AmendAgreement``: ``signed_on`` defaults to today; a PKS's KB is checked as it is now."""
+    # ------------------------------------------------------------ addenda
+
+    def draft_addendum(self, cmd: DraftAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``DraftAddendum``: a PKS's KB is checked as it is now."""
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.amend(
-            role=ctx.actor.role, number=cmd.number, signed_on=self._or_today(cmd.signed_on), today=self.today(), reason=cmd.reason,
-            changes=dict(cmd.changes), signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
-            power_of_attorney_ref=cmd.power_of_attorney_ref, partner_number=cmd.partner_number,
+        events = agreement.draft_addendum(role=ctx.actor.role, reason=cmd.reason, changes=dict(cmd.changes),
+                                          parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
+
+    def edit_addendum(self, cmd: EditAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``EditAddendum``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.edit_addendum(
+            role=ctx.actor.role, addendum_no=cmd.addendum_no, reason=cmd.reason,
+            changes=dict(cmd.changes) if cmd.changes is not None else None,
             parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
         return self._save(agreement, events, ctx)
 
@@ -307,6 +316,62 @@ class AgreementHandlers:
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.waive_final_evaluation(role=ctx.actor.role, reason=cmd.reason, today=self.today())
         return self._save(agreement, events, ctx)
+
+    def submit_addendum(self, cmd: SubmitAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``SubmitAddendum``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.submit_addendum(role=ctx.actor.role, addendum_no=cmd.addendum_no), ctx)
+
+    def record_addendum_review(self, cmd: RecordAddendumReview, ctx: CommandContext,
+                               expected: int | None = None) -> Agreement:
+        """``RecordAddendumReview``: ``reviewed_on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.record_addendum_review(
+            role=ctx.actor.role, addendum_no=cmd.addendum_no, recommended=cmd.recommended, notes=cmd.notes,
+            reviewed_on=self._or_today(cmd.reviewed_on), today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def approve_addendum_dprd(self, cmd: ApproveAddendumDprd, ctx: CommandContext,
+                              expected: int | None = None) -> Agreement:
+        """``ApproveAddendumDprd``: ``approved_on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.approve_addendum_dprd(
+            role=ctx.actor.role, addendum_no=cmd.addendum_no, approval_ref=cmd.approval_ref,
+            approved_on=self._or_today(cmd.approved_on), today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def approve_addendum_central(self, cmd: ApproveAddendumCentral, ctx: CommandContext,
+                                 expected: int | None = None) -> Agreement:
+        """``ApproveAddendumCentral``: ``approved_on`` defaults to today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.approve_addendum_central(
+            role=ctx.actor.role, addendum_no=cmd.addendum_no, approval_ref=cmd.approval_ref,
+            approved_on=self._or_today(cmd.approved_on), today=self.today())
+        return self._save(agreement, events, ctx)
+
+    def sign_addendum(self, cmd: SignAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``SignAddendum``: ``signed_on`` defaults to today; a PKS's KB is checked as it is now."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.sign_addendum(
+            role=ctx.actor.role, addendum_no=cmd.addendum_no, number=cmd.number,
+            signed_on=self._or_today(cmd.signed_on), today=self.today(), signatory_name=cmd.signatory_name,
+            signatory_position=cmd.signatory_position, power_of_attorney_ref=cmd.power_of_attorney_ref,
+            partner_number=cmd.partner_number, parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
+
+    def withdraw_addendum(self, cmd: WithdrawAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``WithdrawAddendum``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.withdraw_addendum(role=ctx.actor.role, addendum_no=cmd.addendum_no, reason=cmd.reason)
+        return self._save(agreement, events, ctx)
+
+    def reject_addendum(self, cmd: RejectAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
+        """``RejectAddendum``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.reject_addendum(role=ctx.actor.role, addendum_no=cmd.addendum_no, reason=cmd.reason)
+        return self._save(agreement, events, ctx)
+
+    # ------------------------------------------------------------ documents
 
     def attach_document(self, cmd: AttachDocument, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``AttachDocument``: store the upload, then record it; the file is removed again if refused."""

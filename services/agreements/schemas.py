@@ -15,10 +15,11 @@ from marshmallow.experimental.context import Context
 from shared.schema import Schema
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
-    DraftAgreement, EditDraft, ExpireAgreement, FileReport, RecordReview, RejectAgreement, RemoveActivity,
-    ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement, UpdateActivity,
-    WaiveFinalEvaluation,
+    ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
+    AttachDocument, CancelAgreement, DraftAddendum, DraftAgreement, EditAddendum, EditDraft, ExpireAgreement,
+    FileReport, RecordAddendumReview, RecordReview, RejectAddendum, RejectAgreement, RemoveActivity,
+    ReturnForRevision, SignAddendum, SignAgreement, StartReview, SubmitAddendum, SubmitAgreement, TerminateAgreement,
+    UpdateActivity, WaiveFinalEvaluation, WithdrawAddendum,
 )
 from services.agreements.domain import AttachmentKind, Category, DocumentKind, KsddType, SignatoryPosition, Status
 
@@ -224,19 +225,82 @@ class AmendmentChanges(NonEmpty):
     funding_scheme = fields.String(allow_none=True)
 
 
-class AmendSchema(Schema):
-    number = fields.String(required=True, validate=SHORT, metadata={"description": "the addendum's number"})
-    signed_on = fields.Date(load_default=None)
+def addendum_no() -> int:
+    """The ``<addendum_no>`` of the route (an unknown or malformed number is the domain's 404)."""
+    raw = path("addendum_no")
+    return int(raw) if str(raw).isdigit() else -1
+
+
+class DraftAddendumSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
-    changes = fields.Nested(AmendmentChanges, required=True)
-    signatory_name = fields.String(required=True, validate=SHORT)
-    signatory_position = fields.String(required=True, validate=one_of(SignatoryPosition))
-    power_of_attorney_ref = fields.String(load_default=None, allow_none=True, validate=SHORT)
-    partner_number = fields.String(load_default=None, allow_none=True)
+    changes = fields.Nested(AmendmentChanges, required=True, metadata={"description": "the proposed changes"})
 
     @post_load
     def command(self, data, **_):
-        return AmendAgreement(agreement_id=path("agreement_id"), **data)
+        return DraftAddendum(agreement_id=path("agreement_id"), reason=data["reason"], changes=data["changes"])
+
+
+class EditAddendumSchema(NonEmpty):
+    reason = fields.String(validate=validate.Length(min=3, max=2000))
+    changes = fields.Nested(AmendmentChanges, metadata={"description": "replaces the proposed changes"})
+
+    @post_load
+    def command(self, data, **_):
+        return EditAddendum(agreement_id=path("agreement_id"), addendum_no=addendum_no(),
+                            changes=data.get("changes"), reason=data.get("reason"))
+
+
+class SubmitAddendumSchema(Empty):
+    @post_load
+    def command(self, data, **_):
+        return SubmitAddendum(agreement_id=path("agreement_id"), addendum_no=addendum_no())
+
+
+class AddendumReviewSchema(ReviewSchema):
+    @post_load
+    def command(self, data, **_):
+        return RecordAddendumReview(agreement_id=path("agreement_id"), addendum_no=addendum_no(),
+                                    recommended=data["recommended"], notes=data["notes"],
+                                    reviewed_on=data["reviewed_on"])
+
+
+class ApproveAddendumDprdSchema(ApprovalSchema):
+    @post_load
+    def command(self, data, **_):
+        return ApproveAddendumDprd(agreement_id=path("agreement_id"), addendum_no=addendum_no(),
+                                   approval_ref=data["approval_ref"], approved_on=data["approved_on"])
+
+
+class ApproveAddendumCentralSchema(ApprovalSchema):
+    @post_load
+    def command(self, data, **_):
+        return ApproveAddendumCentral(agreement_id=path("agreement_id"), addendum_no=addendum_no(),
+                                      approval_ref=data["approval_ref"], approved_on=data["approved_on"])
+
+
+class SignAddendumSchema(Schema):
+    number = fields.String(required=True, validate=SHORT, metadata={"description": "the addendum's number"})
+    signed_on = fields.Date(load_default=None)
+    signatory_name = fields.String(required=True, validate=SHORT)
+    signatory_position = fields.String(required=True, validate=one_of(SignatoryPosition))
+    power_of_attorney_ref = fields.String(load_default=None, allow_none=True, validate=SHORT)
+    partner_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+    @post_load
+    def command(self, data, **_):
+        return SignAddendum(agreement_id=path("agreement_id"), addendum_no=addendum_no(), **data)
+
+
+class WithdrawAddendumSchema(ReasonSchema):
+    @post_load
+    def command(self, data, **_):
+        return WithdrawAddendum(agreement_id=path("agreement_id"), addendum_no=addendum_no(), reason=data["reason"])
+
+
+class RejectAddendumSchema(ReasonSchema):
+    @post_load
+    def command(self, data, **_):
+        return RejectAddendum(agreement_id=path("agreement_id"), addendum_no=addendum_no(), reason=data["reason"])
 
 
 class WaiveFinalEvaluationSchema(ReasonSchema):

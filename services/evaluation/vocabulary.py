@@ -18,6 +18,7 @@ CONTRACT = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
 
 AgreementStatus = StrEnum("AgreementStatus", {s: s for s in CONTRACT["statuses"]})
 Category = StrEnum("Category", {c: c for c in CONTRACT["categories"]})
+AddendumStatus = StrEnum("AddendumStatus", {s: s for s in CONTRACT["addendum_statuses"]})
 
 S = AgreementStatus
 # Signed and after: what the public sees, what is evaluated and what open data publishes.
@@ -27,6 +28,8 @@ LIVE: tuple[str, ...] = (S.SIGNED, S.ACTIVE)
 EVALUABLE = SIGNED_OR_LATER
 FOREIGN: tuple[str, ...] = tuple(Category(c) for c in CONTRACT["foreign_categories"])
 STATUSES: tuple[str, ...] = tuple(S)
+# An addendum still under way (drafted, reviewed or approved, not yet signed, withdrawn or rejected).
+ADDENDUM_OPEN: tuple[str, ...] = tuple(a for a in AddendumStatus if a not in ("SIGNED", "WITHDRAWN", "REJECTED"))
 CATEGORIES: tuple[str, ...] = tuple(Category)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cli.workflow import AgreementWorkflow, post_until_accepted
+from cli.workflow import KB_SIGNATORY, AgreementWorkflow, post_until_accepted
 from tests.e2e.flows import draft, register_verified
 from tests.support import wait_until
 
@@ -120,6 +120,14 @@ def seed(stack) -> dict:
     for agreement_id in (kb["id"], pks["id"], unja_kb["id"]):
         wait_until(lambda a=agreement_id: (i := _register_item(stack, a)) and i["status"] == "ACTIVE", 30,
                    what=f"{agreement_id} ACTIVE in the register")
+
+    # A3 has had an addendum of its scope: drafted, reviewed by the TKKSD, signed (after activation,
+    # so that the scheduler does not race its commands).
+    act(stack, unja_kb["id"], "addenda", "kerjasama",
+        {"reason": "Perluasan ruang lingkup ke pengabdian masyarakat", "changes": {"scope": "Tridharma dan KKN"}})
+    for command, caller, body in (("submit", "kerjasama", {}), ("review", "tkksd", {"recommended": True}),
+                                  ("sign", "pimpinan", {"number": "ADD.01/KB/SETDA-KS", **KB_SIGNATORY})):
+        act(stack, unja_kb["id"], f"addenda/1/{command}", caller, body)
 
     rubric = stack.call("GET", "evaluation", "/api/v1/rubric").json()
     answers = {i["id"]: i["options"][min(1 if n % 2 else 0, len(i["options"]) - 1)]["key"]

@@ -236,6 +236,9 @@ def test_agreement_page_shows_its_timeline_work_plan_and_score(browser_stack, se
     feed = browser_stack.get("/api/v1/feed", subject=seeded["unja_kb"], per_page=200)
     assert page.get_by_test_id("timeline-entry").count() == feed["total"]
     assert "evaluation.finalized" in [e.get_attribute("data-event-type") for e in page.get_by_test_id("timeline-entry").all()]
+    addenda = page.get_by_test_id("addendum-row")
+    assert [(a.get_attribute("data-no"), a.get_attribute("data-status")) for a in addenda.all()] == [("1", "SIGNED")]
+    assert "Ditandatangani" in addenda.first.inner_text() and "telaah TKKSD" in addenda.first.inner_text()
     shot(page, "agreement-scored")
     no_problems(page)
 

@@ -56,7 +56,7 @@ def test_every_operation_for_every_role_is_decided_by_the_policy(stack, capsys):
     world = {"agreement": kb["id"], "evaluation": evaluation["stream_id"], "partner": partner}
     values = {"agreement_id": kb["id"], "evaluation_id": evaluation["stream_id"], "partner_id": partner,
               "stream_id": kb["id"], "activity_id": "no-such-activity", "file_id": "no-such-file",
-              "letter_id": "no-such-letter", "key": OWN_OPD}
+              "letter_id": "no-such-letter", "key": OWN_OPD, "addendum_no": "1"}
 
     rows, unexpected = [], []
     for service in ("partners", "agreements", "evaluation"):

@@ -213,3 +213,51 @@ def test_an_upload_over_the_json_limit_with_an_idempotency_key_is_stored_once(st
     assert other.status_code == 422 and other.json()["rule"] == "idempotency_key_reused"
     documents = stack.call("GET", "agreements", f"/api/v1/agreements/{kb['id']}").json()["documents"]
     assert len(documents) == 1 and documents[0]["file"]["size"] == len(content)
+
+
+def test_an_addendum_goes_through_the_procedure_and_the_register_shows_where_it_stands(stack):
+    partner = register_verified(stack)
+    kb = draft(stack, partner, burdens_public=True, value=1_000_000_000).json()
+    assert to_ready(stack, kb["id"])["status"] == "AWAITING_DPRD"
+    act(stack, kb["id"], "dprd-approval", "pimpinan", {"approval_ref": "DPRD/08/2026"})
+    act(stack, kb["id"], "sign", "pimpinan", {"signatory_name": "Bupati", "signatory_position": "kepala_daerah"})
+    wait_until(lambda: stack.call("GET", "agreements", f"/api/v1/agreements/{kb['id']}").json()["status"] == "ACTIVE",
+               30, what="scheduler activates the KB")
+    add = "addenda/1"
+    act(stack, kb["id"], "addenda", "kerjasama", {"reason": "Nilai bertambah", "changes": {"value": 1_200_000_000}})
+    act(stack, kb["id"], f"{add}/submit", "kerjasama")
+    act(stack, kb["id"], f"{add}/review", "tkksd", {"recommended": True, "notes": "Layak"}, expect=200)
+    r = stack.call("POST", "agreements", f"/api/v1/agreements/{kb['id']}/{add}/sign", role="pimpinan",
+                   json={"number": "ADD-1", "signatory_name": "Bupati", "signatory_position": "kepala_daerah"})
+    assert r.status_code == 409 and r.json()["rule"] == "dprd_approval_required"  # it burdens the public
+    awaiting = {"addendum_no": 1, "status": "AWAITING_DPRD"}
+    item = wait_until(lambda: (i := register_item(stack, kb["id"])) and i.get("open_addendum") == awaiting and i, 30,
+                      what="the addendum awaiting the DPRD in the register")
+    assert item["value"] == 1_000_000_000 and item["status"] == "ACTIVE"  # in force, unchanged meanwhile
+    act(stack, kb["id"], f"{add}/dprd-approval", "pimpinan", {"approval_ref": "DPRD/11/2026"})
+    signed = act(stack, kb["id"], f"{add}/sign", "pimpinan",
+                 {"number": "ADD-1", "signatory_name": "Bupati", "signatory_position": "kepala_daerah"})
+    assert signed["value"] == 1_200_000_000 and signed["addenda"][0]["status"] == "SIGNED"
+    item = wait_until(lambda: (i := register_item(stack, kb["id"])) and i.get("amendment_count") == 1 and i, 30,
+                      what="the signed addendum in the register")
+    assert item["value"] == 1_200_000_000 and item["open_addendum"] is None
+    assert [(a["addendum_no"], a["status"], a["changed"]) for a in item["addenda"]] == [(1, "SIGNED", ["value"])]
+    feed = stack.call("GET", "evaluation", "/api/v1/feed", params={"subject": kb["id"], "per_page": 50}).json()
+    assert {"agreement.addendum_drafted", "agreement.addendum_review_recorded", "agreement.addendum_dprd_approved",
+            "agreement.amended"} <= {e["event_type"] for e in feed["items"]}
+
+
+def test_a_negative_review_returns_the_draft_and_rejection_is_the_leaders_decision(stack):
+    kb = draft(stack, register_verified(stack)).json()
+    flow_review = {"recommended": False, "notes": "Objek tumpang tindih dengan program provinsi"}
+    for command, role in (("submit", "kerjasama"), ("start-review", "tkksd")):
+        act(stack, kb["id"], command, role)
+    returned = act(stack, kb["id"], "review", "tkksd", flow_review)
+    assert returned["status"] == "DRAFT"
+    assert returned["revision_requests"] == [{"reason": flow_review["notes"], "negative_review": True}]
+    r = stack.call("POST", "agreements", f"/api/v1/agreements/{kb['id']}/reject", role="tkksd",
+                   json={"reason": "Ditolak"})
+    assert r.status_code == 403
+    assert act(stack, kb["id"], "reject", "pimpinan", {"reason": "Sesuai rekomendasi TKKSD"})["status"] == "REJECTED"
+    wait_until(lambda: (register_item(stack, kb["id"]) or {}).get("status") == "REJECTED", 30,
+               what="the rejection in the register")

@@ -57,6 +57,15 @@ def test_demo_loads_every_state_and_a_second_run_creates_nothing(stack):
              for p in [stack.call("GET", "partners", f"/api/v1/partners/{pid}").json()]}
     assert kinds == {"daerah_lain", "pihak_ketiga", "pemda_luar_negeri", "lembaga_luar_negeri", "pemerintah_pusat"}
 
+    # the rejected agreement was first reviewed negatively (back to draft), then rejected by the leaders;
+    # the addendum went through the TKKSD review before it was signed
+    written = [stack.call("GET", "agreements", f"/api/v1/agreements/{aid}").json()
+               for aid in first["agreement_ids"].values()]
+    rejected = [a for a in written if a["status"] == "REJECTED"]
+    assert rejected and all(any(r.get("negative_review") for r in a["revision_requests"]) for a in rejected)
+    addenda = [x for a in written for x in a.get("addenda") or []]
+    assert addenda and all(x["status"] == "SIGNED" and x["review"]["recommended"] for x in addenda)
+
     # evaluations in every status, finalized ones spread over four years with different ratings
     demo_evaluations = set(first["evaluation_ids"].values())
     listed = [e for e in stack.call("GET", "evaluation", "/api/v1/evaluations",

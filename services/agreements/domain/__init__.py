@@ -4,9 +4,9 @@ from .agreement import (
     new_agreement_id,
 )
 from .rules import (
-    COMMAND_ROLES, COMMAND_STATES, FOREIGN_CATEGORIES, HEAD_POSITIONS, MAX_EXTENSION_GAP_DAYS, MAX_TERM_YEARS,
-    PARTNER_KIND_FOR_CATEGORY, AttachmentKind, Category, DocumentKind, KsddType, PartnerKind, PartnerStatus,
-    PartnerSuccession, PartnerView, Role, Rule,
+    ADDENDUM_COMMAND_STATES, APPROVED_TERMS, COMMAND_ROLES, COMMAND_STATES, EDITORIAL_FIELDS, FOREIGN_CATEGORIES,
+    HEAD_POSITIONS, MAX_EXTENSION_GAP_DAYS, MAX_TERM_YEARS, PARTNER_KIND_FOR_CATEGORY, AddendumStatus, AttachmentKind,
+    Category, DocumentKind, KsddType, PartnerKind, PartnerStatus, PartnerSuccession, PartnerView, Role, Rule,
     SignatoryPosition, Status, add_years, latest_end, may,
 )
 from .workplan import Activity, Report, activity_progress, agreement_progress, period_bounds, period_key
@@ -14,8 +14,9 @@ from .workplan import Activity, Report, activity_progress, agreement_progress, p
 __all__ = [
     "ACTIVITY_FIELDS", "AMENDABLE_FIELDS", "EDITABLE_FIELDS", "EVENT_TYPES", "REMINDER_DAYS", "Agreement",
     "EventType", "new_agreement_id",
-    "COMMAND_ROLES", "COMMAND_STATES", "FOREIGN_CATEGORIES", "HEAD_POSITIONS", "MAX_EXTENSION_GAP_DAYS",
-    "MAX_TERM_YEARS", "PARTNER_KIND_FOR_CATEGORY", "AttachmentKind", "Category", "DocumentKind", "KsddType",
-    "PartnerKind", "PartnerStatus", "PartnerSuccession", "PartnerView", "Role", "Rule", "SignatoryPosition", "Status", "add_years", "latest_end", "may",
+    "ADDENDUM_COMMAND_STATES", "APPROVED_TERMS", "COMMAND_ROLES", "COMMAND_STATES", "EDITORIAL_FIELDS",
+    "FOREIGN_CATEGORIES", "HEAD_POSITIONS", "MAX_EXTENSION_GAP_DAYS", "MAX_TERM_YEARS", "PARTNER_KIND_FOR_CATEGORY",
+    "AddendumStatus", "AttachmentKind", "Category", "DocumentKind", "KsddType", "PartnerKind", "PartnerStatus",
+    "PartnerSuccession", "PartnerView", "Role", "Rule", "SignatoryPosition", "Status", "add_years", "latest_end", "may",
     "Activity", "Report", "activity_progress", "agreement_progress", "period_bounds", "period_key",
 ]

@@ -10,9 +10,17 @@ Choices worth knowing:
   approval is required, else READY_TO_SIGN; the DPRD approval leads to AWAITING_CENTRAL for
   foreign cooperation, else READY_TO_SIGN. There is no separate "mark ready" command. The
   next state is written into the event, so replays never depend on today's rules.
-- An unfavourable review REJECTS the agreement (a revision goes through ``return_for_revision``).
-- An ADENDUM is recorded on the signed agreement it amends (``amend`` → ``agreement.amended``),
-  numbered 1, 2, … per agreement, and changes the amended terms in place.
+- An unfavourable TKKSD review is a recommendation to the head of region, not a decision: it
+  returns the draft for revision (``agreement.review_recorded`` with ``recommended: false`` and
+  ``next_status: DRAFT``; the notes become the revision request). Rejecting stays a separate,
+  explicit decision of the leaders (``reject``).
+- An ADENDUM has its own small lifecycle on the stream of the signed agreement it amends
+  (``draft_addendum`` → ``submit_addendum`` → ``record_addendum_review`` → [DPRD] → [central] →
+  ``sign_addendum``); the agreement stays in force meanwhile and only the signing changes its
+  terms (``agreement.amended``). One addendum is open at a time; addenda are numbered 1, 2, …
+  per agreement. Whether the review and the approvals are needed follows from named rules
+  (``rules.addendum_is_substantive``, ``rules.addendum_touches_approved_terms``) and from the
+  agreement's own ``dprd_required``/``central_required`` evaluated on the amended terms.
 - The H-90 expiry reminder is raised once per end date: a second call returns no events; an
   addendum that moves the end date allows one reminder for the new date.
 - An extension (perpanjangan) is a new agreement drafted with ``extends=<old Agreement>``; the
@@ -24,6 +32,7 @@ Choices worth knowing:
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
@@ -31,7 +40,7 @@ from typing import Any, Mapping, Sequence
 from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
 
 import services.agreements.domain.rules as rules
-from .rules import AttachmentKind, Category, DocumentKind, PartnerSuccession, PartnerView, Rule, Status, refuse
+from .rules import AddendumStatus, AttachmentKind, Category, DocumentKind, PartnerSuccession, PartnerView, Rule, Status, refuse
 from .workplan import (
     Activity, Report, agreement_progress, check_activity_fields, check_realisation, period_bounds,
 )
@@ -55,8 +64,16 @@ class EventType:
     REJECTED = "agreement.rejected"
     CANCELLED = "agreement.cancelled"
     EXPIRY_REMINDER_RAISED = "agreement.expiry_reminder_raised"
-    AMENDED = "agreement.amended"
     FINAL_EVALUATION_WAIVED = "agreement.final_evaluation_waived"
+    ADDENDUM_DRAFTED = "agreement.addendum_drafted"
+    ADDENDUM_EDITED = "agreement.addendum_edited"
+    ADDENDUM_SUBMITTED = "agreement.addendum_submitted"
+    ADDENDUM_REVIEW_RECORDED = "agreement.addendum_review_recorded"
+    ADDENDUM_DPRD_APPROVED = "agreement.addendum_dprd_approved"
+    ADDENDUM_CENTRAL_APPROVED = "agreement.addendum_central_approved"
+    ADDENDUM_WITHDRAWN = "agreement.addendum_withdrawn"
+    ADDENDUM_REJECTED = "agreement.addendum_rejected"
+    AMENDED = "agreement.amended"  # an addendum signed: its changes apply from now on
     DOCUMENT_ATTACHED = "agreement.document_attached"
     ACTIVITY_ADDED = "agreement.activity_added"
     ACTIVITY_UPDATED = "agreement.activity_updated"
@@ -177,7 +194,8 @@ class Agreement(Aggregate):
         self.rejection_reason: str | None = None
         self.cancellation_reason: str | None = None
         self.expiry_reminder: dict | None = None
-        self.amendments: list[dict] = []
+        self.addenda: list[dict] = []     # every addendum, in any state
+        self.amendments: list[dict] = []  # the signed ones, as applied
         self.documents: list[dict] = []
         self.activities: dict[str, Activity] = {}
 
@@ -375,14 +393,15 @@ class Agreement(Aggregate):
 
     def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date,
                       today: date) -> list[NewEvent]:
-        """``RecordReview``: The TKKSD's finding: recommended → next approval or READY_TO_SIGN; not → REJECTED
-        (with notes)."""
+        """``RecordReview``: The TKKSD's recommendation: favourable → next approval or READY_TO_SIGN;
+        unfavourable → back to DRAFT for revision, its notes (required) being what to revise. The
+        head of region may still ``reject`` the draft."""
         rules.check_role("record_review", role)
         rules.check_state("record_review", self.status)
         rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
         if not recommended:
             notes = rules.check_reason(notes, "notes")
-        next_status = self._state_after_review() if recommended else Status.REJECTED.value
+        next_status = self._state_after_review() if recommended else Status.DRAFT.value
         return [self._emit(EventType.REVIEW_RECORDED, {
             "recommended": bool(recommended), "notes": notes or "", "reviewed_on": reviewed_on.isoformat(),
             "next_status": next_status,
@@ -502,22 +521,32 @@ class Agreement(Aggregate):
             "raised_on": on.isoformat(), "end_date": self.end_date.isoformat(), "days_left": days_left,
         })]
 
-    def amend(
-        self, *, role: str, number: str, signed_on: date, today: date, reason: str, changes: Mapping[str, Any],
-        signatory_name: str, signatory_position: str, power_of_attorney_ref: str | None = None,
-        partner_number: str | None = None, parent_kb: Agreement | None = None,
-    ) -> list[NewEvent]:
-        """``AmendAgreement``: Record a signed ADENDUM: ``changes`` of ``AMENDABLE_FIELDS`` apply from now on.
+    # --- addenda ------------------------------------------------------------------------------
 
-        The addendum is signed under the same rules as the agreement itself; a changed end
-        date keeps the five-year limit, the activities' schedules and (for a PKS) the KB period.
-        """
-        rules.check_role("amend", role)
-        rules.check_state("amend", self.status)
-        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
-        reason = rules.check_reason(reason)
+    @property
+    def open_addendum(self) -> dict | None:
+        """The addendum in progress (at most one), or None."""
+        return next((a for a in self.addenda if a["status"] not in rules.ADDENDUM_CLOSED), None)
+
+    def _addendum(self, command: str, role: str, addendum_no: int) -> dict:
+        """The addendum ``addendum_no`` once the actor, the agreement's state and the addendum's allow
+        ``command``."""
+        rules.check_role(command, role)
+        rules.check_state(command, self.status)
+        addendum = next((a for a in self.addenda if a["addendum_no"] == addendum_no), None)
+        if addendum is None:
+            raise refuse(Rule.ADDENDUM_NOT_FOUND, f"no addendum {addendum_no} on this agreement",
+                         kind=Refusal.NOT_FOUND)
+        rules.check_addendum_state(command, addendum["status"])
+        return addendum
+
+    def _check_addendum_changes(self, changes: Mapping[str, Any], parent_kb: Agreement | None) -> dict:
+        """The changes an addendum proposes, checked against the agreement as it is now: amendable
+        fields only, a lawful term that still holds the work plan and (for a PKS) lies within its KB."""
+        if not changes:
+            raise refuse(Rule.ADDENDUM_CHANGES_REQUIRED, "an addendum changes at least one term",
+                         fields={"changes": "at least one field"})
         _check_field_names(changes, AMENDABLE_FIELDS)
-        rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
         if "value" in changes:
             rules.check_amount("value", changes["value"])
         if "end_date" in changes:
@@ -525,13 +554,145 @@ class Agreement(Aggregate):
             rules.check_term(self.start_date, end)
             self._check_activities_within(self.start_date, end)
             self._check_parent(parent_kb, end=end)
+        return dict(changes)
+
+    def _addendum_requirements(self, changes: Mapping[str, Any]) -> dict:
+        """Which steps an addendum with ``changes`` needs: the TKKSD review when it is substantive; the
+        DPRD / central approval when it touches the approved terms and the agreement, as amended,
+        requires that approval under the same rules as at its drafting (``dprd_required``,
+        ``central_required`` of the amended terms)."""
+        substantive = rules.addendum_is_substantive(changes)
+        asks_again = substantive and rules.addendum_touches_approved_terms(changes)
+        amended = copy.copy(self)  # shallow: only the changed attributes are rebound, on the copy
+        for name, value in changes.items():
+            setattr(amended, name, _decode(name, _encode(value)))
+        return {"substantive": substantive, "dprd_required": bool(asks_again and amended.dprd_required),
+                "central_required": bool(asks_again and amended.central_required)}
+
+    @staticmethod
+    def _addendum_changes(addendum: Mapping[str, Any]) -> dict:
+        return {name: _decode(name, value) for name, value in addendum["changes"].items()}
+
+    def draft_addendum(self, *, role: str, reason: str, changes: Mapping[str, Any],
+                       parent_kb: Agreement | None = None) -> list[NewEvent]:
+        """``DraftAddendum``: Open addendum n+1 on a SIGNED/ACTIVE agreement: the proposed ``changes`` (of
+        ``AMENDABLE_FIELDS``) and why. Nothing changes in the agreement until it is signed; only one
+        addendum is open at a time."""
+        rules.check_role("draft_addendum", role)
+        rules.check_state("draft_addendum", self.status)
+        if self.open_addendum is not None:
+            raise refuse(Rule.ADDENDUM_IN_PROGRESS,
+                         f"addendum {self.open_addendum['addendum_no']} is in progress: sign, withdraw or reject it "
+                         "first", kind=Refusal.CONFLICT)
+        reason = rules.check_reason(reason)
+        changes = self._check_addendum_changes(changes, parent_kb)
+        number = max((a["addendum_no"] for a in self.addenda), default=0) + 1
+        return [self._emit(EventType.ADDENDUM_DRAFTED, {
+            "addendum_no": number, "reason": reason, "changes": {k: _encode(v) for k, v in changes.items()},
+            **self._addendum_requirements(changes),
+        })]
+
+    def edit_addendum(self, *, role: str, addendum_no: int, changes: Mapping[str, Any] | None = None,
+                      reason: str | None = None, parent_kb: Agreement | None = None) -> list[NewEvent]:
+        """``EditAddendum``: Revise an addendum in DRAFT: ``changes`` (when given) replace the proposed
+        changes as a whole, ``reason`` (when given) the reason. No events when nothing changes."""
+        addendum = self._addendum("edit_addendum", role, addendum_no)
+        new_changes = self._check_addendum_changes(changes, parent_kb) if changes is not None else \
+            self._addendum_changes(addendum)
+        new_reason = rules.check_reason(reason) if reason is not None else addendum["reason"]
+        encoded = {k: _encode(v) for k, v in new_changes.items()}
+        if encoded == addendum["changes"] and new_reason == addendum["reason"]:
+            return []
+        return [self._emit(EventType.ADDENDUM_EDITED, {
+            "addendum_no": addendum_no, "reason": new_reason, "changes": encoded,
+            **self._addendum_requirements(new_changes),
+        })]
+
+    def submit_addendum(self, *, role: str, addendum_no: int) -> list[NewEvent]:
+        """``SubmitAddendum``: DRAFT → UNDER_REVIEW: the TKKSD reviews the addendum (an editorial one may
+        be reviewed too, though it need not be)."""
+        self._addendum("submit_addendum", role, addendum_no)
+        return [self._emit(EventType.ADDENDUM_SUBMITTED, {"addendum_no": addendum_no})]
+
+    def record_addendum_review(self, *, role: str, addendum_no: int, recommended: bool, notes: str,
+                               reviewed_on: date, today: date) -> list[NewEvent]:
+        """``RecordAddendumReview``: The TKKSD's recommendation on the addendum: favourable → the approvals
+        the amended terms require, else READY_TO_SIGN; unfavourable → back to DRAFT for revision (notes
+        required)."""
+        addendum = self._addendum("record_addendum_review", role, addendum_no)
+        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
+        if not recommended:
+            notes = rules.check_reason(notes, "notes")
+        needs = self._addendum_requirements(self._addendum_changes(addendum))
+        if not recommended:
+            next_status = AddendumStatus.DRAFT
+        elif needs["dprd_required"]:
+            next_status = AddendumStatus.AWAITING_DPRD
+        elif needs["central_required"]:
+            next_status = AddendumStatus.AWAITING_CENTRAL
+        else:
+            next_status = AddendumStatus.READY_TO_SIGN
+        return [self._emit(EventType.ADDENDUM_REVIEW_RECORDED, {
+            "addendum_no": addendum_no, "recommended": bool(recommended), "notes": notes or "",
+            "reviewed_on": reviewed_on.isoformat(), "next_status": next_status.value,
+            "dprd_required": needs["dprd_required"], "central_required": needs["central_required"],
+        })]
+
+    def approve_addendum_dprd(self, *, role: str, addendum_no: int, approval_ref: str, approved_on: date,
+                              today: date) -> list[NewEvent]:
+        """``ApproveAddendumDprd``: AWAITING_DPRD → AWAITING_CENTRAL (when required) or READY_TO_SIGN."""
+        addendum = self._addendum("approve_addendum_dprd", role, addendum_no)
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        next_status = AddendumStatus.AWAITING_CENTRAL if addendum["central_required"] else AddendumStatus.READY_TO_SIGN
+        return [self._emit(EventType.ADDENDUM_DPRD_APPROVED, {
+            "addendum_no": addendum_no, "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
+            "next_status": next_status.value,
+        })]
+
+    def approve_addendum_central(self, *, role: str, addendum_no: int, approval_ref: str, approved_on: date,
+                                 today: date) -> list[NewEvent]:
+        """``ApproveAddendumCentral``: AWAITING_CENTRAL → READY_TO_SIGN."""
+        self._addendum("approve_addendum_central", role, addendum_no)
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        return [self._emit(EventType.ADDENDUM_CENTRAL_APPROVED, {
+            "addendum_no": addendum_no, "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
+            "next_status": AddendumStatus.READY_TO_SIGN.value,
+        })]
+
+    def sign_addendum(
+        self, *, role: str, addendum_no: int, number: str, signed_on: date, today: date, signatory_name: str,
+        signatory_position: str, power_of_attorney_ref: str | None = None, partner_number: str | None = None,
+        parent_kb: Agreement | None = None,
+    ) -> list[NewEvent]:
+        """``SignAddendum``: The addendum is signed (READY_TO_SIGN, or DRAFT when purely editorial) and its
+        changes apply from now on (``agreement.amended``).
+
+        Signed under the same rules as the agreement itself; the changes are checked again against
+        the agreement and its KB as they are now, and the approvals again against the amended terms.
+        """
+        addendum = self._addendum("sign_addendum", role, addendum_no)
+        changes = self._addendum_changes(addendum)
+        needs = self._addendum_requirements(changes)
+        if addendum["status"] == AddendumStatus.DRAFT and needs["substantive"]:
+            raise refuse(Rule.ADDENDUM_REVIEW_REQUIRED,
+                         "a substantive addendum is reviewed by the TKKSD before it is signed (submit it)",
+                         kind=Refusal.CONFLICT)
+        if needs["dprd_required"] and addendum["dprd_approval"] is None:
+            raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "the amended terms need the DPRD's approval",
+                         kind=Refusal.CONFLICT)
+        if needs["central_required"] and addendum["central_approval"] is None:
+            raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, "the amended terms need the central government's approval",
+                         kind=Refusal.CONFLICT)
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
+        rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
+        self._check_addendum_changes(changes, parent_kb)
         previous = {name: _encode(getattr(self, name)) for name in changes}
         return [self._emit(EventType.AMENDED, {
-            "addendum_no": len(self.amendments) + 1, "number": number, "partner_number": partner_number,
-            "signed_on": signed_on.isoformat(), "reason": reason,
+            "addendum_no": addendum_no, "number": number, "partner_number": partner_number,
+            "signed_on": signed_on.isoformat(), "reason": addendum["reason"],
             "signatory": {"name": signatory_name, "position": signatory_position,
                           "power_of_attorney_ref": power_of_attorney_ref or None},
-            "changes": {name: _encode(value) for name, value in changes.items()}, "previous": previous,
+            "changes": dict(addendum["changes"]), "previous": previous,
         })]
 
     def waive_final_evaluation(self, *, role: str, reason: str, today: date) -> list[NewEvent]:
@@ -545,6 +706,18 @@ class Agreement(Aggregate):
                          f"the final evaluation was waived on {self.final_evaluation_waiver['waived_on']}",
                          kind=Refusal.CONFLICT)
         return [self._emit(EventType.FINAL_EVALUATION_WAIVED, {"reason": reason, "waived_on": today.isoformat()})]
+
+    def withdraw_addendum(self, *, role: str, addendum_no: int, reason: str) -> list[NewEvent]:
+        """``WithdrawAddendum``: The region withdraws an unsigned addendum (any open state)."""
+        self._addendum("withdraw_addendum", role, addendum_no)
+        return [self._emit(EventType.ADDENDUM_WITHDRAWN,
+                           {"addendum_no": addendum_no, "reason": rules.check_reason(reason)})]
+
+    def reject_addendum(self, *, role: str, addendum_no: int, reason: str) -> list[NewEvent]:
+        """``RejectAddendum``: The head of region rejects an unsigned addendum (any open state)."""
+        self._addendum("reject_addendum", role, addendum_no)
+        return [self._emit(EventType.ADDENDUM_REJECTED,
+                           {"addendum_no": addendum_no, "reason": rules.check_reason(reason)})]
 
     def attach_document(self, *, role: str, kind: str, file: Mapping[str, Any]) -> list[NewEvent]:
         """``AttachDocument``: Attach a document (signed scan, KAK, feasibility study, other) in any state but
@@ -649,12 +822,14 @@ class Agreement(Aggregate):
         self.status = Status.UNDER_REVIEW.value
 
     def when_agreement_returned_for_revision(self, data: Mapping[str, Any]) -> None:
-        self.revision_requests.append({"reason": data["reason"]})
+        self.revision_requests.append({"reason": data["reason"], "negative_review": False})
         self.status = Status.DRAFT.value
 
     def when_agreement_review_recorded(self, data: Mapping[str, Any]) -> None:
         self.review = {"recommended": data["recommended"], "notes": data["notes"], "reviewed_on": data["reviewed_on"]}
-        if data["next_status"] == Status.REJECTED:
+        if data["next_status"] == Status.DRAFT:  # a negative recommendation: revise the draft
+            self.revision_requests.append({"reason": data["notes"], "negative_review": True})
+        if data["next_status"] == Status.REJECTED:  # streams recorded before reviews returned drafts
             self.rejection_reason = data["notes"]
         self.status = data["next_status"]
 
@@ -695,11 +870,60 @@ class Agreement(Aggregate):
     def when_agreement_expiry_reminder_raised(self, data: Mapping[str, Any]) -> None:
         self.expiry_reminder = {"raised_on": data["raised_on"], "end_date": data["end_date"]}
 
+    def when_agreement_addendum_drafted(self, data: Mapping[str, Any]) -> None:
+        self.addenda.append({
+            "addendum_no": data["addendum_no"], "status": AddendumStatus.DRAFT.value, "reason": data["reason"],
+            "changes": dict(data["changes"]), "substantive": data["substantive"],
+            "dprd_required": data["dprd_required"], "central_required": data["central_required"],
+            "revision_requests": [], "review": None, "dprd_approval": None, "central_approval": None,
+            "number": None, "signed_on": None, "closing_reason": None,
+        })
+
+    def _addendum_record(self, data: Mapping[str, Any]) -> dict:
+        return next(a for a in self.addenda if a["addendum_no"] == data["addendum_no"])
+
+    def when_agreement_addendum_edited(self, data: Mapping[str, Any]) -> None:
+        self._addendum_record(data).update({k: data[k] for k in (
+            "reason", "substantive", "dprd_required", "central_required")}, changes=dict(data["changes"]))
+
+    def when_agreement_addendum_submitted(self, data: Mapping[str, Any]) -> None:
+        self._addendum_record(data)["status"] = AddendumStatus.UNDER_REVIEW.value
+
+    def when_agreement_addendum_review_recorded(self, data: Mapping[str, Any]) -> None:
+        addendum = self._addendum_record(data)
+        addendum.update(status=data["next_status"], dprd_required=data["dprd_required"],
+                        central_required=data["central_required"],
+                        review={k: data[k] for k in ("recommended", "notes", "reviewed_on")})
+        if data["next_status"] == AddendumStatus.DRAFT:
+            addendum["revision_requests"].append({"reason": data["notes"], "negative_review": True})
+
+    def when_agreement_addendum_dprd_approved(self, data: Mapping[str, Any]) -> None:
+        self._addendum_record(data).update(status=data["next_status"], dprd_approval={
+            "approval_ref": data["approval_ref"], "approved_on": data["approved_on"]})
+
+    def when_agreement_addendum_central_approved(self, data: Mapping[str, Any]) -> None:
+        self._addendum_record(data).update(status=data["next_status"], central_approval={
+            "approval_ref": data["approval_ref"], "approved_on": data["approved_on"]})
+
+    def when_agreement_addendum_withdrawn(self, data: Mapping[str, Any]) -> None:
+        self._addendum_record(data).update(status=AddendumStatus.WITHDRAWN.value, closing_reason=data["reason"])
+
+    def when_agreement_addendum_rejected(self, data: Mapping[str, Any]) -> None:
+        self._addendum_record(data).update(status=AddendumStatus.REJECTED.value, closing_reason=data["reason"])
+
     def when_agreement_amended(self, data: Mapping[str, Any]) -> None:
         for name, value in data["changes"].items():
             setattr(self, name, _decode(name, value))
         self.amendments.append({key: data[key] for key in (
             "addendum_no", "number", "partner_number", "signed_on", "reason", "signatory", "changes", "previous")})
+        addendum = next((a for a in self.addenda if a["addendum_no"] == data["addendum_no"]), None)
+        if addendum is None:  # recorded in one step, before addenda had a lifecycle
+            addendum = {"addendum_no": data["addendum_no"], "reason": data["reason"], "changes": dict(data["changes"]),
+                        "substantive": rules.addendum_is_substantive(data["changes"]), "dprd_required": False,
+                        "central_required": False, "revision_requests": [], "review": None, "dprd_approval": None,
+                        "central_approval": None, "closing_reason": None}
+            self.addenda.append(addendum)
+        addendum.update(status=AddendumStatus.SIGNED.value, number=data["number"], signed_on=data["signed_on"])
 
     def when_agreement_final_evaluation_waived(self, data: Mapping[str, Any]) -> None:
         self.final_evaluation_waiver = {"reason": data["reason"], "waived_on": data["waived_on"]}
@@ -736,6 +960,12 @@ class Agreement(Aggregate):
             ("signing", self.signing, "signed_on"), ("termination", self.termination, "terminated_on"),
         ) if record and record.get(key)]
         acts += [(f"addendum {a['number']}", a["signed_on"]) for a in self.amendments]
+        for addendum in self.addenda:  # the steps of addenda, signed or not, happened too
+            acts += [(f"{name} of addendum {addendum['addendum_no']}", record[key]) for name, record, key in (
+                ("TKKSD review", addendum["review"], "reviewed_on"),
+                ("DPRD approval", addendum["dprd_approval"], "approved_on"),
+                ("central-government approval", addendum["central_approval"], "approved_on"),
+            ) if record]
         if self.activated_on:
             acts.append(("activation", self.activated_on.isoformat()))
         if not acts:
@@ -767,7 +997,8 @@ class Agreement(Aggregate):
             "expired_on": _iso(self.expired_on), "termination": dict(self.termination) if self.termination else None,
             "rejection_reason": self.rejection_reason, "cancellation_reason": self.cancellation_reason,
             "expiry_reminder": dict(self.expiry_reminder) if self.expiry_reminder else None,
-            "amendments": _deepcopy(self.amendments), "documents": _deepcopy(self.documents),
+            "amendments": _deepcopy(self.amendments), "addenda": _deepcopy(self.addenda),
+            "documents": _deepcopy(self.documents),
             "activities": [a.as_dict() for a in self.activities.values()],
             "progress": round(self.progress, 2),
         }

@@ -41,8 +41,8 @@ class KsddType(StrEnum):
 class DocumentKind(StrEnum):
     """The document an agreement stream holds.
 
-    An ADENDUM is not a stream of its own: it is recorded on the signed KB/PKS it amends
-    (``Agreement.amend`` → ``agreement.amended``).
+    An ADENDUM is not a stream of its own: it goes through its own small lifecycle on the signed
+    KB/PKS it amends (``AddendumStatus``; its signing records ``agreement.amended``).
     """
 
     KB = "KB"    # Kesepakatan Bersama / MoU / Nota Kesepakatan
@@ -64,6 +64,28 @@ class Status(StrEnum):
     TERMINATED = "TERMINATED"
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
+
+
+class AddendumStatus(StrEnum):
+    """Lifecycle of an addendum on the agreement it amends (DOMAIN.md §2: an ADENDUM amends a signed
+    document; Permendagri 22/2020: a change goes through the procedure again).
+
+    DRAFT → UNDER_REVIEW (TKKSD) → [AWAITING_DPRD] → [AWAITING_CENTRAL] → READY_TO_SIGN → SIGNED;
+    an editorial addendum may be signed straight from DRAFT; a negative review returns it to
+    DRAFT; WITHDRAWN (by the region) and REJECTED (by the head of region) end it unsigned.
+    """
+
+    DRAFT = "DRAFT"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    AWAITING_DPRD = "AWAITING_DPRD"
+    AWAITING_CENTRAL = "AWAITING_CENTRAL"
+    READY_TO_SIGN = "READY_TO_SIGN"
+    SIGNED = "SIGNED"
+    WITHDRAWN = "WITHDRAWN"
+    REJECTED = "REJECTED"
+
+
+ADDENDUM_CLOSED = frozenset({AddendumStatus.SIGNED, AddendumStatus.WITHDRAWN, AddendumStatus.REJECTED})
 
 
 class Role(StrEnum):
@@ -179,6 +201,10 @@ class Rule(StrEnum):
     INVALID_PERIOD = "invalid_period"
     PERIOD_OUTSIDE_AGREEMENT = "period_outside_agreement"
     PERIOD_NOT_STARTED = "period_not_started"
+    ADDENDUM_IN_PROGRESS = "addendum_in_progress"
+    ADDENDUM_NOT_FOUND = "addendum_not_found"
+    ADDENDUM_REVIEW_REQUIRED = "addendum_review_required"
+    ADDENDUM_CHANGES_REQUIRED = "addendum_changes_required"
 
 
 def refuse(rule: Rule, detail: str, *, kind: Refusal = Refusal.INVALID,
@@ -214,12 +240,23 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "start_review": frozenset({_T, _K}),
     "return_for_revision": frozenset({_T, _K}),
     "record_review": frozenset({_T}),
-    "reject": frozenset({_T, _P}),
+    # The TKKSD recommends (record_review); rejecting is the head of region's decision.
+    "reject": frozenset({_P}),
     "approve_dprd": frozenset({_P}),
     "approve_central": frozenset({_P}),
     "sign": frozenset({_P}),
-    "amend": frozenset({_P}),
     "waive_final_evaluation": frozenset({_P}),
+    # An addendum: drafted and withdrawn by the Bagian Kerja Sama, reviewed by the TKKSD,
+    # approved, rejected and signed by the leaders.
+    "draft_addendum": frozenset({_K}),
+    "edit_addendum": frozenset({_K}),
+    "submit_addendum": frozenset({_K}),
+    "withdraw_addendum": frozenset({_K}),
+    "record_addendum_review": frozenset({_T}),
+    "approve_addendum_dprd": frozenset({_P}),
+    "approve_addendum_central": frozenset({_P}),
+    "reject_addendum": frozenset({_P}),
+    "sign_addendum": frozenset({_P}),
     "terminate": frozenset({_P, _K}),
     # Time-driven: normally the scheduler (service account); staff may trigger them by hand.
     "activate": frozenset({_K, _S}),
@@ -278,8 +315,18 @@ COMMAND_STATES: Mapping[str, frozenset[str]] = {
     "activate": frozenset({Status.SIGNED}),
     "expire": IN_FORCE,
     "terminate": IN_FORCE,
-    "amend": IN_FORCE,
     "waive_final_evaluation": frozenset({Status.SIGNED, Status.ACTIVE, Status.EXPIRED}),
+    # An addendum is worked on while the agreement stays in force; one left open when the agreement
+    # ends can still be closed.
+    "draft_addendum": IN_FORCE,
+    "edit_addendum": IN_FORCE,
+    "submit_addendum": IN_FORCE,
+    "record_addendum_review": IN_FORCE,
+    "approve_addendum_dprd": IN_FORCE,
+    "approve_addendum_central": IN_FORCE,
+    "sign_addendum": IN_FORCE,
+    "withdraw_addendum": REPORTABLE,
+    "reject_addendum": REPORTABLE,
     "raise_expiry_reminder": IN_FORCE,
     "reject": PRE_SIGNING,
     "cancel": PRE_SIGNING,
@@ -303,6 +350,64 @@ def check_state(command: str, status: str | None) -> None:
             raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED,
                          f"the central-government approval must be recorded before '{command}'", kind=Refusal.CONFLICT)
     raise InvalidTransition(command, status or "NEW")
+
+
+# The addendum's own states each addendum command may be sent in (the agreement's are above).
+ADDENDUM_COMMAND_STATES: Mapping[str, frozenset[str]] = {
+    "edit_addendum": frozenset({AddendumStatus.DRAFT}),
+    "submit_addendum": frozenset({AddendumStatus.DRAFT}),
+    "record_addendum_review": frozenset({AddendumStatus.UNDER_REVIEW}),
+    "approve_addendum_dprd": frozenset({AddendumStatus.AWAITING_DPRD}),
+    "approve_addendum_central": frozenset({AddendumStatus.AWAITING_CENTRAL}),
+    # An editorial addendum may be signed from DRAFT: see ``sign_addendum``.
+    "sign_addendum": frozenset({AddendumStatus.DRAFT, AddendumStatus.READY_TO_SIGN}),
+    "withdraw_addendum": frozenset(AddendumStatus) - ADDENDUM_CLOSED,
+    "reject_addendum": frozenset(AddendumStatus) - ADDENDUM_CLOSED,
+}
+
+
+def check_addendum_state(command: str, status: str) -> None:
+    """Refuse an addendum command outside its addendum states (409), naming an awaited approval."""
+    if status in ADDENDUM_COMMAND_STATES[command]:
+        return
+    if command in ("approve_addendum_central", "sign_addendum"):
+        if status == AddendumStatus.AWAITING_DPRD:
+            raise refuse(Rule.DPRD_APPROVAL_REQUIRED, f"the DPRD approval of the addendum must be recorded before "
+                         f"'{command}'", kind=Refusal.CONFLICT)
+        if status == AddendumStatus.AWAITING_CENTRAL:
+            raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, f"the central-government approval of the addendum must be "
+                         f"recorded before '{command}'", kind=Refusal.CONFLICT)
+    if command == "sign_addendum" and status == AddendumStatus.UNDER_REVIEW:
+        raise refuse(Rule.ADDENDUM_REVIEW_REQUIRED, "the TKKSD review of the addendum must be recorded first",
+                     kind=Refusal.CONFLICT)
+    raise InvalidTransition(command, f"addendum {status}")
+
+
+# --- addenda: which change goes through the procedure ----------------------------------------
+
+# Fields an addendum may correct without a new review: naming, not substance (a corrected title).
+EDITORIAL_FIELDS = frozenset({"title"})
+# The terms the DPRD and the central government approved: the period, the money and where it comes
+# from, the parties (PP 28/2018: DPRD approval concerns burdens on the public and on the APBD). Some
+# are not amendable today (start, parties, burden flags); they are listed so that they go back to the
+# DPRD the day an addendum may change them.
+APPROVED_TERMS = frozenset({"start_date", "end_date", "value", "funding_scheme", "funding_sources", "partner_ids",
+                            "burdens_public", "budgeted_in_apbd"})
+
+
+def addendum_is_substantive(changes: Iterable[str]) -> bool:
+    """Rule ``addendum_is_substantive``: an addendum changing anything but editorial fields (the
+    term, value, funding, scope, purpose, urusan, location, lead OPD …) is reviewed by the TKKSD
+    before it is signed; a purely editorial one (``EDITORIAL_FIELDS``) may be signed directly. A
+    field not listed as editorial counts as substantive, so a new amendable field is safe by default."""
+    return bool(set(changes) - EDITORIAL_FIELDS)
+
+
+def addendum_touches_approved_terms(changes: Iterable[str]) -> bool:
+    """Rule ``addendum_touches_approved_terms``: whether the DPRD / central-government approval must be
+    asked again (when the amended terms require it): the change touches what they approved
+    (``APPROVED_TERMS``); a change of scope or lead OPD only is reviewed by the TKKSD."""
+    return bool(set(changes) & APPROVED_TERMS)
 
 
 def dprd_required(category: str, burdens_public: bool, budgeted_in_apbd: bool) -> bool:

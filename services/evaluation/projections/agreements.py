@@ -12,7 +12,7 @@ from shared.readmodel import UnitOfWork
 from services.evaluation.projections.progress import (
     activity_progress, agreement_progress, period_key, report_due_by,
 )
-from services.evaluation.vocabulary import AgreementStatus as S, cooperation_scope
+from services.evaluation.vocabulary import ADDENDUM_OPEN, AgreementStatus as S, cooperation_scope
 
 COLLECTION = "agreements"
 # {_id: partner id, agreements: {agreement id: true}}: which agreements to tell when a partner's name
@@ -25,6 +25,9 @@ STATUS_OF = {"submitted": S.SUBMITTED, "review_started": S.UNDER_REVIEW, "return
              "signed": S.SIGNED, "activated": S.ACTIVE, "expired": S.EXPIRED, "terminated": S.TERMINATED,
              "rejected": S.REJECTED, "cancelled": S.CANCELLED}
 WORK_PLAN_EVENTS = ("activity_added", "activity_updated", "activity_removed", "report_filed")
+# An addendum's own lifecycle on the agreement's stream; its signing is ``amended``.
+ADDENDUM_EVENTS = ("addendum_drafted", "addendum_edited", "addendum_submitted", "addendum_review_recorded",
+                   "addendum_dprd_approved", "addendum_central_approved", "addendum_withdrawn", "addendum_rejected")
 
 
 class AgreementsProjection(Projection):
@@ -42,6 +45,7 @@ class AgreementsProjection(Projection):
         if kind == "partner":
             return name in ("registered", "profile_updated")
         return kind == "agreement" and (name in STATUS_OF or name in NEXT_STATUS_EVENTS or name in WORK_PLAN_EVENTS
+                                        or name in ADDENDUM_EVENTS
                                         or name in ("drafted", "draft_edited", "amended", "document_attached",
                                                     "expiry_reminder_raised"))
 
@@ -59,7 +63,10 @@ class AgreementsProjection(Projection):
             fields.update(self._terms(data["changes"], event, uow))
         elif name == "amended":
             fields.update(self._terms(data["changes"], event, uow))
+            fields.update(self._addenda(name, data, event, uow))
             inc = {"amendment_count": 1}
+        elif name in ADDENDUM_EVENTS:
+            fields.update(self._addenda(name, data, event, uow))
         elif name in NEXT_STATUS_EVENTS:
             fields["status"] = data["next_status"]
         elif name in STATUS_OF:
@@ -142,6 +149,33 @@ class AgreementsProjection(Projection):
         opds = sorted({doc.get("lead_opd")} | {a["responsible_opd"] for a in activities.values()} - {None})
         return {"activities": activities, "progress": agreement_progress(activities),
                 "report_due_by": report_due_by(activities, start), "opds": opds}
+
+    def _addenda(self, name, data, event, uow):
+        """Every addendum of the agreement with its state (``addenda``) and the one in progress
+        (``open_addendum``), so the register and the agreement page show where an addendum stands."""
+        doc = uow.find_one(COLLECTION, {"_id": event["stream_id"]}, {"addenda": 1}) or {}
+        addenda = [dict(a) for a in doc.get("addenda") or []]
+        addendum = next((a for a in addenda if a.get("addendum_no") == data["addendum_no"]), None)
+        if addendum is None:  # drafted (or, in streams recorded before addenda had a lifecycle, signed at once)
+            addendum = {"addendum_no": data["addendum_no"], "drafted_at": event["occurred_at"]}
+            addenda.append(addendum)
+        if "changes" in data:
+            addendum.update(changes=data["changes"], changed=sorted(data["changes"]))
+        addendum.update({k: data[k] for k in ("reason", "substantive", "dprd_required", "central_required",
+                                              "reviewed_on", "recommended") if k in data})
+        status = {"addendum_drafted": "DRAFT", "addendum_submitted": "UNDER_REVIEW", "addendum_withdrawn": "WITHDRAWN",
+                  "addendum_rejected": "REJECTED", "amended": "SIGNED"}.get(name, data.get("next_status"))
+        if status:
+            addendum["status"] = status
+        if name in ("addendum_dprd_approved", "addendum_central_approved"):
+            addendum[f"{name.removeprefix('addendum_').removesuffix('_approved')}_approved_on"] = data["approved_on"]
+        if name == "amended":
+            addendum.update(number=data["number"], signed_on=data["signed_on"])
+        addendum["updated_at"] = event["occurred_at"]
+        addenda.sort(key=lambda a: a["addendum_no"])
+        current = next((a for a in addenda if a.get("status") in ADDENDUM_OPEN), None)
+        open_addendum = {"addendum_no": current["addendum_no"], "status": current["status"]} if current else None
+        return {"addenda": addenda, "open_addendum": open_addendum}
 
     def _partner_named(self, event, uow):
         """Partner names and kinds shown on its agreements (set, so replays in any order converge)."""

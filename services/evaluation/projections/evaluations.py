@@ -83,7 +83,8 @@ class EvaluationsProjection(Projection):
 
 
 SUMMARY_KEYS = ("name", "title", "status", "reason", "period", "year", "overall", "rating", "activity_id",
-                "next_status", "signed_on", "approval_ref", "recommended", "realisation", "kind")
+                "next_status", "signed_on", "approval_ref", "recommended", "realisation", "kind", "addendum_no",
+                "number")
 
 
 class FeedProjection(Projection):

@@ -145,6 +145,31 @@ def with_activity(stream: Stream, activity_id: str = "act-1", responsible_opd: s
     return stream
 
 
+def amend(stream: Stream, changes: dict, *, on: date = date(2025, 6, 1), number: str | None = None,
+          reason: str = "Perubahan ketentuan", parent_kb: Agreement | None = None, **signing) -> list:
+    """Take an addendum of ``changes`` through its whole lifecycle (draft, and when needed the TKKSD
+    review and the approvals, all dated ``on``) and sign it; the events of the signing."""
+    a = stream.agreement
+    parent_kb = parent_kb if parent_kb is not None else getattr(stream, "parent", None)
+    stream.do("draft_addendum", role="kerjasama", reason=reason, changes=changes, parent_kb=parent_kb)
+    addendum = a.open_addendum
+    no = addendum["addendum_no"]
+    if addendum["substantive"]:
+        stream.do("submit_addendum", role="kerjasama", addendum_no=no)
+        stream.do("record_addendum_review", role="tkksd", addendum_no=no, recommended=True, notes="Layak",
+                  reviewed_on=on)
+    if a.open_addendum["status"] == "AWAITING_DPRD":
+        stream.do("approve_addendum_dprd", role="pimpinan", addendum_no=no, approval_ref="KEP-DPRD/ADD",
+                  approved_on=on)
+    if a.open_addendum["status"] == "AWAITING_CENTRAL":
+        stream.do("approve_addendum_central", role="pimpinan", addendum_no=no, approval_ref="KEMENDAGRI/ADD",
+                  approved_on=on)
+    kwargs = dict(signatory_name="Bupati", signatory_position="kepala_daerah")
+    kwargs.update(signing)
+    return stream.do("sign_addendum", role="pimpinan", addendum_no=no, number=number or f"ADD-{no}", signed_on=on,
+                     parent_kb=parent_kb, **kwargs)
+
+
 def refused(rule: str, status: int | None = None):
     """Context manager: the block raises DomainError ``rule`` (with ``status`` when given)."""
     return _Refused(rule, status)

@@ -15,6 +15,7 @@ from services.agreements import schemas as s
 AID = "agreement-1"
 PATH = {"agreement_id": AID}
 ACTIVITY = {"agreement_id": AID, "activity_id": "bus-sekolah"}
+ADDENDUM = {"agreement_id": AID, "addendum_no": "2"}
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kerja sama angkutan",
          "partner_ids": ["partner-kota"], "start_date": "2025-04-01", "end_date": "2027-03-31",
          "lead_opd": "DISHUB", "urusan": ["perhubungan"], "burdens_public": False, "budgeted_in_apbd": True}
@@ -45,8 +46,6 @@ CASES = [
     (s.TerminateSchema, PATH, {"reason": "Mitra pailit"}, c.TerminateAgreement(AID, "Mitra pailit")),
     (s.RejectSchema, PATH, {"reason": "Tidak sesuai"}, c.RejectAgreement(AID, "Tidak sesuai")),
     (s.CancelSchema, PATH, {"reason": "Ditarik"}, c.CancelAgreement(AID, "Ditarik")),
-    (s.AmendSchema, PATH, {"number": "ADD-1", "reason": "Nilai bertambah", "changes": {"value": 3}, **SIGNATORY},
-     c.AmendAgreement(AID, number="ADD-1", reason="Nilai bertambah", changes={"value": 3}, **SIGNATORY)),
     (s.WaiveFinalEvaluationSchema, PATH, {"reason": "Evaluasi digantikan audit Inspektorat"},
      c.WaiveFinalEvaluation(AID, "Evaluasi digantikan audit Inspektorat")),
     (s.DraftSchema, {}, {**DRAFT, "extends_agreement_id": "agreement-0", "partner_successions": [
@@ -57,6 +56,22 @@ CASES = [
          urusan=("perhubungan",), burdens_public=False, budgeted_in_apbd=True, extends_agreement_id="agreement-0",
          partner_successions=({"predecessor_id": "partner-kominfo", "successor_id": "partner-kota",
                                "basis": "Perpres 174/2024"},))),
+    (s.DraftAddendumSchema, PATH, {"reason": "Nilai bertambah", "changes": {"value": 3}},
+     c.DraftAddendum(AID, reason="Nilai bertambah", changes={"value": 3})),
+    (s.EditAddendumSchema, ADDENDUM, {"changes": {"end_date": "2027-06-30"}},
+     c.EditAddendum(AID, 2, changes={"end_date": date(2027, 6, 30)})),
+    (s.EditAddendumSchema, ADDENDUM, {"reason": "Alasan baru"}, c.EditAddendum(AID, 2, reason="Alasan baru")),
+    (s.SubmitAddendumSchema, ADDENDUM, {}, c.SubmitAddendum(AID, 2)),
+    (s.AddendumReviewSchema, ADDENDUM, {"recommended": False, "notes": "Kaji ulang nilai"},
+     c.RecordAddendumReview(AID, 2, recommended=False, notes="Kaji ulang nilai")),
+    (s.ApproveAddendumDprdSchema, ADDENDUM, {"approval_ref": "KEP-DPRD/4", "approved_on": "2025-03-01"},
+     c.ApproveAddendumDprd(AID, 2, "KEP-DPRD/4", date(2025, 3, 1))),
+    (s.ApproveAddendumCentralSchema, ADDENDUM, {"approval_ref": "KEMENDAGRI/10"},
+     c.ApproveAddendumCentral(AID, 2, "KEMENDAGRI/10")),
+    (s.SignAddendumSchema, ADDENDUM, {"number": "ADD-2", **SIGNATORY}, c.SignAddendum(AID, 2, "ADD-2", **SIGNATORY)),
+    (s.WithdrawAddendumSchema, ADDENDUM, {"reason": "Tidak jadi"}, c.WithdrawAddendum(AID, 2, "Tidak jadi")),
+    (s.RejectAddendumSchema, ADDENDUM, {"reason": "Tidak disetujui"}, c.RejectAddendum(AID, 2, "Tidak disetujui")),
+    (s.SubmitAddendumSchema, {"agreement_id": AID, "addendum_no": "x"}, {}, c.SubmitAddendum(AID, -1)),
     (s.AddActivitySchema, PATH, {"activity_id": "bus-sekolah", "name": "Bus sekolah", "indicator": "rute aktif",
                                  "target": 4, "unit": "rute", "schedule_start": "2025-04-01",
                                  "schedule_end": "2025-12-31", "responsible_opd": "DISHUB"},
@@ -93,13 +108,16 @@ def test_every_command_a_request_can_carry_has_a_schema_case():
 
 @pytest.mark.parametrize("schema, body", [
     (s.EditDraftSchema, {}),                                        # nothing to change
+    (s.EditAddendumSchema, {}),                                     # nothing to change
+    (s.DraftAddendumSchema, {"reason": "Ubah", "changes": {}}),      # no change proposed
+    (s.DraftAddendumSchema, {"reason": "Ubah", "changes": {"start_date": "2025-01-01"}}),  # not amendable
     (s.AddActivitySchema, {"name": "Bus sekolah", "indicator": "rute aktif", "target": 4, "unit": "rute",
                            "schedule_start": "2025-04-01", "schedule_end": "2025-12-31",
                            "responsible_opd": "DISHUB"}),          # no activity_id
     (s.SubmitSchema, {"agreement_id": "agreement-other"}),          # the target comes from the path only
 ])
 def test_invalid_bodies_build_no_command(schema, body):
-    with Context(ACTIVITY), pytest.raises(ValidationError):
+    with Context({**ACTIVITY, "addendum_no": "1"}), pytest.raises(ValidationError):
         schema().load(body)
 
 

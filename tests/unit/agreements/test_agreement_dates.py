@@ -6,6 +6,7 @@ step of the same agreement (rules ``date_in_future`` and ``date_before_previous_
 """
 from __future__ import annotations
 
+import inspect
 from datetime import date, timedelta
 
 from hypothesis import given, settings, strategies as st
@@ -29,16 +30,21 @@ def dated_acts(agreement):
             acts.append(snapshot[key]["approved_on"])
     if snapshot.get("signing"):
         acts.append(snapshot["signing"]["signed_on"])
-    acts += [a["signed_on"] for a in snapshot.get("amendments") or []]
+    for addendum in snapshot.get("addenda") or []:
+        acts += [record[key] for record, key in ((addendum["review"], "reviewed_on"),
+                                                 (addendum["dprd_approval"], "approved_on"),
+                                                 (addendum["central_approval"], "approved_on")) if record]
+        acts += [addendum["signed_on"]] if addendum["signed_on"] else []
     if snapshot.get("termination"):
         acts.append(snapshot["termination"]["terminated_on"])
     return [date.fromisoformat(d) for d in acts]
 
 
 @settings(max_examples=150, deadline=None)
-@given(reviewed=days, dprd=days, central=days, signed=days, amended=days, terminated=days,
-       today=st.sampled_from([date(2024, 12, 10), date(2024, 12, 31), TODAY]))
-def test_every_accepted_history_is_in_order(reviewed, dprd, central, signed, amended, terminated, today):
+@given(reviewed=days, dprd=days, central=days, signed=days, addendum_reviewed=days, addendum_approved=days,
+       amended=days, terminated=days, today=st.sampled_from([date(2024, 12, 10), date(2024, 12, 31), TODAY]))
+def test_every_accepted_history_is_in_order(reviewed, dprd, central, signed, addendum_reviewed, addendum_approved,
+                                            amended, terminated, today):
     stream = drafted("KSDPL", burdens_public=True)
     stream.do("submit", role="kerjasama", partners=[partner_for("KSDPL")], parent_kb=None)
     stream.do("start_review", role="tkksd")
@@ -48,15 +54,24 @@ def test_every_accepted_history_is_in_order(reviewed, dprd, central, signed, ame
         ("approve_central", dict(role="pimpinan", approval_ref="PUSAT-1", approved_on=central)),
         ("sign", dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah",
                       signed_on=signed)),
-        ("amend", dict(role="pimpinan", number="ADD-1", signed_on=amended, reason="Ubah judul",
-                       changes={"title": "Judul adendum"}, signatory_name="Bupati",
-                       signatory_position="kepala_daerah")),
+        # an addendum of the value: TKKSD review, DPRD and central approval again, then its signing
+        ("draft_addendum", dict(role="kerjasama", reason="Nilai bertambah", changes={"value": 200_000_000})),
+        ("submit_addendum", dict(role="kerjasama", addendum_no=1)),
+        ("record_addendum_review", dict(role="tkksd", addendum_no=1, recommended=True, notes="Layak",
+                                        reviewed_on=addendum_reviewed)),
+        ("approve_addendum_dprd", dict(role="pimpinan", addendum_no=1, approval_ref="DPRD-2",
+                                       approved_on=addendum_approved)),
+        ("approve_addendum_central", dict(role="pimpinan", addendum_no=1, approval_ref="PUSAT-2",
+                                          approved_on=addendum_approved)),
+        ("sign_addendum", dict(role="pimpinan", addendum_no=1, number="ADD-1", signed_on=amended,
+                               signatory_name="Bupati", signatory_position="kepala_daerah")),
         ("terminate", dict(role="pimpinan", reason="Diakhiri", on=terminated)),
     ]
     for command, kwargs in steps:
         before = stream.agreement.snapshot()
         try:
-            stream.do(command, today=today, **kwargs)
+            dated = "today" in inspect.signature(getattr(stream.agreement, command)).parameters
+            stream.do(command, **({"today": today} if dated else {}), **kwargs)
         except DomainError as refusal:
             assert refusal.rule in DATE_RULES, refusal
             assert stream.agreement.snapshot() == before  # a refusal changes nothing

@@ -16,7 +16,7 @@ from services.agreements.commands import (
 from services.agreements.domain import MAX_EXTENSION_GAP_DAYS, Agreement, rules
 from services.agreements.handlers import CLAIM_GRACE
 from tests.unit.agreements.test_agreement_builders import (
-    END, Stream, TODAY, at, draft_kwargs, partner, partner_for, refused,
+    END, Stream, TODAY, amend, at, draft_kwargs, partner, partner_for, refused,
 )
 from tests.unit.agreements.test_agreement_handlers import (  # noqa: F401 - the jalin fixture
     END as H_END, LEADER, STAFF, TKKSD, draft_cmd, jalin, signed,
@@ -187,9 +187,7 @@ def test_signing_checks_the_extension_against_the_old_agreement_as_it_is_now():
     old_stream = at("ACTIVE")
     stream = ready_extension(old_stream)
     # the old agreement was amended meanwhile: it now runs into the extension's term
-    old_stream.do("amend", role="pimpinan", number="ADD-1", signed_on=date(2027, 11, 20), reason="Diperpanjang",
-                  changes={"end_date": date(2028, 6, 30)}, signatory_name="Bupati",
-                  signatory_position="kepala_daerah")
+    amend(old_stream, {"end_date": date(2028, 6, 30)}, on=date(2027, 11, 20), reason="Diperpanjang")
     with refused("extension_overlaps_old_term"):
         stream.do("sign", **SIGN, extends=old_stream.agreement)
     assert stream.status == "READY_TO_SIGN"
@@ -268,7 +266,7 @@ def test_one_live_extension_at_a_time(jalin):
     jalin.evaluations.add("evaluation-akhir", old, "AKHIR", 2027)
     jalin.handlers.submit(SubmitAgreement(second), STAFF)
     jalin.handlers.start_review(StartReview(second), TKKSD)
-    jalin.handlers.reject(RejectAgreement(second, "Tidak sesuai RPJMD"), TKKSD)
+    jalin.handlers.reject(RejectAgreement(second, "Tidak sesuai RPJMD"), LEADER)
     third = jalin.handlers.draft(extension_cmd(old, title="Perpanjangan ketiga"), STAFF).stream_id
     assert jalin.status(third) == "DRAFT"
 

@@ -19,10 +19,11 @@ from shared.envelope import Actor, verify_chain
 from shared.eventstore import InMemoryEventStore
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
-    DraftAgreement, EditDraft, ExpireAgreement, FileReport, RaiseExpiryReminder, RecordReview, RejectAgreement,
-    RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
-    UpdateActivity, WaiveFinalEvaluation,
+    ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
+    AttachDocument, CancelAgreement, DraftAddendum, DraftAgreement, EditAddendum, EditDraft, ExpireAgreement,
+    FileReport, RaiseExpiryReminder, RecordAddendumReview, RecordReview, RejectAddendum, RejectAgreement,
+    RemoveActivity, ReturnForRevision, SignAddendum, SignAgreement, StartReview, SubmitAddendum, SubmitAgreement,
+    TerminateAgreement, UpdateActivity, WaiveFinalEvaluation, WithdrawAddendum,
 )
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
@@ -249,7 +250,9 @@ def test_a_review_date_given_is_kept(jalin):
     h.submit(SubmitAgreement(aid), STAFF)
     h.start_review(StartReview(aid), TKKSD)
     h.record_review(RecordReview(aid, recommended=False, notes="Tidak layak", reviewed_on=date(2025, 2, 27)), TKKSD)
-    assert jalin.last(aid)["reviewed_on"] == "2025-02-27" and jalin.status(aid) == "REJECTED"
+    assert jalin.last(aid)["reviewed_on"] == "2025-02-27" and jalin.status(aid) == "DRAFT"
+    h.reject(RejectAgreement(aid, reason="Kepala daerah mengikuti rekomendasi TKKSD"), LEADER)
+    assert jalin.status(aid) == "REJECTED"
 
 
 def test_the_role_comes_from_the_context(jalin):
@@ -371,14 +374,42 @@ def test_terminate_defaults_to_today_reject_and_cancel_end_before_signing(jalin)
         jalin.handlers.cancel(CancelAgreement(aid, reason="Terlambat"), STAFF)
 
 
-def test_amend_defaults_signed_on_and_records_the_changes(jalin):
+def test_an_addendum_goes_through_its_lifecycle_with_dates_defaulting_to_today(jalin):
     aid = signed(jalin)
-    jalin.handlers.amend(AmendAgreement(aid, number="ADD-1/2025", reason="Nilai bertambah",
-                                        changes={"value": 300_000_000}, signatory_name="Dr. H. Bambang",
-                                        signatory_position="kepala_daerah"), LEADER)
+    h = jalin.handlers
+    h.draft_addendum(DraftAddendum(aid, reason="Nilai bertambah", changes={"value": 300_000_000}), STAFF)
+    h.edit_addendum(EditAddendum(aid, 1, changes={"value": 280_000_000}), STAFF)
+    h.submit_addendum(SubmitAddendum(aid, 1), STAFF)
+    assert h.get(aid).value == 250_000_000  # nothing applies before the signing
+    h.record_addendum_review(RecordAddendumReview(aid, 1, recommended=True), TKKSD)
+    assert jalin.last(aid)["reviewed_on"] == "2025-03-03" and jalin.last(aid)["next_status"] == "READY_TO_SIGN"
+    h.sign_addendum(SignAddendum(aid, 1, number="ADD-1/2025", signatory_name="Dr. H. Bambang",
+                                 signatory_position="kepala_daerah"), LEADER)
     data = jalin.last(aid)
-    assert data["signed_on"] == "2025-03-03" and data["changes"] == {"value": 300_000_000}
-    assert data["previous"] == {"value": 250_000_000} and jalin.handlers.get(aid).value == 300_000_000
+    assert jalin.types(aid)[-1] == "agreement.amended"
+    assert data["signed_on"] == "2025-03-03" and data["changes"] == {"value": 280_000_000}
+    assert data["previous"] == {"value": 250_000_000} and h.get(aid).value == 280_000_000
+
+
+def test_an_addendum_needing_approvals_records_them_and_can_be_withdrawn_or_rejected(jalin):
+    aid = ready_to_sign(jalin, category="KSDPL", ksdd_type=None, partner_ids=(MY,))
+    h = jalin.handlers
+    h.approve_dprd(ApproveDprd(aid, approval_ref="KEP-DPRD/3/2025"), LEADER)
+    h.approve_central(ApproveCentral(aid, approval_ref="KEMENDAGRI/9"), LEADER)
+    h.sign(SignAgreement(aid, signatory_name="Bupati", signatory_position="kepala_daerah"), LEADER)
+    h.draft_addendum(DraftAddendum(aid, reason="Perpanjangan", changes={"end_date": date(2027, 12, 31)}), STAFF)
+    h.submit_addendum(SubmitAddendum(aid, 1), STAFF)
+    h.record_addendum_review(RecordAddendumReview(aid, 1, recommended=True), TKKSD)
+    assert jalin.last(aid)["next_status"] == "AWAITING_DPRD"
+    h.approve_addendum_dprd(ApproveAddendumDprd(aid, 1, approval_ref="KEP-DPRD/7/2025"), LEADER)
+    h.approve_addendum_central(ApproveAddendumCentral(aid, 1, approval_ref="KEMENDAGRI/12"), LEADER)
+    assert jalin.last(aid) == {"addendum_no": 1, "approval_ref": "KEMENDAGRI/12", "approved_on": "2025-03-03",
+                               "next_status": "READY_TO_SIGN"}
+    h.withdraw_addendum(WithdrawAddendum(aid, 1, reason="Dirundingkan ulang"), STAFF)
+    h.draft_addendum(DraftAddendum(aid, reason="Perpanjangan", changes={"end_date": date(2027, 9, 30)}), STAFF)
+    h.reject_addendum(RejectAddendum(aid, 2, reason="Tidak disetujui Bupati"), LEADER)
+    assert [(a["addendum_no"], a["status"]) for a in h.get(aid).addenda] == [(1, "WITHDRAWN"), (2, "REJECTED")]
+    assert h.get(aid).end_date == END
 
 
 def test_the_scheduler_builds_its_commands_and_records_each_fact_once(jalin):

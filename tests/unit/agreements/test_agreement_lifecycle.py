@@ -9,8 +9,8 @@ import pytest
 from services.agreements.domain import EVENT_TYPES, Agreement, EventType
 from shared.domain import InvalidTransition, Refusal
 from tests.unit.agreements.test_agreement_builders import (
-    END, LEAD_OPD, SIGNED_ON, START, TODAY, Stream, advance, at, draft_kwargs, drafted, envelopes, file_meta, partner,
-    partner_for, refused, step,
+    END, LEAD_OPD, SIGNED_ON, START, TODAY, Stream, advance, amend, at, draft_kwargs, drafted, envelopes, file_meta,
+    partner, partner_for, refused, step,
 )
 
 PRE_SIGNING = ["DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"]
@@ -93,14 +93,43 @@ def test_a_stream_ready_to_sign_without_recorded_approvals_cannot_be_signed():
         agreement.sign(**sign)
 
 
-def test_unfavourable_review_rejects_and_needs_notes():
+def test_an_unfavourable_review_returns_the_draft_for_revision_and_needs_notes():
     stream = at("UNDER_REVIEW")
     with refused("reason_required", Refusal.INVALID):
         stream.do("record_review", role="tkksd", recommended=False, notes="  ", reviewed_on=date(2024, 12, 1))
-    stream.do("record_review", role="tkksd", recommended=False, notes="Tidak bermanfaat", reviewed_on=date(2024, 12, 1))
+    events = stream.do("record_review", role="tkksd", recommended=False, notes="Tidak bermanfaat",
+                       reviewed_on=date(2024, 12, 1))
+    assert [(e.type, e.data["recommended"], e.data["next_status"]) for e in events] == [
+        ("agreement.review_recorded", False, "DRAFT")]
     snap = stream.agreement.snapshot()
-    assert snap["status"] == "REJECTED" and snap["rejection_reason"] == "Tidak bermanfaat"
+    assert snap["status"] == "DRAFT" and snap["rejection_reason"] is None
     assert snap["review"] == {"recommended": False, "notes": "Tidak bermanfaat", "reviewed_on": "2024-12-01"}
+    assert snap["revision_requests"] == [{"reason": "Tidak bermanfaat", "negative_review": True}]
+    # revised and reviewed again (not before the first review), then favourably
+    stream.do("edit_draft", role="kerjasama", changes={"purpose": "Mengurangi sampah ke TPA"})
+    advance(stream, "UNDER_REVIEW")
+    with refused("date_before_previous_step"):
+        stream.do("record_review", role="tkksd", recommended=True, notes="", reviewed_on=date(2024, 11, 30))
+    advance(stream, "SIGNED")
+
+
+def test_after_a_negative_review_the_head_of_region_may_reject_explicitly():
+    stream = at("UNDER_REVIEW")
+    stream.do("record_review", role="tkksd", recommended=False, notes="Tidak sesuai RPJMD",
+              reviewed_on=date(2024, 12, 1))
+    with refused("role_not_allowed", Refusal.FORBIDDEN):  # the TKKSD recommends; it does not decide
+        stream.do("reject", role="tkksd", reason="Ditolak")
+    stream.do("reject", role="pimpinan", reason="Mengikuti rekomendasi TKKSD")
+    assert stream.status == "REJECTED" and stream.agreement.rejection_reason == "Mengikuti rekomendasi TKKSD"
+
+
+def test_a_review_recorded_as_rejection_before_reviews_returned_drafts_still_folds():
+    stream = at("UNDER_REVIEW")
+    old = envelopes(stream.events) + [{"event_type": EventType.REVIEW_RECORDED, "data": {
+        "recommended": False, "notes": "Tidak layak", "reviewed_on": "2024-12-01", "next_status": "REJECTED"}}]
+    agreement = Agreement.rebuild(stream.agreement.stream_id, old)
+    assert agreement.status == "REJECTED" and agreement.rejection_reason == "Tidak layak"
+    assert agreement.revision_requests == []
 
 
 @pytest.mark.parametrize("source", ["SUBMITTED", "UNDER_REVIEW"])
@@ -113,7 +142,7 @@ def test_return_for_revision_goes_back_to_draft_and_can_be_resubmitted(source):
     stream.do("edit_draft", role="kerjasama", changes={"scope": "Pengangkutan dan pengolahan"})
     advance(stream, "SIGNED")
     snap = stream.agreement.snapshot()
-    assert snap["revision_requests"] == [{"reason": "Lengkapi KAK"}]
+    assert snap["revision_requests"] == [{"reason": "Lengkapi KAK", "negative_review": False}]
     assert snap["scope"] == "Pengangkutan dan pengolahan"
 
 
@@ -169,7 +198,7 @@ def test_termination_needs_a_reason(source):
 
 
 @pytest.mark.parametrize("source", PRE_SIGNING)
-@pytest.mark.parametrize("command, role, final", [("reject", "tkksd", "REJECTED"),
+@pytest.mark.parametrize("command, role, final", [("reject", "pimpinan", "REJECTED"),
                                                   ("cancel", "kerjasama", "CANCELLED")])
 def test_reject_and_cancel_from_every_state_before_signing(source, command, role, final):
     stream = at(source, "KSDPL")
@@ -178,7 +207,7 @@ def test_reject_and_cancel_from_every_state_before_signing(source, command, role
 
 
 @pytest.mark.parametrize("source", ["SIGNED", "ACTIVE", "EXPIRED"])
-@pytest.mark.parametrize("command, role", [("reject", "tkksd"), ("cancel", "kerjasama")])
+@pytest.mark.parametrize("command, role", [("reject", "pimpinan"), ("cancel", "kerjasama")])
 def test_reject_and_cancel_are_refused_once_signed(source, command, role):
     stream = at(source)
     with refused("invalid_transition", Refusal.CONFLICT):
@@ -206,8 +235,7 @@ def test_an_addendum_moving_the_end_date_allows_a_reminder_for_the_new_date():
     stream = at("ACTIVE")
     stream.do("raise_expiry_reminder", role="service", on=END - timedelta(days=10))
     new_end = date(2028, 6, 30)
-    stream.do("amend", role="pimpinan", number="ADD-1", signed_on=date(2027, 12, 1), reason="Perpanjangan jadwal",
-              changes={"end_date": new_end}, signatory_name="Bupati", signatory_position="kepala_daerah")
+    amend(stream, {"end_date": new_end}, on=date(2027, 12, 1), reason="Perpanjangan jadwal")
     assert stream.do("raise_expiry_reminder", role="service", on=END) == []  # 182 days left: not due
     assert len(stream.do("raise_expiry_reminder", role="service", on=new_end - timedelta(days=90))) == 1
     assert stream.do("raise_expiry_reminder", role="service", on=new_end) == []
@@ -224,13 +252,11 @@ def test_expiry_reminder_outside_signed_or_active_is_refused(source):
 
 def test_amendments_are_numbered_and_change_the_terms():
     stream = at("ACTIVE")
-    stream.do("amend", role="pimpinan", number="ADD-1/2025", signed_on=date(2025, 6, 1), reason="Nilai bertambah",
-              changes={"value": 200_000_000, "scope": "Pengangkutan dan daur ulang"},
-              signatory_name="Bupati", signatory_position="kepala_daerah", partner_number="P-ADD-1")
-    events = stream.do("amend", role="pimpinan", number="ADD-2/2025", signed_on=date(2025, 9, 1),
-                       reason="Lokasi", changes={"location": "Jambi Luar Kota"},
-                       signatory_name="Plt. Bupati", signatory_position="plt_kepala_daerah")
-    assert events[0].type == "agreement.amended"
+    amend(stream, {"value": 200_000_000, "scope": "Pengangkutan dan daur ulang"}, number="ADD-1/2025",
+          on=date(2025, 6, 1), reason="Nilai bertambah", partner_number="P-ADD-1")
+    events = amend(stream, {"location": "Jambi Luar Kota"}, number="ADD-2/2025", on=date(2025, 9, 1), reason="Lokasi",
+                   signatory_name="Plt. Bupati", signatory_position="plt_kepala_daerah")
+    assert [e.type for e in events] == ["agreement.amended"]
     assert events[0].data["addendum_no"] == 2
     snap = stream.agreement.snapshot()
     assert (snap["value"], snap["scope"], snap["location"]) == (200_000_000, "Pengangkutan dan daur ulang",
@@ -238,28 +264,32 @@ def test_amendments_are_numbered_and_change_the_terms():
     first = snap["amendments"][0]
     assert first["addendum_no"] == 1 and first["number"] == "ADD-1/2025" and first["partner_number"] == "P-ADD-1"
     assert first["previous"] == {"value": 150_000_000, "scope": "Pengangkutan"}
+    assert [(a["addendum_no"], a["status"], a["number"]) for a in snap["addenda"]] == [
+        (1, "SIGNED", "ADD-1/2025"), (2, "SIGNED", "ADD-2/2025")]
     assert snap["status"] == "ACTIVE"
 
 
 def test_amendment_rules():
     stream = at("SIGNED")
-    base = dict(role="pimpinan", number="ADD-1", signed_on=date(2025, 6, 1), reason="Ubah",
-                signatory_name="Bupati", signatory_position="kepala_daerah")
+    base = dict(role="kerjasama", reason="Ubah")
     with refused("field_not_editable", Refusal.INVALID) as err:
-        stream.do("amend", **base, changes={"category": "KSDPK", "start_date": START})
+        stream.do("draft_addendum", **base, changes={"category": "KSDPK", "start_date": START})
     assert set(err.value.fields) == {"category", "start_date"}
     with refused("term_exceeds_five_years"):
-        stream.do("amend", **base, changes={"end_date": date(2030, 1, 2)})
+        stream.do("draft_addendum", **base, changes={"end_date": date(2030, 1, 2)})
     with refused("end_before_start"):
-        stream.do("amend", **base, changes={"end_date": START})
+        stream.do("draft_addendum", **base, changes={"end_date": START})
     with refused("invalid_amount"):
-        stream.do("amend", **base, changes={"value": -1})
+        stream.do("draft_addendum", **base, changes={"value": -1})
     with refused("reason_required"):
-        stream.do("amend", **{**base, "reason": ""}, changes={})
+        stream.do("draft_addendum", **{**base, "reason": ""}, changes={"title": "Judul"})
+    with refused("addendum_changes_required"):
+        stream.do("draft_addendum", **base, changes={})
     with refused("signatory_not_authorised"):
-        stream.do("amend", **{**base, "signatory_position": "sekretaris_daerah", "power_of_attorney_ref": "SK-1"},
-                  changes={})
-    stream.do("amend", **base, changes={"end_date": date(2030, 1, 1)})  # exactly five years: allowed
+        amend(stream, {"title": "Judul yang diperbaiki"}, signatory_position="sekretaris_daerah",
+              power_of_attorney_ref="SK-1")
+    stream.do("withdraw_addendum", role="kerjasama", addendum_no=1, reason="Salah penandatangan")
+    amend(stream, {"end_date": date(2030, 1, 1)})  # exactly five years: allowed
     assert stream.agreement.end_date == date(2030, 1, 1)
     assert stream.agreement.snapshot()["amendments"][0]["previous"] == {"end_date": "2027-12-31"}
 
@@ -270,8 +300,7 @@ def test_amendment_outside_signed_or_active_is_refused(source):
     if source == "TERMINATED":
         stream.do("terminate", role="pimpinan", reason="x", on=date(2026, 1, 1))
     with refused("invalid_transition", Refusal.CONFLICT):
-        stream.do("amend", role="pimpinan", number="A", signed_on=date(2026, 1, 1), reason="x", changes={},
-                  signatory_name="Bupati", signatory_position="kepala_daerah")
+        stream.do("draft_addendum", role="kerjasama", reason="x", changes={"title": "Judul baru"})
 
 
 @pytest.mark.parametrize("source", ["DRAFT", "UNDER_REVIEW", "SIGNED", "EXPIRED", "TERMINATED"])
@@ -284,7 +313,7 @@ def test_documents_can_be_attached_until_rejected_or_cancelled(source):
     assert stream.agreement.snapshot()["documents"] == [{"kind": "signed_scan", "file": file_meta(7)}]
 
 
-@pytest.mark.parametrize("command, role", [("reject", "tkksd"), ("cancel", "kerjasama")])
+@pytest.mark.parametrize("command, role", [("reject", "pimpinan"), ("cancel", "kerjasama")])
 def test_documents_cannot_be_attached_once_rejected_or_cancelled(command, role):
     stream = at("SUBMITTED")
     stream.do(command, role=role, reason="x")
@@ -382,7 +411,7 @@ def test_extension_keeps_category_and_document_kind():
 
 
 def test_every_event_type_is_a_past_tense_agreement_event_and_unique():
-    assert len(set(EVENT_TYPES)) == len(EVENT_TYPES) == 22
+    assert len(set(EVENT_TYPES)) == len(EVENT_TYPES) == 30
     assert all(t.startswith("agreement.") for t in EVENT_TYPES)
     assert all(hasattr(Agreement, "when_" + t.replace(".", "_")) for t in EVENT_TYPES)
 

@@ -23,12 +23,20 @@ EXPECTED = {
     "start_review": {"kerjasama", "tkksd"},
     "return_for_revision": {"kerjasama", "tkksd"},
     "record_review": {"tkksd"},
-    "reject": {"tkksd", "pimpinan"},
+    "reject": {"pimpinan"},  # the TKKSD recommends; the head of region decides
     "approve_dprd": {"pimpinan"},
     "approve_central": {"pimpinan"},
     "sign": {"pimpinan"},
-    "amend": {"pimpinan"},
     "waive_final_evaluation": {"pimpinan"},
+    "draft_addendum": {"kerjasama"},
+    "edit_addendum": {"kerjasama"},
+    "submit_addendum": {"kerjasama"},
+    "withdraw_addendum": {"kerjasama"},
+    "record_addendum_review": {"tkksd"},
+    "approve_addendum_dprd": {"pimpinan"},
+    "approve_addendum_central": {"pimpinan"},
+    "reject_addendum": {"pimpinan"},
+    "sign_addendum": {"pimpinan"},
     "terminate": {"pimpinan", "kerjasama"},
     "activate": {"kerjasama", "service"},
     "expire": {"kerjasama", "service"},
@@ -68,9 +76,10 @@ def scenario(command: str):
         return at("AWAITING_CENTRAL", "KSDPL"), {"approval_ref": "PUSAT-1", "approved_on": SIGNED_ON}
     if command == "sign":
         return at("READY_TO_SIGN"), SIGN
-    if command in ("amend", "terminate", "activate", "expire", "raise_expiry_reminder", "waive_final_evaluation"):
+    if "addendum" in command:
+        return addendum_scenario(command)
+    if command in ("terminate", "activate", "expire", "raise_expiry_reminder", "waive_final_evaluation"):
         return at("SIGNED"), {
-            "amend": {"number": "ADD-1", "reason": "Ubah", "changes": {"title": "Baru"}, **SIGN},
             "waive_final_evaluation": {"reason": "Dievaluasi melalui audit kinerja Inspektorat"},
             "terminate": {"reason": "Diakhiri", "on": date(2025, 6, 1)},
             "activate": {"on": START},
@@ -86,6 +95,29 @@ def scenario(command: str):
         "remove_activity": {"activity_id": "act-1"},
         "file_report": {"activity_id": "act-1", "period": "2025-TW1", "realisation": 10, "filed_on": date(2025, 4, 1)},
     }[command]
+
+
+def addendum_scenario(command: str):
+    """A signed foreign KB with an addendum of its value at the stage where ``command`` is allowed."""
+    stream = at("SIGNED", "KSDPL")
+    if command == "draft_addendum":
+        return stream, {"reason": "Nilai bertambah", "changes": {"value": 1}}
+    stream.do("draft_addendum", role="kerjasama", reason="Nilai bertambah", changes={"value": 1})
+    one = {"addendum_no": 1}
+    stages = [("submit_addendum", {}), ("record_addendum_review", {"recommended": True, "notes": "",
+                                                                   "reviewed_on": SIGNED_ON}),
+              ("approve_addendum_dprd", {"approval_ref": "DPRD-2", "approved_on": SIGNED_ON}),
+              ("approve_addendum_central", {"approval_ref": "PUSAT-2", "approved_on": SIGNED_ON}),
+              ("sign_addendum", {"number": "ADD-1", **SIGN})]
+    extra = {"edit_addendum": {"changes": {"value": 2}}, "withdraw_addendum": {"reason": "Ditarik"},
+             "reject_addendum": {"reason": "Ditolak"}}
+    if command in extra:
+        return stream, {**one, **extra[command]}
+    for name, kwargs in stages:
+        if name == command:
+            return stream, {**one, **kwargs}
+        stream.do(name, role="admin", **one, **kwargs)
+    raise AssertionError(command)
 
 
 def test_the_domain_table_is_the_documented_policy():

@@ -90,10 +90,16 @@ def test_the_workflow_routes_reach_their_handlers(api):
     assert api.last(aid)["actor"]["role"] == "pimpinan"
     api.clock.moment = datetime(2025, 4, 1, 2, tzinfo=timezone.utc)  # the start date: in force from today
     api.walk(aid, ("activate", "service", {}),
-             ("amend", "pimpinan", {"number": "ADD-1", "reason": "Nilai bertambah", "changes": {"value": 5}, **SIGN}),
+             ("addenda", "kerjasama", {"reason": "Nilai bertambah", "changes": {"value": 5}}),
+             ("addenda/1/edit", "kerjasama", {"changes": {"value": 6}}),
+             ("addenda/1/submit", "kerjasama", {}),
+             ("addenda/1/review", "tkksd", {"recommended": True}),
+             ("addenda/1/sign", "pimpinan", {"number": "ADD-1", **SIGN}),
              ("terminate", "pimpinan", {"reason": "Mitra pailit"}))
-    assert [e["event_type"] for e in api.store.load(aid)][-3:] == [
-        "agreement.activated", "agreement.amended", "agreement.terminated"]
+    assert [e["event_type"] for e in api.store.load(aid)][-7:] == [
+        "agreement.activated", "agreement.addendum_drafted", "agreement.addendum_edited",
+        "agreement.addendum_submitted", "agreement.addendum_review_recorded", "agreement.amended",
+        "agreement.terminated"]
     assert api.last(aid)["data"] == {"reason": "Mitra pailit", "terminated_on": "2025-04-01"}
 
 
@@ -104,6 +110,8 @@ def test_foreign_approvals_reject_and_cancel(api):
              ("central-approval", "pimpinan", {"approval_ref": "KEMENDAGRI/9", "approved_on": "2025-03-03"}))
     assert api.last(aid)["data"]["approved_on"] == "2025-03-03"
     api.walk(aid, ("reject", "pimpinan", {"reason": "Tidak sesuai RPJMD"}))
+    response = api.call(f"/agreements/{aid}/addenda/x/submit", "kerjasama", {})
+    assert response.status_code == 409 and response.get_json()["rule"] == "invalid_transition"
     other = api.draft()
     api.walk(other, ("cancel", "kerjasama", {"reason": "Ditarik kembali"}))
     assert api.last(other)["event_type"] == "agreement.cancelled"

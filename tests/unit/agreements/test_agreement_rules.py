@@ -9,7 +9,8 @@ from hypothesis import given, strategies as st
 from shared.domain import Refusal
 from services.agreements.domain import HEAD_POSITIONS, Rule, SignatoryPosition, add_years, latest_end
 from tests.unit.agreements.test_agreement_builders import (
-    END, KIND_FOR, SIGNED_ON, START, Stream, advance, at, draft_kwargs, drafted, partner, partner_for, refused,
+    END, KIND_FOR, SIGNED_ON, START, TODAY, Stream, advance, amend, at, draft_kwargs, drafted, partner, partner_for,
+    refused,
 )
 
 CATEGORIES = list(KIND_FOR)
@@ -283,16 +284,19 @@ def test_a_pks_lies_within_its_kb_period_boundaries_included():
 
 def test_an_amendment_keeps_a_pks_within_its_kb():
     stream = at("SIGNED", document_kind="PKS")
-    base = dict(role="pimpinan", number="ADD-1", signed_on=date(2025, 6, 1), reason="Ubah jadwal",
-                signatory_name="Kepala Dinas", signatory_position="kepala_perangkat_daerah",
-                power_of_attorney_ref="SK-KUASA/2/2025")
+    signing = dict(signatory_name="Kepala Dinas", signatory_position="kepala_perangkat_daerah",
+                   power_of_attorney_ref="SK-KUASA/2/2025")
+    base = dict(role="kerjasama", reason="Ubah jadwal")
     with refused("pks_requires_signed_kb"):
-        stream.do("amend", **base, changes={"end_date": END - ONE_DAY})
+        stream.do("draft_addendum", **base, changes={"end_date": END - ONE_DAY})
     with refused("pks_outside_kb_period"):
-        stream.do("amend", **base, changes={"end_date": END + ONE_DAY}, parent_kb=stream.parent)
-    stream.do("amend", **base, changes={"end_date": END - ONE_DAY}, parent_kb=stream.parent)
-    stream.do("amend", **base, changes={"title": "Tanpa ubah tanggal"})  # no date change: no KB needed
-    assert stream.agreement.end_date == END - ONE_DAY
+        stream.do("draft_addendum", **base, changes={"end_date": END + ONE_DAY}, parent_kb=stream.parent)
+    amend(stream, {"end_date": END - ONE_DAY}, **signing)
+    # no date change: no KB needed
+    stream.do("draft_addendum", **base, changes={"title": "Tanpa ubah tanggal"})
+    stream.do("sign_addendum", role="pimpinan", addendum_no=2, number="ADD-2", signed_on=date(2025, 7, 1),
+              today=TODAY, **signing)
+    assert stream.agreement.end_date == END - ONE_DAY and stream.agreement.title == "Tanpa ubah tanggal"
 
 
 def test_sinergi_needs_no_kb():

@@ -4,6 +4,10 @@ Every command is tried in every state it meets: where the model allows it, it mu
 lead where the model says; elsewhere it must be refused with 409 and leave the aggregate
 unchanged. After every step the stream rebuilt from its (JSON round-tripped) events must equal
 the live aggregate.
+
+Addenda are modelled too (their own lifecycle on the agreement's stream): one open at a time, a
+substantive one reviewed (and approved again when its change needs it) before it is signed, an
+editorial one signed straight from its draft, the agreement's terms changed only at the signing.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ IN_FORCE = {"SIGNED", "ACTIVE"}
 WORK_PLAN_OPEN = IN_FORCE | {"DRAFT"}  # the rencana kerja is drafted with the PKS
 ENDED = {"EXPIRED", "TERMINATED"}
 ALL_STATES = {s.value for s in Status}
+ADDENDUM_OPEN = {"DRAFT", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"}
 FOREIGN = {"KSDPL", "KSDLL"}
 
 CASES = [(c, "KB") for c in ("KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI")] + \
@@ -35,7 +40,7 @@ SIGNATORY = dict(signatory_name="Bupati", signatory_position="kepala_daerah")
 
 # How to reach the end states that are not on the normal path: (from, command, arguments).
 FINISH = {
-    "REJECTED": ("SUBMITTED", "reject", dict(role="tkksd", reason="Ditolak")),
+    "REJECTED": ("SUBMITTED", "reject", dict(role="pimpinan", reason="Ditolak")),
     "CANCELLED": ("DRAFT", "cancel", dict(role="kerjasama", reason="Dibatalkan")),
     "TERMINATED": ("ACTIVE", "terminate", dict(role="pimpinan", reason="Diakhiri", on=date(2025, 6, 1))),
 }
@@ -62,6 +67,10 @@ class AgreementLifecycle(RuleBasedStateMachine):
         self.partners = [partner_for(category)]
         self.reminded = False
         self.activities = 0
+        self.addendum = None      # the latest addendum's status (None before the first)
+        self.addendum_no = 0
+        self.substantive = False
+        self.value = self.stream.agreement.value
         for _ in range(path.index(walk_to)):
             step(self.stream)
         self.model = walk_to
@@ -107,7 +116,8 @@ class AgreementLifecycle(RuleBasedStateMachine):
 
     @rule(recommended=st.booleans())
     def record_review(self, recommended):
-        after = ("AWAITING_DPRD" if self.dprd else "READY_TO_SIGN") if recommended else "REJECTED"
+        # an unfavourable recommendation returns the draft for revision; rejecting is a separate decision
+        after = ("AWAITING_DPRD" if self.dprd else "READY_TO_SIGN") if recommended else "DRAFT"
         self.attempt("record_review", {"UNDER_REVIEW"}, after, role="tkksd", recommended=recommended,
                      notes="Catatan TKKSD", reviewed_on=date(2024, 12, 1))
 
@@ -143,7 +153,7 @@ class AgreementLifecycle(RuleBasedStateMachine):
 
     @rule()
     def reject(self):
-        self.attempt("reject", PRE_SIGNING, "REJECTED", role="tkksd", reason="Ditolak")
+        self.attempt("reject", PRE_SIGNING, "REJECTED", role="pimpinan", reason="Ditolak")
 
     @rule()
     def cancel(self):
@@ -156,10 +166,100 @@ class AgreementLifecycle(RuleBasedStateMachine):
             assert len(events) == (0 if self.reminded else 1)
             self.reminded = True
 
+    # --- addenda -------------------------------------------------------------------------------
+
+    def attempt_addendum(self, command, agreement_states, addendum_states, goes_to=None, **kwargs):
+        """Send an addendum command to the latest addendum; the model decides the outcome or the refusal."""
+        agreement = self.stream.agreement
+        before = agreement.snapshot()
+        no = max(self.addendum_no, 1)
+        if self.model in agreement_states and self.addendum in addendum_states:
+            events = self.stream.do(command, addendum_no=no, **kwargs)
+            assert agreement.version == before["version"] + len(events) and agreement.addenda[-1]["status"] == goes_to
+            self.addendum = goes_to
+            return events
+        if self.model not in agreement_states:
+            named, kind = "invalid_transition", Refusal.CONFLICT
+        elif self.addendum is None:
+            named, kind = "addendum_not_found", Refusal.NOT_FOUND
+        else:
+            named, kind = {
+                ("approve_addendum_central", "AWAITING_DPRD"): "dprd_approval_required",
+                ("sign_addendum", "AWAITING_DPRD"): "dprd_approval_required",
+                ("sign_addendum", "AWAITING_CENTRAL"): "central_approval_required",
+                ("sign_addendum", "UNDER_REVIEW"): "addendum_review_required",
+                ("sign_addendum", "DRAFT"): "addendum_review_required",
+            }.get((command, self.addendum), "invalid_transition"), Refusal.CONFLICT
+        with pytest.raises(DomainError) as err:
+            self.stream.do(command, addendum_no=no, **kwargs)
+        assert (err.value.rule, err.value.kind) == (named, kind)
+        assert agreement.snapshot() == before
+        return None
+
+    @property
+    def open_addendum(self):
+        return self.addendum in ADDENDUM_OPEN
+
+    @rule(substantive=st.booleans())
+    def draft_addendum(self, substantive):
+        agreement = self.stream.agreement
+        changes = {"value": agreement.version * 1000} if substantive else {"title": f"Judul v{agreement.version}"}
+        if self.model in IN_FORCE and not self.open_addendum:
+            events = self.stream.do("draft_addendum", role="kerjasama", reason="Perubahan", changes=changes)
+            self.addendum_no += 1
+            assert events[0].data["addendum_no"] == self.addendum_no and events[0].data["substantive"] == substantive
+            self.addendum, self.substantive = "DRAFT", substantive
+            return
+        before = agreement.snapshot()
+        with pytest.raises(DomainError) as err:
+            self.stream.do("draft_addendum", role="kerjasama", reason="Perubahan", changes=changes)
+        assert err.value.rule == ("addendum_in_progress" if self.model in IN_FORCE else "invalid_transition")
+        assert agreement.snapshot() == before
+
     @rule()
-    def amend(self):
-        self.attempt("amend", IN_FORCE, role="pimpinan", number=f"ADD-{self.stream.agreement.version}",
-                     signed_on=date(2025, 6, 1), reason="Ubah judul", changes={"title": "Judul adendum"}, **SIGNATORY)
+    def submit_addendum(self):
+        self.attempt_addendum("submit_addendum", IN_FORCE, {"DRAFT"}, "UNDER_REVIEW", role="kerjasama")
+
+    @rule(recommended=st.booleans())
+    def record_addendum_review(self, recommended):
+        # a change of value asks the DPRD (and for foreign cooperation the central government) again
+        # when the agreement needs them; a change of title alone needs neither
+        needs_dprd, needs_central = self.substantive and self.dprd, self.substantive and self.foreign
+        after = "DRAFT" if not recommended else ("AWAITING_DPRD" if needs_dprd else "AWAITING_CENTRAL"
+                                                 if needs_central else "READY_TO_SIGN")
+        self.attempt_addendum("record_addendum_review", IN_FORCE, {"UNDER_REVIEW"}, after, role="tkksd",
+                              recommended=recommended, notes="Catatan", reviewed_on=date(2025, 6, 1))
+
+    @rule()
+    def approve_addendum_dprd(self):
+        self.attempt_addendum("approve_addendum_dprd", IN_FORCE, {"AWAITING_DPRD"},
+                              "AWAITING_CENTRAL" if self.foreign else "READY_TO_SIGN", role="pimpinan",
+                              approval_ref="DPRD-ADD", approved_on=date(2025, 6, 1))
+
+    @rule()
+    def approve_addendum_central(self):
+        self.attempt_addendum("approve_addendum_central", IN_FORCE, {"AWAITING_CENTRAL"}, "READY_TO_SIGN",
+                              role="pimpinan", approval_ref="PUSAT-ADD", approved_on=date(2025, 6, 1))
+
+    @rule()
+    def sign_addendum(self):
+        signable = {"READY_TO_SIGN"} | (set() if self.substantive else {"DRAFT"})
+        proposed = dict(self.stream.agreement.addenda[-1]["changes"]) if self.addendum else {}
+        events = self.attempt_addendum("sign_addendum", IN_FORCE, signable, "SIGNED", role="pimpinan",
+                                       number=f"ADD-{self.addendum_no}", signed_on=date(2025, 6, 1), **SIGNATORY)
+        if events is not None:
+            assert [e.type for e in events] == ["agreement.amended"] and events[0].data["changes"] == proposed
+            self.value = proposed.get("value", self.value)
+
+    @rule()
+    def withdraw_addendum(self):
+        self.attempt_addendum("withdraw_addendum", IN_FORCE | ENDED, ADDENDUM_OPEN, "WITHDRAWN", role="kerjasama",
+                              reason="Ditarik")
+
+    @rule()
+    def reject_addendum(self):
+        self.attempt_addendum("reject_addendum", IN_FORCE | ENDED, ADDENDUM_OPEN, "REJECTED", role="pimpinan",
+                              reason="Ditolak")
 
     @rule()
     def attach_document(self):
@@ -186,6 +286,14 @@ class AgreementLifecycle(RuleBasedStateMachine):
     @invariant()
     def status_follows_the_model(self):
         assert self.stream.status == self.model
+
+    @invariant()
+    def only_a_signed_addendum_changes_the_terms_and_one_is_open_at_most(self):
+        agreement = self.stream.agreement
+        assert agreement.value == self.value
+        assert sum(a["status"] in ADDENDUM_OPEN for a in agreement.addenda) <= 1
+        assert [a["addendum_no"] for a in agreement.addenda] == list(range(1, self.addendum_no + 1))
+        assert len(agreement.amendments) == sum(a["status"] == "SIGNED" for a in agreement.addenda)
 
     @invariant()
     def rebuilding_from_the_events_gives_the_same_state(self):

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 from shared.domain import Refusal
 from services.agreements.domain import activity_progress, agreement_progress, period_bounds, period_key
 from tests.unit.agreements.test_agreement_builders import (
-    END, LEAD_OPD, START, at, file_meta, refused, signed_pks, with_activity,
+    END, LEAD_OPD, START, amend, at, file_meta, refused, signed_pks, with_activity,
 )
 
 ONE_DAY = timedelta(days=1)
@@ -110,11 +110,23 @@ def test_an_activity_with_reports_cannot_be_removed():
 
 def test_an_amendment_cannot_cut_off_scheduled_activities():
     stream = with_activity(signed_pks(), schedule_end=date(2026, 12, 31))
-    base = dict(role="pimpinan", number="ADD-1", signed_on=date(2025, 6, 1), reason="Dipersingkat",
-                signatory_name="Bupati", signatory_position="kepala_daerah", parent_kb=stream.parent)
     with refused("activity_outside_period"):
-        stream.do("amend", **base, changes={"end_date": date(2026, 12, 30)})
-    stream.do("amend", **base, changes={"end_date": date(2026, 12, 31)})
+        stream.do("draft_addendum", role="kerjasama", reason="Dipersingkat", changes={"end_date": date(2026, 12, 30)},
+                  parent_kb=stream.parent)
+    amend(stream, {"end_date": date(2026, 12, 31)}, reason="Dipersingkat")
+
+
+def test_an_addendum_is_checked_again_against_the_work_plan_when_signed():
+    stream = signed_pks()
+    stream.do("draft_addendum", role="kerjasama", reason="Dipersingkat", changes={"end_date": date(2026, 6, 30)},
+              parent_kb=stream.parent)
+    stream.do("submit_addendum", role="kerjasama", addendum_no=1)
+    stream.do("record_addendum_review", role="tkksd", addendum_no=1, recommended=True, notes="",
+              reviewed_on=date(2025, 6, 1))
+    with_activity(stream, schedule_end=date(2026, 12, 31))  # added while the addendum was under way
+    with refused("activity_outside_period"):
+        stream.do("sign_addendum", role="pimpinan", addendum_no=1, number="ADD-1", signed_on=date(2025, 7, 1),
+                  signatory_name="Bupati", signatory_position="kepala_daerah", parent_kb=stream.parent)
 
 
 # --- reports ---------------------------------------------------------------------------------------

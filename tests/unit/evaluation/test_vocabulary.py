@@ -1,5 +1,5 @@
 """The evaluation service's copy of the agreements vocabulary stays equal to the agreements service's own."""
-from services.agreements.domain.rules import FOREIGN_CATEGORIES, Category, Status
+from services.agreements.domain.rules import ADDENDUM_CLOSED, FOREIGN_CATEGORIES, AddendumStatus, Category, Status
 from services.evaluation import vocabulary as v
 
 
@@ -16,3 +16,8 @@ def test_signed_or_later_is_every_status_from_signing_on():
     order = [s.value for s in Status]
     assert list(v.SIGNED_OR_LATER) == order[order.index("SIGNED"):order.index("TERMINATED") + 1]
     assert v.cooperation_scope("KSDLL") == "luar_negeri" and v.cooperation_scope("KSDD") == "dalam_negeri"
+
+
+def test_addendum_statuses_are_the_agreements_services():
+    assert [s.value for s in v.AddendumStatus] == [s.value for s in AddendumStatus]
+    assert set(v.ADDENDUM_OPEN) == {s.value for s in AddendumStatus} - {s.value for s in ADDENDUM_CLOSED}

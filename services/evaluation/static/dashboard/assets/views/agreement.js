@@ -23,7 +23,9 @@ function yesNo(value) {
 function summaryOf(entry) {
   const s = entry.summary || {};
   const bits = [];
-  if (s.next_status) bits.push(t("timeline.next_status", { status: label("status", s.next_status) }));
+  if (s.addendum_no) bits.push(t("timeline.addendum", { n: s.addendum_no }));
+  const statusGroup = entry.event_type && entry.event_type.startsWith("agreement.addendum_") ? "addstatus" : "status";
+  if (s.next_status) bits.push(t("timeline.next_status", { status: label(statusGroup, s.next_status) }));
   if (s.recommended !== undefined) bits.push(s.recommended ? t("timeline.recommended") : t("timeline.not_recommended"));
   if (s.signed_on) bits.push(t("timeline.signed_on", { date: formatDate(s.signed_on) }));
   if (s.approval_ref) bits.push(s.approval_ref);
@@ -69,6 +71,23 @@ function workPlan(item) {
         <td data-label="${t("col.last_period")}">${a.last_period || t("common.none")}</td>
         <td data-label="${t("col.progress")}" class="cell-progress">${progressBar(a.progress, { testid: "activity-progress" })}<span class="small">${formatNumber(a.progress || 0)}%</span></td>
       </tr>`)}</tbody></table></div>`;
+}
+
+// The addenda and where each stands (drafted, reviewed, approved again, signed, withdrawn, rejected).
+function addendaCard(item) {
+  const addenda = item.addenda || [];
+  if (!addenda.length) return card(t("agreement.addenda"), html`<p class="muted" data-testid="addenda-empty">${t("agreement.addenda_empty")}</p>`, { testid: "addenda-card" });
+  const rows = addenda.map((a) => {
+    const steps = [a.substantive ? t("agreement.step_tkksd") : null, a.dprd_required ? t("agreement.step_dprd") : null,
+      a.central_required ? t("agreement.step_central") : null].filter(Boolean);
+    const meta = [a.changed && a.changed.length ? t("agreement.addendum_changed", { fields: a.changed.join(", ") }) : null,
+      a.substantive === false ? t("agreement.addendum_editorial") : (steps.length ? t("agreement.addendum_needs", { steps: steps.join(", ") }) : null),
+      a.signed_on ? t("agreement.addendum_signed", { date: formatDate(a.signed_on), number: a.number || "–" }) : null].filter(Boolean);
+    return html`<li data-testid="addendum-row" data-no="${a.addendum_no}" data-status="${a.status}">
+      <strong>${t("agreement.addendum_no", { n: a.addendum_no })}</strong> ${statusBadge(a.status, "addstatus")}
+      <div class="muted small">${meta.join(" · ")}</div></li>`;
+  });
+  return card(t("agreement.addenda"), html`<ul class="plain-list" data-testid="addenda">${rows}</ul>`, { testid: "addenda-card" });
 }
 
 function evaluationCard(item, evaluations) {
@@ -155,6 +174,7 @@ export async function agreement(el, ctx) {
       <div class="col-main">
         ${card(t("agreement.details"), facts)}
         ${card(t("agreement.workplan"), workPlan(item), { testid: "workplan-card" })}
+        ${staff ? addendaCard(item) : ""}
       </div>
       <div class="col-side">
         ${evaluationCard(item, evaluations && !evaluations.forbidden && !evaluations.notFound ? evaluations : null)}
