@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
+from shared.vocabularies import Vocabularies, default as default_vocabularies
 
 from services.agreements.commands import (
     ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
@@ -29,7 +30,7 @@ class AgreementHandlers:
 
     def __init__(self, repository: Repository[Agreement], partners: PartnerDirectory, files: AttachmentStore,
                  clock: Clock, timezone: str = "Asia/Jakarta", *, upload_ttl: timedelta = timedelta(hours=24),
-                 max_pending_uploads: int = 50):
+                 max_pending_uploads: int = 50, vocabularies: Vocabularies | None = None):
         self.repository = repository
         self.partners = partners
         self.files = files
@@ -37,6 +38,7 @@ class AgreementHandlers:
         self.timezone = timezone
         self.upload_ttl = upload_ttl
         self.max_pending_uploads = max_pending_uploads
+        self.vocabularies = vocabularies or default_vocabularies()
 
     def today(self) -> date:
         """The date in the region's time zone (agreement dates are local dates)."""
@@ -131,10 +133,10 @@ class AgreementHandlers:
         events = agreement.draft(
             role=ctx.actor.role, category=cmd.category, document_kind=cmd.document_kind, title=cmd.title,
             partners=partners, start_date=cmd.start_date, end_date=cmd.end_date, lead_opd=cmd.lead_opd,
-            urusan=cmd.urusan, burdens_public=cmd.burdens_public, budgeted_in_apbd=cmd.budgeted_in_apbd,
+            urusan=cmd.urusan, burdens_public=cmd.burdens_public, funding=[dict(f) for f in cmd.funding],
             value=cmd.value, funding_scheme=cmd.funding_scheme, purpose=cmd.purpose, scope=cmd.scope,
             location=cmd.location, our_number=cmd.our_number, partner_number=cmd.partner_number,
-            ksdd_type=cmd.ksdd_type, parent_kb=parent_kb, extends=extends)
+            ksdd_type=cmd.ksdd_type, parent_kb=parent_kb, extends=extends, vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def edit_draft(self, cmd: EditDraft, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -143,7 +145,7 @@ class AgreementHandlers:
         partners = self._partner_views(cmd.partner_ids) if cmd.partner_ids is not None else None
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.edit_draft(role=ctx.actor.role, changes=dict(cmd.changes), partners=partners,
-                                      parent_kb=parent_kb)
+                                      parent_kb=parent_kb, vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     # ------------------------------------------------------------ workflow
@@ -152,7 +154,8 @@ class AgreementHandlers:
         """``SubmitAgreement``: the partners and the KB are checked again as they are now."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.submit(role=ctx.actor.role, partners=self._partner_views(agreement.partner_ids),
-                                  parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+                                  parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"),
+                                  vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def start_review(self, cmd: StartReview, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -219,7 +222,7 @@ class AgreementHandlers:
         """``TerminateAgreement``: ``on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.terminate(role=ctx.actor.role, reason=cmd.reason, on=self._or_today(cmd.on),
-                                     today=self.today())
+                                     today=self.today(), reason_code=cmd.reason_code, vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def reject(self, cmd: RejectAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -239,7 +242,7 @@ class AgreementHandlers:
             role=ctx.actor.role, number=cmd.number, signed_on=self._or_today(cmd.signed_on), today=self.today(), reason=cmd.reason,
             changes=dict(cmd.changes), signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
             power_of_attorney_ref=cmd.power_of_attorney_ref, partner_number=cmd.partner_number,
-            parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+            parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"), vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def attach_document(self, cmd: AttachDocument, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -263,14 +266,15 @@ class AgreementHandlers:
         events = agreement.add_activity(
             role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id, name=cmd.name,
             indicator=cmd.indicator, target=cmd.target, unit=cmd.unit, schedule_start=cmd.schedule_start,
-            schedule_end=cmd.schedule_end, responsible_opd=cmd.responsible_opd, budget=cmd.budget)
+            schedule_end=cmd.schedule_end, responsible_opd=cmd.responsible_opd, budget=cmd.budget,
+            vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def update_activity(self, cmd: UpdateActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``UpdateActivity``."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.update_activity(role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id,
-                                           changes=dict(cmd.changes))
+                                           changes=dict(cmd.changes), vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def remove_activity(self, cmd: RemoveActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:

@@ -128,7 +128,7 @@ def test_bad_drafts_are_refused_by_name_and_store_nothing(stack, fields, status,
     before = stack.call("GET", "evaluation", "/api/v1/agreements", params={"partner": partner}).json()["total"]
     body = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Uji",
             "partner_ids": [partner], "start_date": "2026-01-01", "end_date": "2030-12-31", "lead_opd": "SETDA",
-            "urusan": ["x"], "burdens_public": False, "budgeted_in_apbd": True, **fields}
+            "urusan": ["pariwisata"], "burdens_public": False, **fields}
     r = stack.call("POST", "agreements", "/api/v1/agreements", json=body)
     assert r.status_code == status and r.json()["rule"] == rule, r.text
     assert r.headers["Content-Type"].startswith("application/problem+json") and r.json()["errors"]

@@ -20,7 +20,7 @@ from tests.support import wait_until
 
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kesepakatan Bersama Uji",
          "partner_ids": ["partner-x"], "start_date": "2026-01-01", "end_date": "2030-12-31",
-         "lead_opd": "SETDA-KS", "urusan": ["pariwisata"], "burdens_public": False, "budgeted_in_apbd": True}
+         "lead_opd": "SETDA", "urusan": ["pariwisata"], "burdens_public": False}
 
 
 def problem(response, status=422):

@@ -24,6 +24,8 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
+from shared.vocabularies import Vocabularies, default as default_vocabularies
+from shared.vocabularies.funding import LEGACY_FLAG, legacy_funding
 
 import services.agreements.domain.rules as rules
 from .rules import AttachmentKind, Category, DocumentKind, PartnerView, Rule, Status, refuse
@@ -64,11 +66,14 @@ REMINDER_DAYS = 90
 
 EDITABLE_FIELDS = (
     "title", "our_number", "partner_number", "urusan", "purpose", "scope", "location", "lead_opd",
-    "start_date", "end_date", "value", "funding_scheme", "burdens_public", "budgeted_in_apbd", "ksdd_type",
+    "start_date", "end_date", "value", "funding", "funding_scheme", "burdens_public", "ksdd_type",
 )
 AMENDABLE_FIELDS = (
-    "title", "urusan", "purpose", "scope", "location", "lead_opd", "end_date", "value", "funding_scheme",
+    "title", "urusan", "purpose", "scope", "location", "lead_opd", "end_date", "value", "funding", "funding_scheme",
 )
+# Schema versions of the events whose shape changed (older ones are lifted by ``upcasters.py``):
+# 2 = funding as sources with amounts instead of the ``budgeted_in_apbd`` flag (issue 11).
+TERMS_SCHEMA_VERSION = 2
 ACTIVITY_FIELDS = (
     "name", "indicator", "target", "unit", "schedule_start", "schedule_end", "responsible_opd", "budget",
 )
@@ -93,7 +98,7 @@ def _decode(name: str, value: Any) -> Any:
     if name in _DATE_FIELDS and value is not None:
         return date.fromisoformat(value)
     if isinstance(value, list):
-        return list(value)
+        return [dict(v) if isinstance(v, Mapping) else v for v in value]
     return value
 
 
@@ -153,8 +158,11 @@ class Agreement(Aggregate):
         self.end_date: date | None = None
         self.value = 0
         self.funding_scheme: str | None = None
+        self.funding: list[dict] = []
+        # Set only for agreements drafted before funding sources (their old ``budgeted_in_apbd``):
+        # their funding follows their value, as the flag did.
+        self._legacy_budgeted: bool | None = None
         self.burdens_public = False
-        self.budgeted_in_apbd = False
         self.partner_ids: list[str] = []
         self.parent_kb_id: str | None = None
         self.extends_agreement_id: str | None = None
@@ -181,7 +189,7 @@ class Agreement(Aggregate):
 
     @property
     def dprd_required(self) -> bool:
-        return rules.dprd_required(self.category, self.burdens_public, self.budgeted_in_apbd)
+        return rules.dprd_required(self.category, self.burdens_public, self.funding)
 
     @property
     def central_required(self) -> bool:
@@ -244,16 +252,20 @@ class Agreement(Aggregate):
     def draft(
         self, *, role: str, category: str, document_kind: str, title: str, partners: Sequence[PartnerView | Mapping],
         start_date: date, end_date: date, lead_opd: str, urusan: Sequence[str], burdens_public: bool,
-        budgeted_in_apbd: bool, value: int = 0, funding_scheme: str | None = None, purpose: str = "",
-        scope: str = "", location: str = "", our_number: str | None = None, partner_number: str | None = None,
-        ksdd_type: str | None = None, parent_kb: Agreement | None = None, extends: Agreement | None = None,
+        funding: Sequence[Mapping[str, Any]] = (), value: int | None = None, funding_scheme: str | None = None,
+        purpose: str = "", scope: str = "", location: str = "", our_number: str | None = None,
+        partner_number: str | None = None, ksdd_type: str | None = None, parent_kb: Agreement | None = None,
+        extends: Agreement | None = None, vocab: Vocabularies | None = None,
     ) -> list[NewEvent]:
         """``DraftAgreement``: Start a new agreement in DRAFT (only on an empty stream).
 
         A PKS names its KB (``parent_kb``; optional for SINERGI); the KB need not be signed yet
         while drafting but must be by submission. ``extends`` makes this an extension of a
-        SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind.
+        SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind. ``funding`` lists
+        the sources with amounts; ``value`` (their sum when left out) must equal it. Urusan, lead OPD
+        and funding sources are codes of the controlled vocabularies (``vocab``, default: packaged).
         """
+        vocab = vocab or default_vocabularies()
         rules.check_role("draft", role)
         if self.status is not None:
             raise InvalidTransition("draft", self.status)
@@ -261,9 +273,14 @@ class Agreement(Aggregate):
         document_kind = rules.to_enum(DocumentKind, document_kind, "document_kind")
         ksdd_type = rules.check_ksdd_type(category, ksdd_type)
         rules.check_term(start_date, end_date)
-        rules.check_amount("value", value)
+        urusan = rules.check_urusan(urusan, vocab)
+        rules.check_opd(lead_opd, vocab, "lead_opd")
+        if value is None:
+            value = sum(int(item.get("amount") or 0) for item in funding if not isinstance(item.get("amount"), bool))
+        funding = rules.check_funding(funding, value, vocab)
         views = [PartnerView.of(p) for p in partners]
         rules.check_partner_kinds(category, views)
+        rules.check_ksdd_neighbours(category, ksdd_type, views, vocab)
         partner_ids = [p.id for p in views]
         parent_kb_id = _parent_kb_id(parent_kb, category=category, document_kind=document_kind, current=None,
                                      partner_ids=partner_ids, start=start_date, end=end_date, require_signed=False)
@@ -274,32 +291,39 @@ class Agreement(Aggregate):
             "our_number": our_number, "partner_number": partner_number, "urusan": list(urusan),
             "purpose": purpose, "scope": scope, "location": location, "lead_opd": lead_opd,
             "start_date": start_date.isoformat(), "end_date": end_date.isoformat(), "value": value,
-            "funding_scheme": funding_scheme, "burdens_public": bool(burdens_public),
-            "budgeted_in_apbd": bool(budgeted_in_apbd), "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
+            "funding": funding, "funding_scheme": funding_scheme, "burdens_public": bool(burdens_public),
+            "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
             "extends_agreement_id": extends.stream_id if extends is not None else None,
-        })]
+        }, TERMS_SCHEMA_VERSION)]
 
     def edit_draft(self, *, role: str, changes: Mapping[str, Any],
                    partners: Sequence[PartnerView | Mapping] | None = None,
-                   parent_kb: Agreement | None = None) -> list[NewEvent]:
+                   parent_kb: Agreement | None = None, vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``EditDraft``: Change fields of a DRAFT (``EDITABLE_FIELDS``; ``partners`` replaces the parties).
 
         Category and document kind are fixed: cancel and draft again to change them. Returns
         no events when nothing actually changes.
         """
+        vocab = vocab or default_vocabularies()
         rules.check_role("edit_draft", role)
         rules.check_state("edit_draft", self.status)
         _check_field_names(changes, EDITABLE_FIELDS)
         merged = {name: getattr(self, name) for name in EDITABLE_FIELDS}
         merged.update(changes)
+        if "funding" in changes and "value" not in changes:  # the value follows the new sources
+            merged["value"] = sum(int(i.get("amount") or 0) for i in merged["funding"]
+                                  if not isinstance(i.get("amount"), bool))
         merged["ksdd_type"] = rules.check_ksdd_type(self.category, merged["ksdd_type"])
         rules.check_term(merged["start_date"], merged["end_date"])
         self._check_activities_within(merged["start_date"], merged["end_date"])
-        rules.check_amount("value", merged["value"])
+        merged["urusan"] = rules.check_urusan(merged["urusan"], vocab)
+        rules.check_opd(merged["lead_opd"], vocab, "lead_opd")
+        merged["funding"] = rules.check_funding(merged["funding"], merged["value"], vocab)
         partner_ids = self.partner_ids
         if partners is not None:
             views = [PartnerView.of(p) for p in partners]
             rules.check_partner_kinds(self.category, views)
+            rules.check_ksdd_neighbours(self.category, merged["ksdd_type"], views, vocab)
             partner_ids = [p.id for p in views]
         parent_kb_id = self.parent_kb_id
         if parent_kb is not None:  # re-link (or first link, for a SINERGI PKS) to this KB
@@ -311,19 +335,22 @@ class Agreement(Aggregate):
                 if _encode(value) != _encode(getattr(self, name))}
         if not diff:
             return []
-        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff})]
+        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff}, TERMS_SCHEMA_VERSION)]
 
     # --- workflow ----------------------------------------------------------------------------
 
     def submit(self, *, role: str, partners: Sequence[PartnerView | Mapping],
-               parent_kb: Agreement | None = None) -> list[NewEvent]:
+               parent_kb: Agreement | None = None, vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``SubmitAgreement``: DRAFT → SUBMITTED; all parties verified, a PKS's KB signed (``partners``:
-        current views)."""
+        current views), a KSDD wajib only with bordering regions."""
+        vocab = vocab or default_vocabularies()
         rules.check_role("submit", role)
         rules.check_state("submit", self.status)
         views = [PartnerView.of(p) for p in partners]
         rules.check_partners_verified(self.partner_ids, views)
-        rules.check_partner_kinds(self.category, [p for p in views if p.id in self.partner_ids])
+        parties = [p for p in views if p.id in self.partner_ids]
+        rules.check_partner_kinds(self.category, parties)
+        rules.check_ksdd_neighbours(self.category, self.ksdd_type, parties, vocab)
         self._check_parent(parent_kb, end=self.end_date)
         return [self._emit(EventType.SUBMITTED, {
             "dprd_required": self.dprd_required, "central_required": self.central_required,
@@ -434,13 +461,17 @@ class Agreement(Aggregate):
         return [self._emit(EventType.EXPIRED, {"expired_on": (self.end_date + timedelta(days=1)).isoformat(),
                                                "end_date": self.end_date.isoformat()})]
 
-    def terminate(self, *, role: str, reason: str, on: date, today: date) -> list[NewEvent]:
-        """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
+    def terminate(self, *, role: str, reason: str, on: date, today: date, reason_code: str = "lainnya",
+                  vocab: Vocabularies | None = None) -> list[NewEvent]:
+        """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the ground
+        (``reason_code`` from ``termination_reasons.json``) and its explanation (``reason``)."""
+        vocab = vocab or default_vocabularies()
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
         rules.check_act_date("on", on, today=today, previous=self.previous_step())
-        return [self._emit(EventType.TERMINATED,
-                           {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
+        reason_code = rules.check_termination_reason(reason_code, vocab)
+        return [self._emit(EventType.TERMINATED, {"reason": rules.check_reason(reason), "reason_code": reason_code,
+                                                  "terminated_on": on.isoformat()})]
 
     def reject(self, *, role: str, reason: str) -> list[NewEvent]:
         """``RejectAgreement``: Any state before SIGNED → REJECTED."""
@@ -470,7 +501,7 @@ class Agreement(Aggregate):
     def amend(
         self, *, role: str, number: str, signed_on: date, today: date, reason: str, changes: Mapping[str, Any],
         signatory_name: str, signatory_position: str, power_of_attorney_ref: str | None = None,
-        partner_number: str | None = None, parent_kb: Agreement | None = None,
+        partner_number: str | None = None, parent_kb: Agreement | None = None, vocab: Vocabularies | None = None,
     ) -> list[NewEvent]:
         """``AmendAgreement``: Record a signed ADENDUM: ``changes`` of ``AMENDABLE_FIELDS`` apply from now on.
 
@@ -483,8 +514,18 @@ class Agreement(Aggregate):
         reason = rules.check_reason(reason)
         _check_field_names(changes, AMENDABLE_FIELDS)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
-        if "value" in changes:
-            rules.check_amount("value", changes["value"])
+        vocab = vocab or default_vocabularies()
+        changes = dict(changes)
+        if "urusan" in changes:
+            changes["urusan"] = rules.check_urusan(changes["urusan"], vocab)
+        if "lead_opd" in changes:
+            rules.check_opd(changes["lead_opd"], vocab, "lead_opd")
+        if "value" in changes or "funding" in changes:
+            funding = changes.get("funding", self.funding)
+            value = changes.get("value", sum(int(i.get("amount") or 0) for i in funding
+                                             if not isinstance(i.get("amount"), bool)))
+            changes["funding"] = rules.check_funding(funding, value, vocab)
+            changes["value"] = value
         if "end_date" in changes:
             end = changes["end_date"]
             rules.check_term(self.start_date, end)
@@ -512,11 +553,12 @@ class Agreement(Aggregate):
     def add_activity(
         self, *, role: str, opd: str | None = None, activity_id: str, name: str, indicator: str,
         target: float | int, unit: str, schedule_start: date, schedule_end: date, responsible_opd: str,
-        budget: int = 0,
+        budget: int = 0, vocab: Vocabularies | None = None,
     ) -> list[NewEvent]:
         """``AddActivity``: Add an activity to the work plan of a PKS being drafted or in force (OPD
         officers: the lead OPD's only)."""
         self._check_work_plan("add_activity", role, opd)
+        rules.check_opd(responsible_opd, default_vocabularies() if vocab is None else vocab, "responsible_opd")
         if activity_id in self.activities:
             raise refuse(Rule.ACTIVITY_EXISTS, f"activity '{activity_id}' already exists", kind=Refusal.CONFLICT)
         values = {"name": name, "indicator": indicator, "target": target, "unit": unit,
@@ -527,11 +569,13 @@ class Agreement(Aggregate):
                            {"activity_id": activity_id, **{k: _encode(v) for k, v in values.items()}})]
 
     def update_activity(self, *, role: str, opd: str | None = None, activity_id: str,
-                        changes: Mapping[str, Any]) -> list[NewEvent]:
+                        changes: Mapping[str, Any], vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``UpdateActivity``: Change fields of an activity (``ACTIVITY_FIELDS``); no events when nothing changes."""
         self._check_work_plan("update_activity", role, opd)
         activity = self._activity(activity_id)
         _check_field_names(changes, ACTIVITY_FIELDS)
+        if "responsible_opd" in changes:
+            rules.check_opd(changes["responsible_opd"], vocab or default_vocabularies(), "responsible_opd")
         merged = {name: getattr(activity, name) for name in ACTIVITY_FIELDS}
         merged.update(changes)
         check_activity_fields(merged, self.start_date, self.end_date)
@@ -587,11 +631,24 @@ class Agreement(Aggregate):
         for name in ("category", "ksdd_type", "document_kind", "partner_ids", "parent_kb_id",
                      "extends_agreement_id", *EDITABLE_FIELDS):
             setattr(self, name, _decode(name, data[name]))
+        self._legacy_budgeted = data.get(LEGACY_FLAG)
         self.status = Status.DRAFT.value
 
     def when_agreement_draft_edited(self, data: Mapping[str, Any]) -> None:
-        for name, value in data["changes"].items():
-            setattr(self, name, _decode(name, value))
+        self._apply_terms(data["changes"])
+
+    def _apply_terms(self, changes: Mapping[str, Any]) -> None:
+        """Changed terms (a draft edit or an addendum); an agreement from before funding sources
+        keeps its funding derived from its value and old flag until sources are given."""
+        for name, value in changes.items():
+            if name == LEGACY_FLAG:
+                self._legacy_budgeted = value
+            else:
+                setattr(self, name, _decode(name, value))
+        if "funding" in changes:
+            self._legacy_budgeted = None
+        elif self._legacy_budgeted is not None and ("value" in changes or LEGACY_FLAG in changes):
+            self.funding = legacy_funding(self.value, self._legacy_budgeted)
 
     def when_agreement_submitted(self, data: Mapping[str, Any]) -> None:
         self.status = Status.SUBMITTED.value
@@ -632,7 +689,8 @@ class Agreement(Aggregate):
         self.status = Status.EXPIRED.value
 
     def when_agreement_terminated(self, data: Mapping[str, Any]) -> None:
-        self.termination = {"reason": data["reason"], "terminated_on": data["terminated_on"]}
+        self.termination = {"reason": data["reason"], "reason_code": data.get("reason_code", "lainnya"),
+                            "terminated_on": data["terminated_on"]}
         self.status = Status.TERMINATED.value
 
     def when_agreement_rejected(self, data: Mapping[str, Any]) -> None:
@@ -647,8 +705,7 @@ class Agreement(Aggregate):
         self.expiry_reminder = {"raised_on": data["raised_on"], "end_date": data["end_date"]}
 
     def when_agreement_amended(self, data: Mapping[str, Any]) -> None:
-        for name, value in data["changes"].items():
-            setattr(self, name, _decode(name, value))
+        self._apply_terms(data["changes"])
         self.amendments.append({key: data[key] for key in (
             "addendum_no", "number", "partner_number", "signed_on", "reason", "signatory", "changes", "previous")})
 
@@ -700,8 +757,8 @@ class Agreement(Aggregate):
             "our_number": self.our_number, "partner_number": self.partner_number, "urusan": list(self.urusan),
             "purpose": self.purpose, "scope": self.scope, "location": self.location, "lead_opd": self.lead_opd,
             "start_date": _iso(self.start_date), "end_date": _iso(self.end_date), "value": self.value,
-            "funding_scheme": self.funding_scheme, "burdens_public": self.burdens_public,
-            "budgeted_in_apbd": self.budgeted_in_apbd, "partner_ids": list(self.partner_ids),
+            "funding": _deepcopy(self.funding), "funding_scheme": self.funding_scheme,
+            "burdens_public": self.burdens_public, "partner_ids": list(self.partner_ids),
             "parent_kb_id": self.parent_kb_id, "extends_agreement_id": self.extends_agreement_id,
             "dprd_required": self.dprd_required if self.category else None,
             "central_required": self.central_required if self.category else None,

@@ -81,7 +81,8 @@ def draft_cmd(**overrides) -> DraftAgreement:
     return replace(DraftAgreement(
         category="KSDD", ksdd_type="sukarela", document_kind="KB", title="Kerja sama angkutan antarkota",
         partner_ids=(KOTA,), start_date=START, end_date=END, lead_opd="DISHUB", urusan=("perhubungan",),
-        burdens_public=False, budgeted_in_apbd=True, value=250_000_000), **overrides)
+        burdens_public=False, value=250_000_000,
+        funding=({"source": "apbd", "amount": 250_000_000, "budgeted": True},)), **overrides)
 
 
 def upload(content: bytes = b"%PDF-1.7 scan", filename: str = "naskah.pdf") -> dict:
@@ -355,7 +356,7 @@ def test_expiry_reminder_only_within_ninety_days(jalin):
 def test_terminate_defaults_to_today_reject_and_cancel_end_before_signing(jalin):
     aid = signed(jalin)
     jalin.handlers.terminate(TerminateAgreement(aid, reason="Mitra pailit"), LEADER)
-    assert jalin.last(aid) == {"reason": "Mitra pailit", "terminated_on": "2025-03-03"}
+    assert jalin.last(aid) == {"reason": "Mitra pailit", "reason_code": "lainnya", "terminated_on": "2025-03-03"}
     rejected = jalin.handlers.draft(draft_cmd(), STAFF).stream_id
     jalin.handlers.reject(RejectAgreement(rejected, reason="Tidak sesuai RPJMD"), LEADER)
     cancelled = jalin.handlers.draft(draft_cmd(), STAFF).stream_id
@@ -368,11 +369,15 @@ def test_terminate_defaults_to_today_reject_and_cancel_end_before_signing(jalin)
 def test_amend_defaults_signed_on_and_records_the_changes(jalin):
     aid = signed(jalin)
     jalin.handlers.amend(AmendAgreement(aid, number="ADD-1/2025", reason="Nilai bertambah",
-                                        changes={"value": 300_000_000}, signatory_name="Dr. H. Bambang",
+                                        changes={"funding": [{"source": "apbd", "amount": 300_000_000, "budgeted": True}]}, signatory_name="Dr. H. Bambang",
                                         signatory_position="kepala_daerah"), LEADER)
     data = jalin.last(aid)
-    assert data["signed_on"] == "2025-03-03" and data["changes"] == {"value": 300_000_000}
-    assert data["previous"] == {"value": 250_000_000} and jalin.handlers.get(aid).value == 300_000_000
+    # the value follows the new funding sources
+    apbd = {"source": "apbd", "budgeted": True}
+    assert data["signed_on"] == "2025-03-03"
+    assert data["changes"] == {"funding": [{**apbd, "amount": 300_000_000}], "value": 300_000_000}
+    assert data["previous"] == {"funding": [{**apbd, "amount": 250_000_000}], "value": 250_000_000}
+    assert jalin.handlers.get(aid).value == 300_000_000
 
 
 def test_the_scheduler_builds_its_commands_and_records_each_fact_once(jalin):

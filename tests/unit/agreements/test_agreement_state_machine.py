@@ -18,6 +18,7 @@ from hypothesis.stateful import (
 from services.agreements.domain import Status
 from shared.domain import DomainError, Refusal
 from tests.unit.agreements.test_agreement_builders import (
+    funded,
     END, SIGNED_ON, START, at, drafted, file_meta, partner_for, step,
 )
 
@@ -58,7 +59,7 @@ class AgreementLifecycle(RuleBasedStateMachine):
         assume(walk_to in path)
         self.parent = at("SIGNED", category).agreement if kind == "PKS" and category != "SINERGI" else None
         self.stream = drafted(category, kind, parent=self.parent, burdens_public=burdens_public,
-                              budgeted_in_apbd=budgeted)
+                              funding=funded(budgeted=budgeted))
         self.partners = [partner_for(category)]
         self.reminded = False
         self.activities = 0
