@@ -121,6 +121,11 @@ def test_two_officers_editing_one_draft_one_gets_412(stack):
     ({"partner_ids": ["partner-does-not-exist"]}, 422, "partner_not_found"),
     ({"category": "KSDPK", "ksdd_type": None}, 422, "category_partner_mismatch"),
     ({"start_date": "31-12-2026"}, 422, "validation_failed"),
+    ({"urusan": ["perencanaan pembangunan"]}, 422, "unknown_urusan"),
+    ({"lead_opd": "SETDA-KS"}, 422, "unknown_opd"),
+    ({"value": 5}, 422, "funding_required"),
+    ({"funding": [{"source": "dak", "amount": 5}]}, 422, "unknown_funding_source"),
+    ({"ksdd_type": "wajib"}, 422, "ksdd_wajib_requires_neighbour"),
 ])
 def test_bad_drafts_are_refused_by_name_and_store_nothing(stack, fields, status, rule):
     partner = register_verified(stack)
