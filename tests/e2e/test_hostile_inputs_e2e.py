@@ -170,7 +170,8 @@ def test_odd_values_stored_before_the_vocabularies_keep_the_read_model_moving(st
     sid = f"agreement-{uuid.uuid4()}"
     data = {**DRAFT, "partner_ids": [partner], "title": "Naskah lama yang aneh", "urusan": ["Urusan 1.2", "$where"],
             "lead_opd": "DINAS.PU", "our_number": None, "partner_number": None, "purpose": "", "scope": "",
-            "location": "", "value": 0, "funding_scheme": None, "parent_kb_id": None, "extends_agreement_id": None}
+            "location": "", "value": 5_000_000, "funding_scheme": None, "parent_kb_id": None,
+            "extends_agreement_id": None, "budgeted_in_apbd": False}  # schema version 1: the old flag
     event = seal(event_type="agreement.drafted", data=data, stream_id=sid, stream_type="agreement", version=1,
                  prev_hash=GENESIS_HASH, occurred_at=datetime.now(timezone.utc),
                  actor=Actor("u-ks", "kerjasama", "Bagian Kerja Sama"), correlation_id="c-legacy-odd")
@@ -191,6 +192,9 @@ def test_odd_values_stored_before_the_vocabularies_keep_the_read_model_moving(st
     wait_until(counted, 60, what="statistics refreshed with the odd values as keys")
     letters = stack.call("GET", "evaluation", "/api/v1/deadletters", role="admin", params={"status": "open"}).json()
     assert not [d for d in letters["items"] if d["stream_id"] in (sid, later["id"])]
+    # the projector lifted the old flag into funding sources (shared/vocabularies/funding.py)
+    legacy = stack.call("GET", "evaluation", f"/api/v1/agreements/{sid}").json()
+    assert legacy["funding"] == [{"source": "apbd", "amount": 5_000_000, "budgeted": False}]
 
 
 def test_a_query_number_beyond_64_bits_is_refused(stack):
