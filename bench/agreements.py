@@ -36,8 +36,7 @@ NAME = "agreements"
 TITLE = "5. Agreements API: command mix under N client threads → visible in the evaluation read model"
 POLL_S = 0.01
 KB = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "start_date": "2026-01-01",
-      "end_date": "2030-12-31", "lead_opd": "SETDA-KS", "urusan": ["pariwisata"], "burdens_public": False,
-      "budgeted_in_apbd": True}
+      "end_date": "2030-12-31", "lead_opd": "SETDA", "urusan": ["pariwisata"], "burdens_public": False}
 SIGN = {"signatory_name": "Bupati Muaro Jambi", "signatory_position": "kepala_daerah"}
 
 

@@ -17,7 +17,7 @@ from shared.envelope import GENESIS_HASH, Actor, seal
 from shared.kafka import KafkaPublisher, ensure_topics
 
 PARTNERS_PER_UNIT, AGREEMENTS_PER_UNIT, EVALUATIONS_PER_UNIT = 12, 30, 25
-OPDS = ("SETDA-KS", "DISKOMINFO", "DINKES", "DISDIK", "DISPAR", "BAPPEDA", "DPMPTSP", "DINSOS")
+OPDS = ("SETDA", "DISKOMINFO", "DINKES", "DISDIK", "DISPAR", "BAPPEDA", "DPMPTSP", "DINSOS")
 URUSAN = ("pariwisata", "pendidikan", "kesehatan", "komunikasi_informatika", "pertanian", "perhubungan")
 ACTORS = {"kerjasama": Actor("bench-kerjasama", "kerjasama", "Bench Kerjasama"),
           "tkksd": Actor("bench-tkksd", "tkksd", "Bench TKKSD"),

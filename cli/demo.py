@@ -47,7 +47,7 @@ import requests
 from urllib3 import encode_multipart_formdata
 
 from cli.client import SERVICES, Caller, JalinClient, Stopped, replayed, rule
-from cli.demo_data import (KB_SIGNATORY, PKS_SIGNATORY, PROFILES, ActivitySpec, AgreementSpec, EvaluationSpec,
+from cli.demo_data import (PROFILES, signatory, ActivitySpec, AgreementSpec, EvaluationSpec,
                            PartnerSpec, agreement_specs, evaluation_specs, partner_specs, report_plan, signed_scan_pdf)
 from cli.workflow import RANK, AgreementWorkflow, draft, post_until_accepted
 from services.agreements.domain import Status
@@ -377,7 +377,7 @@ class AgreementRun:
         body = {"category": s.category, "document_kind": s.document_kind, "title": s.title,
                 "partner_ids": [ids[p] for p in s.partners], "start_date": s.start.isoformat(),
                 "end_date": s.end.isoformat(), "lead_opd": s.lead_opd, "urusan": s.urusan,
-                "burdens_public": s.burdens_public, "budgeted_in_apbd": s.budgeted_in_apbd, "value": s.value,
+                "burdens_public": s.burdens_public, "funding": s.funding, "value": s.value,
                 "purpose": s.purpose, "scope": s.scope, "location": s.location}
         if s.funding_scheme:
             body["funding_scheme"] = s.funding_scheme
@@ -502,7 +502,8 @@ class AgreementRun:
             self.addendum(s.amendment, in_force)
         if s.target == "TERMINATED":
             self.step("terminate", lambda: self.status == "TERMINATED", "terminate", BUPATI,
-                      {"reason": s.reason, "on": s.terminated_on.isoformat()}, can=in_force)
+                      {"reason": s.reason, "reason_code": s.reason_code or "lainnya",
+                       "on": s.terminated_on.isoformat()}, can=in_force)
         elif s.target == "EXPIRED":
             self.step("expire", lambda: self.rank >= 8, "expire", STAFF, {}, can=in_force)
 
@@ -536,11 +537,8 @@ class AgreementRun:
 
     def sign_body(self) -> dict:
         s = self.spec
-        body = dict(KB_SIGNATORY if s.document_kind == "KB" else PKS_SIGNATORY)
         signed_on = s.signed_on or self.L.today
-        if s.document_kind == "PKS":
-            body["power_of_attorney_ref"] = (f"Surat Kuasa Bupati Muaro Jambi Nomor 180/"
-                                             f"{signed_on.month:02d}/HUK/{signed_on.year}")
+        body = signatory(s.document_kind, s.lead_opd, signed_on, self.L.today)
         body["signed_on"] = signed_on.isoformat()
         if s.our_number:
             body["our_number"] = s.our_number
@@ -654,7 +652,7 @@ class EvaluationRun:
 
     def _lifecycle(self) -> None:
         s = self.spec
-        assessor = {"opd": officer(self.L.lead_opd.get(s.agreement) or "SETDA-KS"), "kerjasama": STAFF,
+        assessor = {"opd": officer(self.L.lead_opd.get(s.agreement) or "SETDA"), "kerjasama": STAFF,
                     "tkksd": TKKSD}[s.assessor]
         if s.target == "SCHEDULED":
             return

@@ -1,13 +1,20 @@
 """The Kabupaten Muaro Jambi demo dataset: plain data, no HTTP (``cli/demo.py`` loads it).
 
 What it holds (region 15.05, Jambi province 15): partners of every kind (Provinsi Jambi, Kota Jambi,
-neighbouring regencies, two universities, companies, a yayasan, a Malaysian state government, a
+regencies of the province — Batanghari and Tanjung Jabung Timur border Muaro Jambi, Tebo, Sarolangun
+and Merangin do not —, two universities, companies, a yayasan, a Malaysian state government, a
 foreign university, two ministries); 26 agreements covering every state of the lifecycle (KBs with
 PKSs under them, a SINERGI nota kesepakatan, an extension, a revision round, an addendum, signed
 scans); work plans with their latest quarterly reports (``MAX_REPORTS`` per activity, some behind on
 purpose); evaluations in every status with finalized scores over the four previous years.
 Dates are relative to ``today`` (the loader passes the services' own date): history lies in the
-four previous years, what is in the pipeline lies ahead.
+four previous years, what is in the pipeline lies ahead; quarterly evaluations are for quarters that
+have ended.
+
+Urusan, OPDs and funding sources are codes of the controlled vocabularies (shared/vocabularies);
+a KSDD wajib is only with a bordering region; KBs are signed by the Bupati or, between two terms,
+the Pj Bupati, in person; PKSs by the head of the lead OPD under a surat kuasa; numbers follow
+``NUMBER_PATTERN``, unique by construction. tests/e2e/test_demo_e2e.py checks all of it.
 """
 from __future__ import annotations
 
@@ -56,10 +63,9 @@ class AgreementSpec:
     purpose: str = ""
     scope: str = ""
     location: str = ""
-    value: int = 0
+    funding: list[dict] = field(default_factory=list)   # sources with amounts (see ``fund``)
     funding_scheme: str | None = None
     burdens_public: bool = False
-    budgeted_in_apbd: bool = True
     ksdd_type: str | None = None
     parent: str | None = None
     extends: str | None = None
@@ -73,6 +79,7 @@ class AgreementSpec:
     partner_signatory: tuple[str, str] | None = None
     revision: tuple[str, dict] | None = None       # (reason, changes of the redraft)
     reason: str | None = None                      # rejection / cancellation / termination reason
+    reason_code: str | None = None                 # termination ground (termination_reasons vocabulary)
     terminated_on: date | None = None
     activities: list[ActivitySpec] = field(default_factory=list)
     amendment: dict | None = None                  # an addendum: reason, changes, reviewed_on, review_notes, signing
@@ -83,8 +90,14 @@ class AgreementSpec:
         return self.category in FOREIGN
 
     @property
+    def value(self) -> int:
+        """The agreement's value: the sum of its funding sources."""
+        return sum(f["amount"] for f in self.funding)
+
+    @property
     def dprd_required(self) -> bool:
-        return self.burdens_public or not self.budgeted_in_apbd or self.foreign
+        """PP 28/2018: the public is burdened, APBD money is not yet budgeted, or foreign."""
+        return self.burdens_public or any(f.get("budgeted") is False for f in self.funding) or self.foreign
 
 
 @dataclass
@@ -114,9 +127,50 @@ PROFILES = {
     "buruk": "1222122121",         # 29.17 → 1
 }
 
-KB_SIGNATORY = {"signatory_name": "Bupati Muaro Jambi", "signatory_position": "kepala_daerah"}
-PKS_SIGNATORY = {"signatory_name": "Sekretaris Daerah Kabupaten Muaro Jambi",
-                 "signatory_position": "sekretaris_daerah"}
+# Who signs for the region (people are fictitious, like every contact person). A KB is signed by the
+# head of region in person: the Bupati, or the Penjabat (Pj) Bupati appointed by the Minister of
+# Home Affairs between two terms (as in the seed news item of November 2024). A PKS is signed by the
+# head of the lead OPD under a surat kuasa of the head of region (PP 28/2018 Pasal 2 ayat 2).
+def heads_of_region(today: date) -> list[tuple[date, str, str, str]]:
+    """``(from, name, position, title)`` of the heads of region, oldest first, relative to ``today``:
+    a Bupati whose term ended at the end of the year three years ago, a Pj Bupati for the interregnum,
+    and the Bupati inaugurated in February of last year."""
+    Y = today.year
+    return [(date(Y - 10, 1, 1), "H. Syahrial Hasibuan, S.E., M.M.", "kepala_daerah", "Bupati Muaro Jambi"),
+            (date(Y - 2, 1, 1), "Drs. Fadli Rahman, M.Si.", "pj_kepala_daerah", "Pj. Bupati Muaro Jambi"),
+            (date(Y - 1, 2, 20), "Dr. H. Zulkarnain Hamid, S.H., M.H.", "kepala_daerah", "Bupati Muaro Jambi")]
+
+
+def head_of_region(day: date, today: date) -> tuple[str, str, str]:
+    """``(name, position, title)`` of the head of region on ``day``."""
+    return next((n, p, t) for start, n, p, t in reversed(heads_of_region(today)) if start <= day)
+
+
+# Heads of the OPDs that lead a PKS (fictitious people).
+OPD_HEADS = {
+    "DPUPR": "Ir. Agus Priyanto, M.T.", "DLH": "Dra. Erlina Sari, M.Si.", "DISHUB": "Rudi Hartono, S.Sos., M.M.",
+    "BPBD": "Hendri Kurniawan, S.STP., M.Si.", "DINKES": "dr. Yuliana Putri, M.K.M.",
+    "DISDIK": "Drs. Bambang Irawan, M.Pd.", "DISBUN": "Ir. Syaiful Anwar, M.P.", "DISTAN": "Ir. Nurdin Yusuf, M.Si.",
+    "DISKOMINFO": "Andi Pratama, S.Kom., M.T.", "DISPAR": "Rahmawati, S.E., M.M.",
+}
+
+
+def signatory(document_kind: str, lead_opd: str, signed_on: date, today: date) -> dict:
+    """The region's signatory of a KB (head of region in person) or a PKS or its addendum (the lead
+    OPD's head under a surat kuasa numbered by the date it was given)."""
+    name, position, title = head_of_region(signed_on, today)
+    if document_kind == "KB":
+        return {"signatory_name": name, "signatory_position": position, "power_of_attorney_ref": None}
+    return {"signatory_name": OPD_HEADS[lead_opd], "signatory_position": "kepala_perangkat_daerah",
+            "power_of_attorney_ref": f"Surat Kuasa {title} Nomor 100.3.4/{signed_on.month:02d}{signed_on.day:02d}"
+                                     f"/KS/{signed_on.year}"}
+
+
+def fund(budgeted: bool = True, **amounts: int) -> list[dict]:
+    """Funding sources by code (``shared/vocabularies/funding_sources.json``) with their amounts; the
+    APBD share states whether the current APBD budgets it (other money does not charge the region)."""
+    return [{"source": source, "amount": amount, "budgeted": budgeted if source == "apbd" else None}
+            for source, amount in amounts.items()]
 
 
 def _contact(name: str, position: str, phone: str, email: str) -> dict:
@@ -216,6 +270,25 @@ def nk_kominfo_end(today: date) -> date:
     return following - timedelta(days=1)
 
 
+# The region's numbering of its own copies: running number per kind of document and year of signing,
+# kind (KB, NK for a SINERGI nota kesepakatan, PKS), the Bagian Kerja Sama, year.
+NUMBER_PATTERN = "{seq:02d}/{series}/KS/{year}"
+
+
+def series_of(spec: "AgreementSpec") -> str:
+    return "NK" if spec.category == "SINERGI" else spec.document_kind
+
+
+def numbered(specs: list[AgreementSpec]) -> list[AgreementSpec]:
+    """Give every agreement signed in the demo its number, in order of signing: unique by construction."""
+    seq: dict[tuple[str, int], int] = {}
+    for spec in sorted((s for s in specs if s.signed_on), key=lambda s: (s.signed_on, s.key)):
+        key = (series_of(spec), spec.signed_on.year)
+        seq[key] = seq.get(key, 0) + 1
+        spec.our_number = NUMBER_PATTERN.format(seq=seq[key], series=key[0], year=key[1])
+    return specs
+
+
 def agreement_specs(today: date) -> list[AgreementSpec]:
     """26 agreements; history in the four previous years, the pipeline ahead (relative to ``today``)."""
     Y = today.year
@@ -224,31 +297,31 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
         return date(Y + year_offset, month, day)
 
     ago = lambda days: today - timedelta(days=days)  # noqa: E731
-    poa = lambda year: f"Surat Kuasa Bupati Muaro Jambi Nomor 180/{year % 100:02d}/HUK/{year}"  # noqa: E731
     soon = today + timedelta(days=45)  # an agreement in its H-90 window
     kominfo_end = nk_kominfo_end(today)
     A = ActivitySpec
-    return [
+    return numbered([
         # -- KSDD with the province: an umbrella KB and a PKS with an addendum ----------------------
         AgreementSpec(
             "kb-prov", "Kesepakatan Bersama antara Pemerintah Provinsi Jambi dan Pemerintah Kabupaten Muaro Jambi "
             "tentang Sinergi Penyelenggaraan Pembangunan Daerah", "KSDD", "KB", ["prov"], d(-3, 2, 1), d(1, 12, 31),
-            "SETDA-KS", ["pekerjaan umum dan penataan ruang", "perhubungan", "perencanaan pembangunan"], "ACTIVE",
+            "SETDA", ["pekerjaan_umum_penataan_ruang", "perhubungan"], "ACTIVE",
             ksdd_type="sukarela", purpose="Menyelaraskan program pembangunan provinsi dan kabupaten.",
             scope="Infrastruktur jalan, transportasi, perencanaan dan data pembangunan.",
             location="Kabupaten Muaro Jambi", reviewed_on=d(-3, 1, 10), signed_on=d(-3, 1, 25),
-            our_number=f"01/KB/SETDA-KS/{Y - 3}", partner_number=f"07/KB/PEMPROV/{Y - 3}",
-            partner_signatory=("Gubernur Jambi", "Gubernur"), signed_scan=True),
+            partner_number=f"07/KB/PEMPROV/{Y - 3}",
+            partner_signatory=("Dr. H. Ridwan Syaputra, M.M.", "Gubernur Jambi"), signed_scan=True),
         AgreementSpec(
             "pks-prov-jalan", "Perjanjian Kerja Sama tentang Peningkatan Jalan Poros Sengeti – Simpang Sungai Duren "
             "dan Penataan Drainase", "KSDD", "PKS", ["prov"], d(-2, 3, 1), d(1, 6, 30), "DPUPR",
-            ["pekerjaan umum dan penataan ruang", "perhubungan"], "ACTIVE", ksdd_type="sukarela", parent="kb-prov",
+            ["pekerjaan_umum_penataan_ruang", "perhubungan"], "ACTIVE", ksdd_type="sukarela", parent="kb-prov",
             purpose="Meningkatkan kemantapan jalan poros penghubung ibu kota kabupaten dan Kota Jambi.",
             scope="Peningkatan perkerasan, drainase, rambu dan penerangan jalan umum.",
-            location="Kecamatan Sekernan dan Jambi Luar Kota", value=4_500_000_000,
+            location="Kecamatan Sekernan dan Jambi Luar Kota",
+            funding=fund(mitra=2_700_000_000, apbd=1_800_000_000),
             funding_scheme="Bantuan keuangan APBD Provinsi Jambi dan APBD Kabupaten Muaro Jambi",
-            reviewed_on=d(-2, 2, 5), signed_on=d(-2, 2, 20), our_number=f"05/PKS/SETDA-KS/{Y - 2}",
-            partner_number=f"21/PKS/PEMPROV/{Y - 2}", partner_signatory=("Sekretaris Daerah Provinsi Jambi", "Sekda"),
+            reviewed_on=d(-2, 2, 5), signed_on=d(-2, 2, 20),
+            partner_number=f"21/PKS/PEMPROV/{Y - 2}", partner_signatory=("Ir. Sudirman Hakim, M.T.", "Sekretaris Daerah Provinsi Jambi (kuasa Gubernur)"),
             activities=[
                 A("ruas-jalan", "Peningkatan ruas jalan poros Sengeti – Simpang Sungai Duren",
                   "Panjang jalan yang ditingkatkan (hotmix)", 12.5, "km", d(-2, 3, 1), d(0, 12, 31), "DPUPR",
@@ -260,30 +333,31 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
                   "Rambu dan titik PJU terpasang", 140, "unit", d(-1, 1, 1), d(1, 6, 30), "DISHUB", 200_000_000,
                   0.8),
             ],
-            # drafted, reviewed by the TKKSD (a change of value), then signed: no DPRD (budgeted, no burden)
+            # drafted, reviewed by the TKKSD (a change of funding), then signed: no DPRD (budgeted, no burden)
             amendment={"reason": "Penambahan volume pekerjaan drainase akibat genangan pada musim hujan "
-                                 f"{Y - 2}/{Y - 1}", "changes": {"value": 5_250_000_000},
+                                 f"{Y - 2}/{Y - 1}",
+                       "changes": {"funding": fund(mitra=2_700_000_000, apbd=2_550_000_000)},
                        "reviewed_on": d(-1, 6, 24).isoformat(),
                        "review_notes": "Penambahan nilai didukung RAB dan hasil survei genangan; layak dilanjutkan.",
-                       "signing": {"number": f"ADD.01/PKS/SETDA-KS/{Y - 1}", "signed_on": d(-1, 7, 14).isoformat(),
-                                   **PKS_SIGNATORY, "power_of_attorney_ref": poa(Y - 1),
+                       "signing": {"number": f"ADD.01/PKS/KS/{Y - 1}", "signed_on": d(-1, 7, 14).isoformat(),
+                                   **signatory("PKS", "DPUPR", d(-1, 7, 14), today),
                                    "partner_number": f"21.A/PKS/PEMPROV/{Y - 1}"}}),
         # -- KSDD with Kota Jambi: a five-year KB, an expired PKS and a running one --------------------
         AgreementSpec(
             "kb-kota", "Kesepakatan Bersama antara Pemerintah Kota Jambi dan Pemerintah Kabupaten Muaro Jambi tentang "
             "Pengelolaan Persampahan, Transportasi dan Pelayanan Publik di Wilayah Perbatasan", "KSDD", "KB",
-            ["kota"], d(-4, 3, 1), d(1, 2, 28), "SETDA-KS", ["lingkungan hidup", "perhubungan"], "ACTIVE",
+            ["kota"], d(-4, 3, 1), d(1, 2, 28), "SETDA", ["lingkungan_hidup", "perhubungan"], "ACTIVE",
             ksdd_type="sukarela", purpose="Pelayanan publik bersama di wilayah perbatasan kota dan kabupaten.",
             location="Kecamatan Jambi Luar Kota, Sekernan dan Kumpeh Ulu", reviewed_on=d(-4, 2, 1),
-            signed_on=d(-4, 2, 14), our_number=f"02/KB/SETDA-KS/{Y - 4}", partner_number=f"11/KB/PEMKOT/{Y - 4}",
-            partner_signatory=("Wali Kota Jambi", "Wali Kota")),
+            signed_on=d(-4, 2, 14), partner_number=f"11/KB/PEMKOT/{Y - 4}",
+            partner_signatory=("dr. Maulana Firdaus, Sp.PD.", "Wali Kota Jambi")),
         AgreementSpec(
             "pks-kota-sampah", "Perjanjian Kerja Sama tentang Pengelolaan Sampah Regional di TPA Talang Gulo",
-            "KSDD", "PKS", ["kota"], d(-4, 6, 1), d(-2, 12, 31), "DLH", ["lingkungan hidup"], "EXPIRED",
-            ksdd_type="sukarela", parent="kb-kota", value=1_850_000_000,
+            "KSDD", "PKS", ["kota"], d(-4, 6, 1), d(-2, 12, 31), "DLH", ["lingkungan_hidup"], "EXPIRED",
+            ksdd_type="sukarela", parent="kb-kota", funding=fund(apbd=1_850_000_000),
             funding_scheme="APBD Kabupaten Muaro Jambi (biaya layanan pengolahan sampah)",
             purpose="Pengolahan sampah dari wilayah perbatasan di TPA regional.", location="TPA Talang Gulo",
-            reviewed_on=d(-4, 5, 2), signed_on=d(-4, 5, 20), our_number=f"07/PKS/SETDA-KS/{Y - 4}",
+            reviewed_on=d(-4, 5, 2), signed_on=d(-4, 5, 20),
             activities=[
                 A("angkut-sampah", "Pengangkutan sampah TPS Kecamatan Jambi Luar Kota dan Sekernan ke TPA Talang Gulo",
                   "Volume sampah terangkut", 24000, "ton", d(-4, 6, 1), d(-2, 12, 31), "DLH", 1_500_000_000, 0.96),
@@ -293,9 +367,10 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
         AgreementSpec(
             "pks-kota-bus", "Perjanjian Kerja Sama tentang Layanan Bus Trans Siginjai Rute Kota Jambi – Kawasan "
             "Kampus Mendalo", "KSDD", "PKS", ["kota"], d(-1, 1, 1), d(1, 2, 28), "DISHUB", ["perhubungan"],
-            "ACTIVE", ksdd_type="sukarela", parent="kb-kota", value=1_200_000_000,
+            "ACTIVE", ksdd_type="sukarela", parent="kb-kota",
+            funding=fund(mitra=700_000_000, apbd=500_000_000),
             funding_scheme="APBD Kota Jambi dan APBD Kabupaten Muaro Jambi (subsidi operasional)",
-            reviewed_on=d(-2, 11, 20), signed_on=d(-2, 12, 12), our_number=f"12/PKS/SETDA-KS/{Y - 2}",
+            reviewed_on=d(-2, 11, 20), signed_on=d(-2, 12, 12),
             activities=[
                 A("rute-bus", "Operasional layanan bus rute Kota Jambi – Mendalo", "Penumpang terangkut", 180000,
                   "penumpang", d(-1, 1, 1), d(1, 2, 28), "DISHUB", 1_200_000_000, 0.65, lag=1),
@@ -305,16 +380,16 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
             "kb-batanghari", "Kesepakatan Bersama antara Pemerintah Kabupaten Batang Hari dan Pemerintah Kabupaten "
             "Muaro Jambi tentang Pengendalian Banjir dan Pengelolaan Daerah Aliran Sungai Batanghari", "KSDD", "KB",
             ["batanghari"], d(-2, 4, 1), d(3, 3, 31), "BPBD",
-            ["ketenteraman dan ketertiban umum serta pelindungan masyarakat", "lingkungan hidup"], "ACTIVE",
+            ["trantibum_linmas", "lingkungan_hidup"], "ACTIVE",
             ksdd_type="wajib", location="DAS Batanghari", reviewed_on=d(-2, 3, 4), signed_on=d(-2, 3, 18),
-            our_number=f"03/KB/SETDA-KS/{Y - 2}", partner_signatory=("Bupati Batang Hari", "Bupati")),
+            partner_signatory=("Drs. H. Yunus Effendi, M.Si.", "Bupati Batang Hari")),
         AgreementSpec(
             "pks-batanghari-ews", "Perjanjian Kerja Sama tentang Sistem Peringatan Dini Banjir Terpadu di Sepanjang "
             "Sungai Batanghari", "KSDD", "PKS", ["batanghari"], d(-2, 7, 1), d(1, 6, 30), "BPBD",
-            ["ketenteraman dan ketertiban umum serta pelindungan masyarakat"], "ACTIVE", ksdd_type="wajib",
-            parent="kb-batanghari", value=950_000_000,
+            ["trantibum_linmas"], "ACTIVE", ksdd_type="wajib",
+            parent="kb-batanghari", funding=fund(mitra=475_000_000, apbd=475_000_000),
             funding_scheme="APBD Kabupaten Batang Hari dan APBD Kabupaten Muaro Jambi (50:50)",
-            reviewed_on=d(-2, 6, 3), signed_on=d(-2, 6, 24), our_number=f"09/PKS/SETDA-KS/{Y - 2}",
+            reviewed_on=d(-2, 6, 3), signed_on=d(-2, 6, 24),
             activities=[
                 A("sensor-awlr", "Pemasangan sensor tinggi muka air (AWLR)", "Stasiun AWLR beroperasi", 6, "unit",
                   d(-2, 7, 1), d(0, 6, 30), "BPBD", 600_000_000, 0.7),
@@ -330,33 +405,36 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
         AgreementSpec(
             "kb-tebo", "Kesepakatan Bersama antara Pemerintah Kabupaten Tebo dan Pemerintah Kabupaten Muaro Jambi "
             "tentang Sistem Rujukan Pelayanan Kesehatan Lintas Daerah", "KSDD", "KB", ["tebo"], d(1, 1, 1),
-            d(3, 12, 31), "DINKES", ["kesehatan"], "AWAITING_DPRD", ksdd_type="wajib", burdens_public=True,
+            d(3, 12, 31), "DINKES", ["kesehatan"], "AWAITING_DPRD", burdens_public=True,
+            # Tebo does not border Muaro Jambi (Batanghari lies between): voluntary, not wajib.
+            ksdd_type="sukarela",
             purpose="Rujukan pasien antar-RSUD dengan tarif layanan yang dibebankan kepada pasien non-JKN.",
             reviewed_on=ago(30)),
         AgreementSpec(
             "kb-sarolangun", "Kesepakatan Bersama antara Pemerintah Kabupaten Sarolangun dan Pemerintah Kabupaten "
             "Muaro Jambi tentang Pengembangan Komoditas Karet dan Pemasaran Bersama Hasil Perkebunan", "KSDD", "KB",
-            ["sarolangun"], d(-1, 7, 1), d(2, 6, 30), "DISTAN", ["pertanian", "perdagangan"], "REJECTED",
+            ["sarolangun"], d(-1, 7, 1), d(2, 6, 30), "DISBUN", ["pertanian", "perdagangan"], "REJECTED",
             ksdd_type="sukarela", reviewed_on=d(-1, 5, 12),
             reason="Objek kerja sama tumpang tindih dengan program hilirisasi karet Pemerintah Provinsi Jambi; "
                    "disarankan diintegrasikan ke dalam Kesepakatan Bersama dengan Provinsi."),
         AgreementSpec(
             "kb-merangin", "Kesepakatan Bersama antara Pemerintah Kabupaten Merangin dan Pemerintah Kabupaten Muaro "
             "Jambi tentang Pengembangan Geowisata dan Ekowisata Lintas Daerah", "KSDD", "KB", ["merangin"],
-            d(1, 3, 1), d(4, 2, 28), "DISPAR", ["pariwisata", "lingkungan hidup"], "DRAFT", ksdd_type="sukarela"),
+            d(1, 3, 1), d(4, 2, 28), "DISPAR", ["pariwisata", "lingkungan_hidup"], "DRAFT", ksdd_type="sukarela"),
         # -- KSDPK: universities --------------------------------------------------------------------
         AgreementSpec(
             "kb-unja", "Kesepakatan Bersama antara Universitas Jambi dan Pemerintah Kabupaten Muaro Jambi tentang "
             "Pelaksanaan Tridharma Perguruan Tinggi untuk Pembangunan Daerah", "KSDPK", "KB", ["unja"], d(-3, 1, 16),
-            d(1, 12, 31), "BAPPEDA", ["pendidikan", "kesehatan", "penelitian dan pengembangan"], "ACTIVE",
-            reviewed_on=d(-4, 12, 15), signed_on=d(-3, 1, 9), our_number=f"01/KB/SETDA-KS/{Y - 3}-UNJA",
-            partner_signatory=("Rektor Universitas Jambi", "Rektor"), signed_scan=True),
+            d(1, 12, 31), "BAPPEDA", ["pendidikan", "kesehatan"], "ACTIVE",
+            reviewed_on=d(-4, 12, 15), signed_on=d(-3, 1, 9),
+            partner_signatory=("Prof. Dr. Ir. Rahmat Hidayat, M.Sc.", "Rektor Universitas Jambi"), signed_scan=True),
         AgreementSpec(
             "pks-unja-stunting", "Perjanjian Kerja Sama tentang Kuliah Kerja Nyata Tematik Percepatan Penurunan "
             "Stunting di Desa Lokus", "KSDPK", "PKS", ["unja"], d(-3, 6, 1), soon, "DINKES",
-            ["kesehatan", "pendidikan"], "ACTIVE", parent="kb-unja", value=420_000_000,
+            ["kesehatan", "pendidikan"], "ACTIVE", parent="kb-unja",
+            funding=fund(apbd=300_000_000, mitra=120_000_000),
             funding_scheme="APBD Kabupaten Muaro Jambi dan dana pengabdian Universitas Jambi",
-            reviewed_on=d(-3, 5, 8), signed_on=d(-3, 5, 22), our_number=f"04/PKS/SETDA-KS/{Y - 3}",
+            reviewed_on=d(-3, 5, 8), signed_on=d(-3, 5, 22),
             activities=[
                 A("kkn-tematik", "Penempatan mahasiswa KKN tematik di desa lokus stunting", "Desa lokus terlayani",
                   40, "desa", d(-3, 6, 1), soon, "DINKES", 250_000_000, 0.95),
@@ -366,9 +444,9 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
         AgreementSpec(
             "pks-unja-guru", "Perjanjian Kerja Sama tentang Peningkatan Kompetensi Guru Sekolah Dasar melalui "
             "Pendampingan Kampus", "KSDPK", "PKS", ["unja"], d(-3, 8, 1), d(1, 7, 31), "DISDIK", ["pendidikan"],
-            "TERMINATED", parent="kb-unja", value=600_000_000, funding_scheme="APBD Kabupaten Muaro Jambi",
-            reviewed_on=d(-3, 7, 3), signed_on=d(-3, 7, 24), our_number=f"06/PKS/SETDA-KS/{Y - 3}",
-            terminated_on=d(-1, 8, 15),
+            "TERMINATED", parent="kb-unja", funding=fund(apbd=600_000_000), funding_scheme="APBD Kabupaten Muaro Jambi",
+            reviewed_on=d(-3, 7, 3), signed_on=d(-3, 7, 24),
+            terminated_on=d(-1, 8, 15), reason_code="kesepakatan_para_pihak",
             reason="Program diintegrasikan ke dalam program Pendidikan Guru Penggerak nasional; pengakhiran "
                    "disepakati para pihak.",
             activities=[
@@ -378,38 +456,42 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
         AgreementSpec(
             "kb-uin", "Kesepakatan Bersama antara UIN Sulthan Thaha Saifuddin Jambi dan Pemerintah Kabupaten Muaro "
             "Jambi tentang Penguatan Moderasi Beragama, Pendidikan Karakter dan Pemberdayaan Masyarakat Desa",
-            "KSDPK", "KB", ["uin"], d(1, 1, 15), d(4, 1, 14), "KESRA", ["pendidikan", "sosial"], "SIGNED",
-            reviewed_on=ago(40), signed_on=ago(10), our_number=f"09/KB/SETDA-KS/{Y}",
-            partner_signatory=("Rektor UIN Sulthan Thaha Saifuddin Jambi", "Rektor")),
+            "KSDPK", "KB", ["uin"], d(1, 1, 15), d(4, 1, 14), "SETDA", ["pendidikan", "sosial"], "SIGNED",
+            reviewed_on=ago(40), signed_on=ago(10),
+            partner_signatory=("Prof. Dr. Hasan Basri Lubis, M.A.", "Rektor UIN Sulthan Thaha Saifuddin Jambi")),
         AgreementSpec(
             "pks-uin-beasiswa", "Perjanjian Kerja Sama tentang Beasiswa Kader Dai dan Guru Mengaji Desa", "KSDPK",
-            "PKS", ["uin"], d(1, 2, 1), d(3, 12, 31), "KESRA", ["pendidikan", "sosial"], "DRAFT", parent="kb-uin",
-            value=750_000_000, funding_scheme="APBD Kabupaten Muaro Jambi (belanja hibah beasiswa)"),
+            "PKS", ["uin"], d(1, 2, 1), d(3, 12, 31), "DISDIK", ["pendidikan", "sosial"], "DRAFT", parent="kb-uin",
+            funding=fund(apbd=750_000_000, budgeted=False),  # for next year's APBD: not budgeted yet
+            funding_scheme="APBD Kabupaten Muaro Jambi (belanja hibah beasiswa)"),
         # -- KSDPK: companies and a yayasan -----------------------------------------------------------
         AgreementSpec(
             "kb-agro", "Kesepakatan Bersama antara PT Agro Sawit Muaro Lestari dan Pemerintah Kabupaten Muaro Jambi "
             "tentang Pelaksanaan Tanggung Jawab Sosial dan Lingkungan Perusahaan", "KSDPK", "KB", ["agro"],
-            d(-2, 2, 1), d(1, 1, 31), "BAPPEDA", ["pemberdayaan masyarakat dan desa", "pertanian"], "ACTIVE",
-            reviewed_on=d(-2, 1, 10), signed_on=d(-2, 1, 25), our_number=f"02/KB/SETDA-KS/{Y - 2}",
-            partner_signatory=("Direktur Utama PT Agro Sawit Muaro Lestari", "Direktur Utama")),
+            d(-2, 2, 1), d(1, 1, 31), "BAPPEDA", ["pemberdayaan_masyarakat_desa", "pertanian"], "ACTIVE",
+            reviewed_on=d(-2, 1, 10), signed_on=d(-2, 1, 25),
+            partner_signatory=("Ir. Teddy Wijaya", "Direktur Utama PT Agro Sawit Muaro Lestari")),
         AgreementSpec(
             "pks-agro-psr", "Perjanjian Kerja Sama tentang Peremajaan Sawit Rakyat dan Kemitraan Petani Plasma di "
-            "Kecamatan Kumpeh", "KSDPK", "PKS", ["agro"], d(-2, 5, 1), d(1, 1, 31), "DISTAN", ["pertanian"],
-            "ACTIVE", parent="kb-agro", value=2_300_000_000, budgeted_in_apbd=False,
+            "Kecamatan Kumpeh", "KSDPK", "PKS", ["agro"], d(-2, 5, 1), d(1, 1, 31), "DISBUN", ["pertanian"],
+            "ACTIVE", parent="kb-agro",
+            # No APBD money and no burden on the public: no DPRD approval (PP 28/2018).
+            funding=fund(csr_tjsl=1_500_000_000, lainnya=800_000_000),
             funding_scheme="Dana TJSL PT Agro Sawit Muaro Lestari dan dana peremajaan BPDPKS (di luar APBD)",
-            location="Kecamatan Kumpeh dan Kumpeh Ulu", reviewed_on=d(-2, 3, 20), dprd_on=d(-2, 4, 10),
-            signed_on=d(-2, 4, 22), our_number=f"08/PKS/SETDA-KS/{Y - 2}",
+            location="Kecamatan Kumpeh dan Kumpeh Ulu", reviewed_on=d(-2, 3, 20),
+            signed_on=d(-2, 4, 22),
             activities=[
                 A("peremajaan", "Peremajaan kebun sawit rakyat", "Luas kebun diremajakan", 500, "ha", d(-2, 5, 1),
-                  d(1, 1, 31), "DISTAN", 2_000_000_000, 0.75),
+                  d(1, 1, 31), "DISBUN", 2_000_000_000, 0.75),
                 A("ispo-petani", "Pelatihan budidaya dan sertifikasi ISPO bagi petani plasma",
-                  "Petani bersertifikat ISPO", 250, "orang", d(-2, 7, 1), d(0, 12, 31), "DISTAN", 300_000_000, 0.9),
+                  "Petani bersertifikat ISPO", 250, "orang", d(-2, 7, 1), d(0, 12, 31), "DISBUN", 300_000_000, 0.9),
             ]),
         AgreementSpec(
             "kb-energi", "Kesepakatan Bersama antara PT Surya Batanghari Energi dan Pemerintah Kabupaten Muaro Jambi "
             "tentang Pemanfaatan Energi Surya untuk Penerangan Jalan Umum dan Fasilitas Publik", "KSDPK", "KB",
-            ["energi"], d(1, 1, 1), d(5, 12, 31), "DISHUB", ["energi dan sumber daya mineral", "perhubungan"],
-            "SUBMITTED", budgeted_in_apbd=False, funding_scheme="Investasi badan usaha (skema sewa layanan)"),
+            ["energi"], d(1, 1, 1), d(5, 12, 31), "DISHUB", ["perhubungan", "penanaman_modal"],
+            "SUBMITTED", burdens_public=True,  # a multi-year service lease charges the region
+            funding_scheme="Investasi badan usaha (skema sewa layanan)"),
         AgreementSpec(
             "kb-konstruksi", "Kesepakatan Bersama antara PT Jaluko Karya Konstruksi dan Pemerintah Kabupaten Muaro "
             "Jambi tentang Pembangunan dan Pengelolaan Pasar Rakyat Sengeti", "KSDPK", "KB", ["konstruksi"],
@@ -432,17 +514,18 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
             "kb-ukm", "Kesepakatan Bersama antara Universiti Kebangsaan Malaysia dan Pemerintah Kabupaten Muaro Jambi "
             "tentang Penelitian Bersama Pelestarian Kawasan Cagar Budaya Candi Muaro Jambi dan Restorasi Gambut",
             "KSDLL", "KB", ["ukm"], d(-1, 3, 1), d(2, 2, 28), "BAPPEDA",
-            ["kebudayaan", "lingkungan hidup", "penelitian dan pengembangan"], "ACTIVE",
+            ["kebudayaan", "lingkungan_hidup"], "ACTIVE",
             reviewed_on=d(-2, 11, 12), dprd_on=d(-2, 12, 16), central_on=d(-1, 2, 10), signed_on=d(-1, 2, 24),
-            our_number=f"02/KB-LN/SETDA-KS/{Y - 1}", partner_signatory=("Naib Canselor UKM", "Naib Canselor"),
+            partner_signatory=("Prof. Dato' Dr. Azlan Ismail", "Naib Canselor Universiti Kebangsaan Malaysia"),
             signed_scan=True),
         # -- SINERGI with ministries (Nota Kesepakatan with an action plan) ----------------------------
         AgreementSpec(
             "nk-kementan", "Nota Kesepakatan antara Kementerian Pertanian dan Pemerintah Kabupaten Muaro Jambi tentang "
             "Optimalisasi Lahan Rawa untuk Percepatan Swasembada Pangan", "SINERGI", "KB", ["kementan"],
-            d(-2, 1, 15), d(1, 12, 31), "DISTAN", ["pertanian", "pangan"], "ACTIVE", value=3_200_000_000,
+            d(-2, 1, 15), d(1, 12, 31), "DISTAN", ["pertanian", "pangan"], "ACTIVE",
+            funding=fund(apbn=2_700_000_000, apbd=500_000_000),
             funding_scheme="APBN (tugas pembantuan Kementerian Pertanian) dan APBD Kabupaten Muaro Jambi",
-            reviewed_on=d(-3, 12, 18), signed_on=d(-2, 1, 8), our_number=f"01/NK/SETDA-KS/{Y - 2}",
+            reviewed_on=d(-3, 12, 18), signed_on=d(-2, 1, 8),
             activities=[
                 A("oplah", "Optimalisasi lahan rawa (perbaikan saluran dan pintu air)", "Luas lahan rawa teroptimalkan",
                   2000, "ha", d(-2, 2, 1), d(1, 6, 30), "DISTAN", 2_700_000_000, 0.85),
@@ -454,9 +537,9 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
             # it ends within its H-90 window, and its extension, starting the next day, is under review.
             "nk-kominfo", "Nota Kesepakatan antara Kementerian Komunikasi dan Informatika dan Pemerintah Kabupaten "
             "Muaro Jambi tentang Percepatan Transformasi Digital dan Satu Data Daerah", "SINERGI", "KB", ["komdigi"],
-            d(-3, 2, 1), kominfo_end, "DISKOMINFO", ["komunikasi dan informatika", "statistik"], "ACTIVE",
-            value=1_200_000_000, funding_scheme="APBN dan APBD Kabupaten Muaro Jambi", reviewed_on=d(-3, 1, 10),
-            signed_on=d(-3, 1, 24), our_number=f"01/NK/SETDA-KS/{Y - 3}",
+            d(-3, 2, 1), kominfo_end, "DISKOMINFO", ["komunikasi_informatika", "statistik"], "ACTIVE",
+            funding=fund(apbn=900_000_000, apbd=300_000_000), funding_scheme="APBN dan APBD Kabupaten Muaro Jambi",
+            reviewed_on=d(-3, 1, 10), signed_on=d(-3, 1, 24),
             activities=[
                 A("satu-data", "Penyusunan dan integrasi portal Satu Data Muaro Jambi", "Dataset terpublikasi", 250,
                   "dataset", d(-3, 3, 1), d(-1, 1, 31), "DISKOMINFO", 400_000_000, 1.0),
@@ -467,14 +550,19 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
             "nk-komdigi-lanjutan", "Perpanjangan Nota Kesepakatan tentang Transformasi Digital, Satu Data dan Keamanan "
             "Informasi Daerah", "SINERGI", "KB", ["komdigi"], kominfo_end + timedelta(days=1),
             date(kominfo_end.year + 3, 12, 31), "DISKOMINFO",
-            ["komunikasi dan informatika", "persandian", "statistik"], "UNDER_REVIEW", extends="nk-kominfo"),
-    ]
+            ["komunikasi_informatika", "persandian", "statistik"], "UNDER_REVIEW", extends="nk-kominfo"),
+    ])
 
 
 def evaluation_specs(today: date) -> list[EvaluationSpec]:
     """Evaluations in every status; finalized ones over the four previous years."""
     Y = today.year
     E = EvaluationSpec
+    # Quarterly evaluations only for quarters that have ended by ``today``: the last one and the one before.
+    (y1, q1), (y0, q0) = ended_quarters(today, 2)
+    tw1, tw0 = f"TW{q1}", f"TW{q0}"
+    due1 = quarter_bounds(y1, q1)[1] + timedelta(days=30)
+    due0 = quarter_bounds(y0, q0)[1] + timedelta(days=30)
 
     def annual(key, agreement, year, assessor, profile, **kw):
         return E(key, agreement, "TAHUNAN", year, date(year + 1, 1, 31), assessor, "FINALIZED", profile, **kw)
@@ -482,7 +570,7 @@ def evaluation_specs(today: date) -> list[EvaluationSpec]:
     return [
         annual("prov-jalan-t1", "pks-prov-jalan", Y - 1, "kerjasama", "baik_sekali", recommendation="dikembangkan",
                suggestion="Perluas penanganan drainase ke ruas Simpang Sungai Duren – Mendalo."),
-        E("prov-jalan-tw3", "pks-prov-jalan", "TW3", Y, date(Y, 10, 31), "opd", "SUBMITTED", "baik"),
+        E("prov-jalan-tw", "pks-prov-jalan", tw1, y1, due1, "opd", "SUBMITTED", "baik"),
         annual("kota-sampah-t4", "pks-kota-sampah", Y - 4, "opd", "cukup",
                suggestion="Tambah armada pengangkut dan jadwal angkut harian."),
         E("kota-sampah-akhir", "pks-kota-sampah", "AKHIR", Y - 2, date(Y - 1, 2, 28), "kerjasama", "FINALIZED",
@@ -491,20 +579,22 @@ def evaluation_specs(today: date) -> list[EvaluationSpec]:
                suggestion="Sesuaikan jadwal keberangkatan dengan jam kuliah."),
         annual("batanghari-t1", "pks-batanghari-ews", Y - 1, "opd", "kurang",
                suggestion="Percepat pengadaan sensor AWLR dan pembentukan desa tangguh bencana."),
-        E("batanghari-tw2", "pks-batanghari-ews", "TW2", Y, date(Y, 7, 31), "opd", "CANCELLED",
+        E("batanghari-tw", "pks-batanghari-ews", tw0, y0, due0, "opd", "CANCELLED",
           reason="Digabung dengan evaluasi tahunan atas permintaan BPBD."),
         annual("unja-stunting-t3", "pks-unja-stunting", Y - 3, "opd", "baik"),
         annual("unja-stunting-t1", "pks-unja-stunting", Y - 1, "tkksd", "baik_sekali"),
-        E("unja-stunting-tw4", "pks-unja-stunting", "TW4", Y, date(Y + 1, 1, 31), "opd", "SCHEDULED"),
+        E("unja-stunting-tw", "pks-unja-stunting", tw1, y1, due1, "opd", "SCHEDULED"),
         E("unja-guru-akhir", "pks-unja-guru", "AKHIR", Y - 1, date(Y - 1, 10, 31), "kerjasama", "FINALIZED",
           "buruk", recommendation="dihentikan",
           suggestion="Program telah diintegrasikan ke program nasional; tidak dilanjutkan."),
         annual("agro-psr-t1", "pks-agro-psr", Y - 1, "kerjasama", "baik_cukup"),
-        E("agro-psr-tw3", "pks-agro-psr", "TW3", Y, date(Y, 10, 31), "opd", "IN_PROGRESS", "baik"),
+        E("agro-psr-tw", "pks-agro-psr", tw1, y1, due1, "opd", "IN_PROGRESS", "baik"),
         annual("ukm-t1", "kb-ukm", Y - 1, "kerjasama", "sangat_baik", recommendation="dikembangkan"),
         annual("kementan-t2", "nk-kementan", Y - 2, "opd", "baik"),
         annual("kementan-t1", "nk-kementan", Y - 1, "opd", "baik_sekali"),
-        E("kementan-t0", "nk-kementan", "TAHUNAN", Y, date(Y + 1, 1, 31), "opd", "SCHEDULED"),
+        # last year's annual evaluation by the Bagian Kerja Sama, still to be done (overdue once due)
+        E("kementan-t1-ks", "nk-kementan", "TAHUNAN", Y - 1, max(date(Y, 1, 31), today + timedelta(days=14)),
+          "kerjasama", "SCHEDULED"),
         annual("kominfo-t3", "nk-kominfo", Y - 3, "opd", "cukup"),
         # The final evaluation ahead of the end, as the basis of the extension (finalized before the
         # extension is submitted: the loader waits for it).
@@ -537,6 +627,16 @@ def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     first = date(year, 3 * quarter - 2, 1)
     nxt = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
     return first, nxt - timedelta(days=1)
+
+
+def ended_quarters(today: date, n: int) -> list[tuple[int, int]]:
+    """The ``n`` latest quarters that ended before ``today``, latest first."""
+    year, q = quarter_of(today)
+    out = []
+    for _ in range(n):
+        year, q = (year - 1, 4) if q == 1 else (year, q - 1)
+        out.append((year, q))
+    return out
 
 
 def quarters(first: date, last: date) -> list[tuple[int, int]]:

@@ -58,6 +58,7 @@ class Settings:
     clock: str = "system"             # or "file:<path>" holding an ISO date/time (tests, drills)
     scheduler_interval_seconds: float = 60.0
     rubric_dir: str = ""              # extra evaluation rubric versions (*.json) besides the default
+    vocabulary_dir: str = ""          # vocabulary files (urusan, OPDs, ...) replacing the packaged ones by name
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -32,7 +32,7 @@ PARTNER_PUBLIC_FIELDS = ("id", "version", "name", "kind", "subtype", "country", 
 AGREEMENT_PUBLIC_FIELDS = (
     "id", "version", "status", "category", "document_kind", "title", "our_number", "partner_number", "urusan",
     "purpose", "scope", "location", "lead_opd", "start_date", "end_date", "year", "value", "funding_scheme",
-    "burdens_public", "budgeted_in_apbd", "ksdd_type", "cooperation_scope", "parent_kb_id",
+    "funding", "burdens_public", "ksdd_type", "cooperation_scope", "parent_kb_id",
     "extends_agreement_id", "partner_ids", "partners", "signed_on", "activated_on", "expired_on", "terminated_on",
     "progress", "activities", "amendment_count", "document_count", "latest_score", "latest_rating",
     "days_to_end", "expiring_within_90_days", "report_overdue", "report_due_by", "updated_at")

@@ -18,6 +18,7 @@ from shared.kafka import kafka_reachable
 from shared.mongo_eventstore import MongoEventStore
 from shared.policy import Policy
 from shared.streams import streams_blueprint
+from shared.upcasting import Upcasters
 
 
 @dataclass
@@ -45,13 +46,14 @@ class ServiceContainer:
 
 def create_write_service_app(name: str, settings: Settings, client: MongoClient, store: MongoEventStore,
                              aggregate_cls, *, title: str, description: str, blueprints: Iterable,
-                             container: Any, policy: Policy):
+                             container: Any, policy: Policy, upcasters: Upcasters | None = None):
     """A Flask app for service ``name``: every HTTP convention, ``/readyz`` checking its MongoDB (Kafka is
     reported in ``/healthz`` and ``jalin_dependency_up``, never a readiness condition: commands succeed
     while Kafka is down, the outbox keeps their events),
     Idempotency-Key storage in the service's database, the stream API (with state as of a point,
     folded by ``aggregate_cls``), then ``blueprints``; ``policy`` decides every operation. Views reach ``container`` (the service's
-    composition root) through the service's typed accessor (``bootstrap.current()``)."""
+    composition root) through the service's typed accessor (``bootstrap.current()``); ``upcasters`` lift
+    old event shapes before the stream API folds them."""
     store.ensure_indexes()
     app, api = create_service_app(
         name, settings, title=title, description=f"{description} Publishes to {settings.topic(name)}.",
@@ -59,6 +61,6 @@ def create_write_service_app(name: str, settings: Settings, client: MongoClient,
         reported={"kafka": lambda: kafka_reachable(settings, timeout=0.5)},
         idempotency=MongoIdempotencyStore(client[settings.database(name)], store), policy=policy)
     app.extensions["jalin"].container = container
-    for blueprint in [*blueprints, streams_blueprint(lambda: store, aggregate_cls)]:
+    for blueprint in [*blueprints, streams_blueprint(lambda: store, aggregate_cls, upcasters)]:
         api.register_blueprint(blueprint)
     return app

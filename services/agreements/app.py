@@ -6,11 +6,13 @@ from typing import Any, Mapping
 from shared.config import Settings
 from shared.deadletters import deadletters_blueprint
 from shared.service import create_write_service_app
+from shared.vocabularies.api import vocabularies_blueprint
 
 from services.agreements.api import blp
 from services.agreements.bootstrap import SERVICE, build
 from services.agreements.policy import build_policy
 from services.agreements.domain import Agreement
+from services.agreements.upcasters import UPCASTERS
 
 
 def create_app(config: Mapping[str, Any] | None = None):
@@ -19,5 +21,5 @@ def create_app(config: Mapping[str, Any] | None = None):
     return create_write_service_app(
         SERVICE, c.settings, c.client, c.store, Agreement, title="Jalin Agreements API",
         description="Agreements from draft KB/MoU to PKS, work plans, reports, expiry.",
-        blueprints=[blp, deadletters_blueprint(lambda: c.db)], container=c,
-        policy=build_policy(c))
+        blueprints=[blp, vocabularies_blueprint(lambda: c.vocabularies), deadletters_blueprint(lambda: c.db)], container=c,
+        policy=build_policy(c), upcasters=UPCASTERS)

@@ -5,7 +5,7 @@ from ``build(settings)``; views reach the container through ``current()``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar
 
@@ -13,6 +13,7 @@ from shared.application import Repository
 from shared.config import Settings
 from shared.http import current_container
 from shared.service import ServiceContainer
+from shared.vocabularies import Vocabularies, default as default_vocabularies, load as load_vocabularies
 
 from services.agreements.domain import Agreement
 from services.agreements.evaluation_replica import ReplicaEvaluationDirectory
@@ -20,6 +21,7 @@ from services.agreements.extension_index import MongoExtensionIndex
 from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.partner_replica import ReplicaPartnerDirectory
+from services.agreements.upcasters import UPCASTERS
 
 SERVICE = "agreements"
 
@@ -31,18 +33,20 @@ class Container(ServiceContainer):
 
     service: ClassVar[str] = SERVICE
     handlers: AgreementHandlers
+    vocabularies: Vocabularies = field(default_factory=default_vocabularies)
 
 
 def build(settings: Settings) -> Container:
     settings, client, clock, store = Container.core(settings)
     db = client[settings.database(SERVICE)]
-    handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
+    vocabularies = load_vocabularies(settings.vocabulary_dir)
+    handlers = AgreementHandlers(Repository(store, Agreement, clock, UPCASTERS), ReplicaPartnerDirectory(db),
                                  GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone,
                                  evaluations=ReplicaEvaluationDirectory(db),
                                  extensions=MongoExtensionIndex(db),
                                  upload_ttl=timedelta(hours=settings.upload_ttl_hours),
-                                 max_pending_uploads=settings.max_pending_uploads)
-    return Container(settings, client, clock, store, handlers)
+                                 max_pending_uploads=settings.max_pending_uploads, vocabularies=vocabularies)
+    return Container(settings, client, clock, store, handlers, vocabularies)
 
 
 def current() -> Container:

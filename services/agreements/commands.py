@@ -26,8 +26,8 @@ class DraftAgreement:
     lead_opd: str
     urusan: tuple[str, ...]
     burdens_public: bool
-    budgeted_in_apbd: bool
-    value: int = 0
+    funding: tuple[Mapping[str, Any], ...] = ()
+    value: int | None = None                 # the sum of ``funding`` when left out
     funding_scheme: str | None = None
     purpose: str = ""
     scope: str = ""
@@ -142,11 +142,13 @@ class ExpireAgreement:
 
 @dataclass(frozen=True)
 class TerminateAgreement:
-    """End a signed or active agreement early, with the reason."""
+    """End a signed or active agreement early: the ground (a code of ``termination_reasons.json``)
+    and its explanation."""
 
     agreement_id: str
     reason: str
     on: date | None = None
+    reason_code: str = "lainnya"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
+from shared.vocabularies import Vocabularies, default as default_vocabularies
 
 from services.agreements.commands import (
     ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
@@ -46,7 +47,7 @@ class AgreementHandlers:
     def __init__(self, repository: Repository[Agreement], partners: PartnerDirectory, files: AttachmentStore,
                  clock: Clock, timezone: str = "Asia/Jakarta", *, evaluations: EvaluationDirectory,
                  extensions: ExtensionIndex, upload_ttl: timedelta = timedelta(hours=24),
-                 max_pending_uploads: int = 50):
+                 max_pending_uploads: int = 50, vocabularies: Vocabularies | None = None):
         self.repository = repository
         self.partners = partners
         self.evaluations = evaluations
@@ -56,6 +57,7 @@ class AgreementHandlers:
         self.timezone = timezone
         self.upload_ttl = upload_ttl
         self.max_pending_uploads = max_pending_uploads
+        self.vocabularies = vocabularies or default_vocabularies()
 
     def today(self) -> date:
         """The date in the region's time zone (agreement dates are local dates)."""
@@ -173,11 +175,11 @@ class AgreementHandlers:
         events = agreement.draft(
             role=ctx.actor.role, category=cmd.category, document_kind=cmd.document_kind, title=cmd.title,
             partners=partners, start_date=cmd.start_date, end_date=cmd.end_date, lead_opd=cmd.lead_opd,
-            urusan=cmd.urusan, burdens_public=cmd.burdens_public, budgeted_in_apbd=cmd.budgeted_in_apbd,
+            urusan=cmd.urusan, burdens_public=cmd.burdens_public, funding=[dict(f) for f in cmd.funding],
             value=cmd.value, funding_scheme=cmd.funding_scheme, purpose=cmd.purpose, scope=cmd.scope,
             location=cmd.location, our_number=cmd.our_number, partner_number=cmd.partner_number,
             ksdd_type=cmd.ksdd_type, parent_kb=parent_kb, extends=extends,
-            partner_successions=cmd.partner_successions)
+            partner_successions=cmd.partner_successions, vocab=self.vocabularies)
         if extends is None:
             return self._save(agreement, events, ctx)
         self._claim_extension(extends.stream_id, agreement.stream_id)
@@ -196,7 +198,8 @@ class AgreementHandlers:
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.edit_draft(role=ctx.actor.role, changes=dict(cmd.changes), partners=partners,
                                       parent_kb=parent_kb,
-                                      extends=self._linked(agreement.extends_agreement_id, "extends_agreement_id"))
+                                      extends=self._linked(agreement.extends_agreement_id, "extends_agreement_id"),
+                                      vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     # ------------------------------------------------------------ workflow
@@ -209,7 +212,7 @@ class AgreementHandlers:
         finals = self.evaluations.finalized(extends.stream_id, rules.FINAL_PERIOD) if extends is not None else []
         events = agreement.submit(role=ctx.actor.role, partners=self._partner_views(agreement.partner_ids),
                                   parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"), extends=extends,
-                                  final_evaluations=finals)
+                                  final_evaluations=finals, vocab=self.vocabularies)
         if extends is not None:
             self._claim_extension(extends.stream_id, agreement.stream_id)
         return self._save(agreement, events, ctx)
@@ -279,7 +282,7 @@ class AgreementHandlers:
         """``TerminateAgreement``: ``on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.terminate(role=ctx.actor.role, reason=cmd.reason, on=self._or_today(cmd.on),
-                                     today=self.today())
+                                     today=self.today(), reason_code=cmd.reason_code, vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def reject(self, cmd: RejectAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -298,7 +301,8 @@ class AgreementHandlers:
         """``DraftAddendum``: a PKS's KB is checked as it is now."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.draft_addendum(role=ctx.actor.role, reason=cmd.reason, changes=dict(cmd.changes),
-                                          parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+                                          parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"),
+                                          vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def edit_addendum(self, cmd: EditAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -307,7 +311,7 @@ class AgreementHandlers:
         events = agreement.edit_addendum(
             role=ctx.actor.role, addendum_no=cmd.addendum_no, reason=cmd.reason,
             changes=dict(cmd.changes) if cmd.changes is not None else None,
-            parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+            parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"), vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def waive_final_evaluation(self, cmd: WaiveFinalEvaluation, ctx: CommandContext,
@@ -394,14 +398,15 @@ class AgreementHandlers:
         events = agreement.add_activity(
             role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id, name=cmd.name,
             indicator=cmd.indicator, target=cmd.target, unit=cmd.unit, schedule_start=cmd.schedule_start,
-            schedule_end=cmd.schedule_end, responsible_opd=cmd.responsible_opd, budget=cmd.budget)
+            schedule_end=cmd.schedule_end, responsible_opd=cmd.responsible_opd, budget=cmd.budget,
+            vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def update_activity(self, cmd: UpdateActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``UpdateActivity``."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.update_activity(role=ctx.actor.role, opd=ctx.actor.opd, activity_id=cmd.activity_id,
-                                           changes=dict(cmd.changes))
+                                           changes=dict(cmd.changes), vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
 
     def remove_activity(self, cmd: RemoveActivity, ctx: CommandContext, expected: int | None = None) -> Agreement:

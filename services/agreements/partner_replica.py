@@ -30,8 +30,10 @@ class PartnerReplicaProjection(Projection):
 
     _FIELDS = {
         "partner.registered": lambda d: {"name": d["name"], "kind": d["kind"], "country": d.get("country", "ID"),
-                                         "status": "registered"},
-        "partner.profile_updated": lambda d: {k: v for k, v in d["changes"].items() if k in ("name", "country")},
+                                         "region_code": d.get("region_code"), "status": "registered"},
+        # region_code: the KSDD wajib rule asks whether the partner region borders ours.
+        "partner.profile_updated": lambda d: {k: v for k, v in d["changes"].items()
+                                              if k in ("name", "country", "region_code")},
         "partner.verified": lambda d: {"status": "verified"},
         "partner.verification_revoked": lambda d: {"status": "registered"},
         "partner.deactivated": lambda d: {"status": "deactivated"},
@@ -51,5 +53,6 @@ class ReplicaPartnerDirectory:
         ids = list(dict.fromkeys(partner_ids))
         found = {d["_id"]: d for d in self._col.find({"_id": {"$in": ids}, "name": {"$exists": True}})}
         views = [{"id": i, "name": found[i]["name"], "kind": found[i]["kind"], "status": found[i]["status"],
-                  "country": found[i].get("country", "ID")} for i in ids if i in found]
+                  "country": found[i].get("country", "ID"), "region_code": found[i].get("region_code")}
+                 for i in ids if i in found]
         return views, [i for i in ids if i not in found]

@@ -16,6 +16,7 @@ READERS = ("admin", "kerjasama", "tkksd", "pimpinan", "opd", "auditor", "service
 
 RULES = {
     "POST /api/v1/agreements": allow("admin", "kerjasama"),
+    "GET /api/v1/vocabularies": allow("*"),
     f"GET {A}": allow(*READERS, scope="agreement"),
     f"POST {A}/edit": allow("admin", "kerjasama"),
     f"POST {A}/submit": allow("admin", "kerjasama"),

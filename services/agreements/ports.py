@@ -46,7 +46,7 @@ class StoredFile:
 
 
 class PartnerDirectory(Protocol):
-    """The partners as the agreement rules see them (id, name, kind, status, country)."""
+    """The partners as the agreement rules see them (id, name, kind, status, country, region_code)."""
 
     def views(self, partner_ids: Iterable[str]) -> tuple[list[dict], list[str]]:
         """``(views found, ids not found)`` in the order asked, each id once."""
@@ -121,9 +121,11 @@ class InMemoryPartnerDirectory:
         for partner in partners:
             self.add(**partner)
 
-    def add(self, id: str, name: str, kind: str, status: str = "verified", country: str = "ID") -> None:
+    def add(self, id: str, name: str, kind: str, status: str = "verified", country: str = "ID",
+            region_code: str | None = None) -> None:
         """Record (or replace) a partner as the replica would after its events."""
-        self.partners[id] = {"id": id, "name": name, "kind": kind, "status": status, "country": country}
+        self.partners[id] = {"id": id, "name": name, "kind": kind, "status": status, "country": country,
+                             "region_code": region_code}
 
     def views(self, partner_ids: Iterable[str]) -> tuple[list[dict], list[str]]:
         ids = list(dict.fromkeys(partner_ids))

@@ -61,6 +61,20 @@ class NonEmpty(Schema):
             raise ValidationError("give at least one field")
 
 
+class FundingSourceSchema(Schema):
+    """One funding source: a code of ``funding_sources.json``, its amount, and for APBD money whether
+    the current year's APBD budgets it (DPRD approval follows from that)."""
+
+    source = fields.String(required=True, validate=SHORT)
+    amount = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "rupiah"})
+    budgeted = fields.Boolean(load_default=None, allow_none=True,
+                              metadata={"description": "APBD only: budgeted in the current year's APBD"})
+
+
+FUNDING = fields.List(fields.Nested(FundingSourceSchema), validate=validate.Length(max=10),
+                      metadata={"description": "funding sources with amounts; value = their sum"})
+
+
 class TermsFields(Schema):
     title = fields.String(validate=validate.Length(min=3, max=500))
     our_number = fields.String(allow_none=True, validate=validate.Length(max=100))
@@ -73,9 +87,9 @@ class TermsFields(Schema):
     start_date = fields.Date()
     end_date = fields.Date()
     value = fields.Integer(validate=validate.Range(min=0), metadata={"description": "rupiah"})
+    funding = FUNDING
     funding_scheme = fields.String(allow_none=True, validate=validate.Length(max=200))
     burdens_public = fields.Boolean()
-    budgeted_in_apbd = fields.Boolean()
     ksdd_type = fields.String(allow_none=True, validate=one_of(KsddType))
 
 
@@ -98,7 +112,6 @@ class DraftSchema(TermsFields):
     lead_opd = fields.String(required=True, validate=OPD_CODE)
     urusan = fields.List(fields.String(validate=SHORT), required=True, validate=validate.Length(min=1, max=20))
     burdens_public = fields.Boolean(required=True)
-    budgeted_in_apbd = fields.Boolean(required=True)
     parent_kb_id = fields.String(allow_none=True, metadata={"description": "the KB a PKS implements"})
     extends_agreement_id = fields.String(allow_none=True, metadata={"description": "the agreement this extends"})
     partner_successions = fields.List(
@@ -108,7 +121,8 @@ class DraftSchema(TermsFields):
     @post_load
     def command(self, data, **_):
         return DraftAgreement(**{**data, "partner_ids": tuple(data["partner_ids"]), "urusan": tuple(data["urusan"]),
-                                 "partner_successions": tuple(data.get("partner_successions", ()))})
+                                 "partner_successions": tuple(data.get("partner_successions", ())),
+                                 "funding": tuple(data.get("funding") or ())})
 
 
 class EditDraftSchema(TermsFields, NonEmpty):
@@ -208,9 +222,13 @@ class ExpireSchema(OnSchema):
 
 
 class TerminateSchema(ReasonSchema, OnSchema):
+    reason_code = fields.String(load_default="lainnya", validate=SHORT,
+                                metadata={"description": "the ground (termination_reasons vocabulary)"})
+
     @post_load
     def command(self, data, **_):
-        return TerminateAgreement(agreement_id=path("agreement_id"), reason=data["reason"], on=data["on"])
+        return TerminateAgreement(agreement_id=path("agreement_id"), reason=data["reason"], on=data["on"],
+                                  reason_code=data["reason_code"])
 
 
 class AmendmentChanges(NonEmpty):
@@ -222,6 +240,7 @@ class AmendmentChanges(NonEmpty):
     lead_opd = fields.String(validate=OPD_CODE)
     end_date = fields.Date()
     value = fields.Integer(validate=validate.Range(min=0))
+    funding = FUNDING
     funding_scheme = fields.String(allow_none=True)
 
 

@@ -10,7 +10,7 @@ The API (``services.evaluation.app``), the workers (``services.evaluation.worker
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar
 
@@ -24,6 +24,8 @@ from shared.kafka import KafkaPublisher
 from shared.metrics import Metrics
 from shared.service import ServiceContainer
 from shared.streams import HttpStreamSource
+from shared.vocabularies import Vocabularies, default as default_vocabularies, load as load_vocabularies
+from shared.vocabularies.funding import agreement_upcasters
 
 from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
 from services.evaluation.domain import Evaluation
@@ -55,6 +57,7 @@ class Container(ServiceContainer):
     rubrics: RubricCatalog
     agreements: AgreementRegister
     handlers: EvaluationHandlers
+    vocabularies: Vocabularies = field(default_factory=default_vocabularies)
 
     def read_db(self) -> Database:
         """The live read-model database (follows the pointer, so a rebuild's switch is seen)."""
@@ -76,7 +79,9 @@ class Container(ServiceContainer):
     def projector_runner(self, db: Database, metrics: Metrics | None = None, only=None) -> ConsumerRunner:
         """The projector's runner over ``db`` (``only``: names of the projections to run, default all)."""
         chosen = [p for p in projections() if not only or p.name in only]
+        # Agreement events written before funding sources are lifted like the agreements service does.
         return ConsumerRunner(CONSUMER, db, chosen, source=HttpStreamSource(self.settings), metrics=metrics,
+                              upcasters=agreement_upcasters(),
                               dlq=KafkaPublisher(self.settings), dlq_topic=self.dlq_topic,
                               max_attempts=self.settings.consumer_max_attempts)
 
@@ -87,7 +92,8 @@ def build(settings: Settings) -> Container:
     rubrics = RubricCatalog.load(settings.rubric_dir)
     agreements = MongoAgreementRegister(readside.db)
     handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone)
-    return Container(settings, client, clock, store, readside, rubrics, agreements, handlers)
+    return Container(settings, client, clock, store, readside, rubrics, agreements, handlers,
+                     load_vocabularies(settings.vocabulary_dir))
 
 
 def current() -> Container:

@@ -30,6 +30,7 @@ RULES = {
     "GET /api/v1/portfolios/opds/<key>": allow("*"),
     "GET /api/v1/feed": allow(*READERS, scope="feed"),
     "GET /api/v1/rubric": allow("*"),
+    "GET /api/v1/vocabularies": allow("*"),
     # exports
     "GET /api/v1/exports/agreements.csv": allow(*READERS),
     "GET /api/v1/exports/agreements.xlsx": allow(*READERS),

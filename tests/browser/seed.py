@@ -76,14 +76,16 @@ def seed(stack) -> dict:
     kb_start, kb_end = _shift_years(today, -3), today + timedelta(days=60)
     kb = draft(stack, kota, title="Kesepakatan Bersama Pengelolaan Sampah Regional Kota Jambi dan Muaro Jambi",
                start_date=kb_start.isoformat(), end_date=kb_end.isoformat(), urusan=["lingkungan_hidup"],
-               value=1_250_000_000, our_number="119/KB/SETDA-KS/2023").json()
+               value=1_250_000_000, funding=[{"source": "apbd", "amount": 1_250_000_000, "budgeted": True}],
+               our_number="01/KB/KS/2023").json()
     walk_to(stack, kb["id"], "SIGNED")
 
     # A2: PKS under it, led by DLH, with a work plan (60 % and 100 % → 80 %) and a report now overdue.
     pks_start = _shift_years(today, -2)
     pks = draft(stack, kota, document_kind="PKS", parent_kb_id=kb["id"], lead_opd="DLH",
                 title="Perjanjian Kerja Sama Pengangkutan Sampah Terpadu", start_date=pks_start.isoformat(),
-                end_date=kb_end.isoformat(), urusan=["lingkungan_hidup"], value=450_000_000).json()
+                end_date=kb_end.isoformat(), urusan=["lingkungan_hidup"], value=450_000_000,
+                funding=[{"source": "apbd", "amount": 450_000_000, "budgeted": True}]).json()
     walk_to(stack, pks["id"], "SIGNED")
     first_quarter = f"{pks_start.year + 1}-TW1"
     for activity, realisation in (({"activity_id": "armada", "name": "Pengadaan armada pengangkut sampah",
@@ -108,13 +110,14 @@ def seed(stack) -> dict:
     foreign = draft(stack, jica, category="KSDLL", ksdd_type=None,
                     title="Kesepakatan Bersama Peningkatan Kapasitas Penanggulangan Bencana",
                     start_date=date(today.year + 1, 3, 1).isoformat(), end_date=date(today.year + 4, 2, 28).isoformat(),
-                    urusan=["penanggulangan_bencana"]).json()
+                    urusan=["trantibum_linmas"]).json()
     walk_to(stack, foreign["id"], "UNDER_REVIEW")
 
     # A5: a draft.
     drafted = draft(stack, kota, title="Kesepakatan Bersama Pengembangan Wisata Sungai Batanghari",
                     start_date=date(today.year + 1, 1, 1).isoformat(), end_date=date(today.year + 3, 12, 31).isoformat(),
-                    urusan=["pariwisata"], value=75_500_000).json()
+                    urusan=["pariwisata"], value=75_500_000,
+                    funding=[{"source": "apbd", "amount": 75_500_000, "budgeted": True}]).json()
 
     # Wait for the scheduler (activation, H-90 reminders) and the projector before evaluations.
     for agreement_id in (kb["id"], pks["id"], unja_kb["id"]):

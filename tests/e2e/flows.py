@@ -22,7 +22,7 @@ def draft(stack, partner_id, **fields):
     """The answer to drafting (sent again until the agreements replica knows the partner)."""
     body = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kesepakatan Bersama Uji",
             "partner_ids": [partner_id], "start_date": "2026-01-01", "end_date": "2030-12-31",
-            "lead_opd": "SETDA-KS", "urusan": ["pariwisata"], "burdens_public": False, "budgeted_in_apbd": True}
+            "lead_opd": "SETDA", "urusan": ["pariwisata"], "burdens_public": False}
     body.update(fields)
     r = workflow.draft(stack.client, body)
     assert r.status_code == 201 or r.json().get("rule") != "partner_not_found", "partner never reached the replica"

@@ -121,6 +121,11 @@ def test_two_officers_editing_one_draft_one_gets_412(stack):
     ({"partner_ids": ["partner-does-not-exist"]}, 422, "partner_not_found"),
     ({"category": "KSDPK", "ksdd_type": None}, 422, "category_partner_mismatch"),
     ({"start_date": "31-12-2026"}, 422, "validation_failed"),
+    ({"urusan": ["perencanaan pembangunan"]}, 422, "unknown_urusan"),
+    ({"lead_opd": "SETDA-KS"}, 422, "unknown_opd"),
+    ({"value": 5}, 422, "funding_required"),
+    ({"funding": [{"source": "dak", "amount": 5}]}, 422, "unknown_funding_source"),
+    ({"ksdd_type": "wajib"}, 422, "ksdd_wajib_requires_neighbour"),
 ])
 def test_bad_drafts_are_refused_by_name_and_store_nothing(stack, fields, status, rule):
     partner = register_verified(stack)
@@ -128,7 +133,7 @@ def test_bad_drafts_are_refused_by_name_and_store_nothing(stack, fields, status,
     before = stack.call("GET", "evaluation", "/api/v1/agreements", params={"partner": partner}).json()["total"]
     body = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Uji",
             "partner_ids": [partner], "start_date": "2026-01-01", "end_date": "2030-12-31", "lead_opd": "SETDA",
-            "urusan": ["x"], "burdens_public": False, "budgeted_in_apbd": True, **fields}
+            "urusan": ["pariwisata"], "burdens_public": False, **fields}
     r = stack.call("POST", "agreements", "/api/v1/agreements", json=body)
     assert r.status_code == status and r.json()["rule"] == rule, r.text
     assert r.headers["Content-Type"].startswith("application/problem+json") and r.json()["errors"]
@@ -224,7 +229,9 @@ def test_an_addendum_goes_through_the_procedure_and_the_register_shows_where_it_
     wait_until(lambda: stack.call("GET", "agreements", f"/api/v1/agreements/{kb['id']}").json()["status"] == "ACTIVE",
                30, what="scheduler activates the KB")
     add = "addenda/1"
-    act(stack, kb["id"], "addenda", "kerjasama", {"reason": "Nilai bertambah", "changes": {"value": 1_200_000_000}})
+    act(stack, kb["id"], "addenda", "kerjasama", {"reason": "Nilai bertambah",
+                                                "changes": {"funding": [{"source": "apbd", "amount": 1_200_000_000,
+                                                                         "budgeted": True}]}})
     act(stack, kb["id"], f"{add}/submit", "kerjasama")
     act(stack, kb["id"], f"{add}/review", "tkksd", {"recommended": True, "notes": "Layak"}, expect=200)
     r = stack.call("POST", "agreements", f"/api/v1/agreements/{kb['id']}/{add}/sign", role="pimpinan",
@@ -241,7 +248,8 @@ def test_an_addendum_goes_through_the_procedure_and_the_register_shows_where_it_
     item = wait_until(lambda: (i := register_item(stack, kb["id"])) and i.get("amendment_count") == 1 and i, 30,
                       what="the signed addendum in the register")
     assert item["value"] == 1_200_000_000 and item["open_addendum"] is None
-    assert [(a["addendum_no"], a["status"], a["changed"]) for a in item["addenda"]] == [(1, "SIGNED", ["value"])]
+    assert [(a["addendum_no"], a["status"], sorted(a["changed"])) for a in item["addenda"]] == [
+        (1, "SIGNED", ["funding", "value"])]
     feed = stack.call("GET", "evaluation", "/api/v1/feed", params={"subject": kb["id"], "per_page": 50}).json()
     assert {"agreement.addendum_drafted", "agreement.addendum_review_recorded", "agreement.addendum_dprd_approved",
             "agreement.amended"} <= {e["event_type"] for e in feed["items"]}

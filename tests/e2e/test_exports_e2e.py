@@ -78,7 +78,7 @@ def seeded(stack):
                                               "signatory_position": "kepala_daerah", "signed_on": f"{YEAR}-02-15"})
     pks = draft(stack, partner, document_kind="PKS", parent_kb_id=kb["id"], title=f"=PKS Ekspor {tag}",
                 lead_opd="DISKOMINFO", start_date=f"{YEAR}-04-01", end_date=f"{YEAR + 2}-12-31",
-                value=1_250_000_000).json()
+                value=1_250_000_000, funding=[{"source": "apbd", "amount": 1_250_000_000, "budgeted": True}]).json()
     to_ready(stack, pks["id"], reviewed_on=f"{YEAR}-03-10")
     act(stack, pks["id"], "sign", "pimpinan", {"signatory_name": "Sekretaris Daerah", "power_of_attorney_ref":
                                                "SK-KUASA/1", "signatory_position": "sekretaris_daerah",

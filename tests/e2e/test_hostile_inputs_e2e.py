@@ -20,7 +20,7 @@ from tests.support import wait_until
 
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kesepakatan Bersama Uji",
          "partner_ids": ["partner-x"], "start_date": "2026-01-01", "end_date": "2030-12-31",
-         "lead_opd": "SETDA-KS", "urusan": ["pariwisata"], "burdens_public": False, "budgeted_in_apbd": True}
+         "lead_opd": "SETDA", "urusan": ["pariwisata"], "burdens_public": False}
 
 
 def problem(response, status=422):
@@ -158,15 +158,32 @@ def test_evidence_keeps_its_allowed_media_type(stack):
     assert r.status_code == 201 and r.json()["media_type"].endswith("spreadsheetml.sheet")  # from the extension
 
 
-def test_odd_values_the_edge_accepts_keep_the_read_model_moving(stack):
-    """What the edge still accepts and becomes a key in a read model (an urusan with a dot or a
-    leading $, an OPD code with a dot) is applied, the statistics keep refreshing, nothing is
-    dead-lettered, and later commands reach the read model as usual."""
+def test_odd_values_stored_before_the_vocabularies_keep_the_read_model_moving(stack):
+    """Urusan and OPD codes are vocabulary codes now, so the edge refuses odd ones by name; what an
+    older event still carries (an urusan with a dot or a leading $, an OPD code with a dot) and becomes
+    a key in a read model is applied, the statistics keep refreshing, nothing is dead-lettered, and
+    later commands reach the read model as usual."""
     partner = register_verified(stack)
-    odd = draft(stack, partner, urusan=["Urusan 1.2", "$where"], lead_opd="DINAS.PU").json()
+    for fields, rule in (({"urusan": ["Urusan 1.2", "$where"]}, "unknown_urusan"), ({"lead_opd": "DINAS.PU"}, "unknown_opd")):
+        r = draft(stack, partner, **fields)
+        assert r.status_code == 422 and r.json()["rule"] == rule, r.text
+    sid = f"agreement-{uuid.uuid4()}"
+    data = {**DRAFT, "partner_ids": [partner], "title": "Naskah lama yang aneh", "urusan": ["Urusan 1.2", "$where"],
+            "lead_opd": "DINAS.PU", "our_number": None, "partner_number": None, "purpose": "", "scope": "",
+            "location": "", "value": 5_000_000, "funding_scheme": None, "parent_kb_id": None,
+            "extends_agreement_id": None, "budgeted_in_apbd": False}  # schema version 1: the old flag
+    event = seal(event_type="agreement.drafted", data=data, stream_id=sid, stream_type="agreement", version=1,
+                 prev_hash=GENESIS_HASH, occurred_at=datetime.now(timezone.utc),
+                 actor=Actor("u-ks", "kerjasama", "Bagian Kerja Sama"), correlation_id="c-legacy-odd")
+    publisher = KafkaPublisher(Settings.from_env({"prefix": stack.settings.prefix,
+                                                  "kafka_bootstrap": stack.profile.kafka_bootstrap}))
+    try:
+        publisher.publish([(stack.settings.topic("agreements"), sid, event)])
+    finally:
+        publisher.close()
     later = draft(stack, partner, title="Sesudah yang aneh").json()
-    for agreement in (odd, later):
-        wait_until(lambda: stack.call("GET", "evaluation", f"/api/v1/agreements/{agreement['id']}").status_code == 200,
+    for agreement_id in (sid, later["id"]):
+        wait_until(lambda: stack.call("GET", "evaluation", f"/api/v1/agreements/{agreement_id}").status_code == 200,
                    60, what="in the register")
 
     def counted():
@@ -174,7 +191,10 @@ def test_odd_values_the_edge_accepts_keep_the_read_model_moving(stack):
         return figures["by_urusan"].get("Urusan 1\uff0e2") and figures["by_lead_opd"].get("DINAS\uff0ePU")
     wait_until(counted, 60, what="statistics refreshed with the odd values as keys")
     letters = stack.call("GET", "evaluation", "/api/v1/deadletters", role="admin", params={"status": "open"}).json()
-    assert not [d for d in letters["items"] if d["stream_id"] in (odd["id"], later["id"])]
+    assert not [d for d in letters["items"] if d["stream_id"] in (sid, later["id"])]
+    # the projector lifted the old flag into funding sources (shared/vocabularies/funding.py)
+    legacy = stack.call("GET", "evaluation", f"/api/v1/agreements/{sid}").json()
+    assert legacy["funding"] == [{"source": "apbd", "amount": 5_000_000, "budgeted": False}]
 
 
 def test_a_query_number_beyond_64_bits_is_refused(stack):

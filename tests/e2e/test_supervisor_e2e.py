@@ -47,8 +47,8 @@ class Client(threading.Thread):
         assert s.call("POST", "partners", f"/api/v1/partners/{pid}/verify", json={}).status_code == 200
         self.partners.append(pid)
         body = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": f"Kesepakatan {pid[-6:]}",
-                "partner_ids": [pid], "start_date": "2026-01-01", "end_date": "2028-12-31", "lead_opd": "SETDA-KS",
-                "urusan": ["pariwisata"], "burdens_public": False, "budgeted_in_apbd": True}
+                "partner_ids": [pid], "start_date": "2026-01-01", "end_date": "2028-12-31", "lead_opd": "SETDA",
+                "urusan": ["pariwisata"], "burdens_public": False}
 
         def drafted():  # the partner reaches the agreements service's replica through Kafka
             r = s.call("POST", "agreements", "/api/v1/agreements", json=body)

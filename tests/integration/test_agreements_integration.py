@@ -70,9 +70,9 @@ def replica(settings, service):
 
 def draft_body(pid):
     from datetime import date
-    return DraftAgreement(category="KSDD", ksdd_type="wajib", document_kind="KB", title="KB Uji",
+    return DraftAgreement(category="KSDD", ksdd_type="sukarela", document_kind="KB", title="KB Uji",
                           partner_ids=(pid,), start_date=date(2026, 4, 1), end_date=date(2028, 3, 31),
-                          lead_opd="SETDA", urusan=("perhubungan",), burdens_public=False, budgeted_in_apbd=True)
+                          lead_opd="SETDA", urusan=("perhubungan",), burdens_public=False)
 
 
 def test_replica_catches_up_and_rules_use_it(service, replica):

@@ -512,10 +512,10 @@ class ReplicaFed:
     def __init__(self, db):
         self.db, self.versions, self.state = db, {}, {}
 
-    def __call__(self, id, name, kind, status="verified", country="ID"):
+    def __call__(self, id, name, kind, status="verified", country="ID", region_code=None):
         if id not in self.versions:
             self._apply(id, "partner.registered", {"name": name, "kind": kind, "country": country,
-                                                   "region_code": "15.71", "contacts": []})
+                                                   "region_code": region_code, "contacts": []})
             self.state[id] = {"name": name, "country": country, "status": "registered"}
         old = self.state[id]
         if (name, country) != (old["name"], old["country"]):
@@ -557,12 +557,15 @@ class TestPartnerDirectoryContract:
         partners, given = directory
         given("partner-my", "Kerajaan Negeri Johor", "pemda_luar_negeri", country="MY")
         given("partner-off", "CV Lama", "pihak_ketiga", status="deactivated")
-        views, _ = partners.views(["partner-my", "partner-off"])
+        given("partner-kota", "Kota Jambi", "daerah_lain", region_code="15.71")  # the KSDD wajib border rule
+        views, _ = partners.views(["partner-my", "partner-off", "partner-kota"])
         assert views == [
             {"id": "partner-my", "name": "Kerajaan Negeri Johor", "kind": "pemda_luar_negeri", "status": "verified",
-             "country": "MY"},
+             "country": "MY", "region_code": None},
             {"id": "partner-off", "name": "CV Lama", "kind": "pihak_ketiga", "status": "deactivated",
-             "country": "ID"},
+             "country": "ID", "region_code": None},
+            {"id": "partner-kota", "name": "Kota Jambi", "kind": "daerah_lain", "status": "verified",
+             "country": "ID", "region_code": "15.71"},
         ]
 
     def test_the_latest_state_is_seen(self, directory):

@@ -38,6 +38,8 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
+from shared.vocabularies import Vocabularies, default as default_vocabularies
+from shared.vocabularies.funding import LEGACY_FLAG, legacy_funding
 
 import services.agreements.domain.rules as rules
 from .rules import AddendumStatus, AttachmentKind, Category, DocumentKind, PartnerSuccession, PartnerView, Rule, Status, refuse
@@ -87,11 +89,14 @@ REMINDER_DAYS = 90
 
 EDITABLE_FIELDS = (
     "title", "our_number", "partner_number", "urusan", "purpose", "scope", "location", "lead_opd",
-    "start_date", "end_date", "value", "funding_scheme", "burdens_public", "budgeted_in_apbd", "ksdd_type",
+    "start_date", "end_date", "value", "funding", "funding_scheme", "burdens_public", "ksdd_type",
 )
 AMENDABLE_FIELDS = (
-    "title", "urusan", "purpose", "scope", "location", "lead_opd", "end_date", "value", "funding_scheme",
+    "title", "urusan", "purpose", "scope", "location", "lead_opd", "end_date", "value", "funding", "funding_scheme",
 )
+# Schema versions of the events whose shape changed (older ones are lifted by ``upcasters.py``):
+# 2 = funding as sources with amounts instead of the ``budgeted_in_apbd`` flag (issue 11).
+TERMS_SCHEMA_VERSION = 2
 ACTIVITY_FIELDS = (
     "name", "indicator", "target", "unit", "schedule_start", "schedule_end", "responsible_opd", "budget",
 )
@@ -116,7 +121,7 @@ def _decode(name: str, value: Any) -> Any:
     if name in _DATE_FIELDS and value is not None:
         return date.fromisoformat(value)
     if isinstance(value, list):
-        return list(value)
+        return [dict(v) if isinstance(v, Mapping) else v for v in value]
     return value
 
 
@@ -176,8 +181,11 @@ class Agreement(Aggregate):
         self.end_date: date | None = None
         self.value = 0
         self.funding_scheme: str | None = None
+        self.funding: list[dict] = []
+        # Set only for agreements drafted before funding sources (their old ``budgeted_in_apbd``):
+        # their funding follows their value, as the flag did.
+        self._legacy_budgeted: bool | None = None
         self.burdens_public = False
-        self.budgeted_in_apbd = False
         self.partner_ids: list[str] = []
         self.parent_kb_id: str | None = None
         self.extends_agreement_id: str | None = None
@@ -207,7 +215,7 @@ class Agreement(Aggregate):
 
     @property
     def dprd_required(self) -> bool:
-        return rules.dprd_required(self.category, self.burdens_public, self.budgeted_in_apbd)
+        return rules.dprd_required(self.category, self.burdens_public, self.funding)
 
     @property
     def central_required(self) -> bool:
@@ -280,10 +288,11 @@ class Agreement(Aggregate):
     def draft(
         self, *, role: str, category: str, document_kind: str, title: str, partners: Sequence[PartnerView | Mapping],
         start_date: date, end_date: date, lead_opd: str, urusan: Sequence[str], burdens_public: bool,
-        budgeted_in_apbd: bool, value: int = 0, funding_scheme: str | None = None, purpose: str = "",
-        scope: str = "", location: str = "", our_number: str | None = None, partner_number: str | None = None,
-        ksdd_type: str | None = None, parent_kb: Agreement | None = None, extends: Agreement | None = None,
-        partner_successions: Sequence[PartnerSuccession | Mapping] = (),
+        funding: Sequence[Mapping[str, Any]] = (), value: int | None = None, funding_scheme: str | None = None,
+        purpose: str = "", scope: str = "", location: str = "", our_number: str | None = None,
+        partner_number: str | None = None, ksdd_type: str | None = None, parent_kb: Agreement | None = None,
+        extends: Agreement | None = None, partner_successions: Sequence[PartnerSuccession | Mapping] = (),
+        vocab: Vocabularies | None = None,
     ) -> list[NewEvent]:
         """``DraftAgreement``: Start a new agreement in DRAFT (only on an empty stream).
 
@@ -291,7 +300,11 @@ class Agreement(Aggregate):
         while drafting but must be by submission. ``extends`` makes this an extension of a
         SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind, with its
         partners (or their legal successors, ``partner_successions``), starting after its end.
+        ``funding`` lists the sources with amounts; ``value`` (their sum when left out) must equal it.
+        Urusan, lead OPD and funding sources are codes of the controlled vocabularies (``vocab``,
+        default: packaged).
         """
+        vocab = vocab or default_vocabularies()
         rules.check_role("draft", role)
         if self.status is not None:
             raise InvalidTransition("draft", self.status)
@@ -299,9 +312,14 @@ class Agreement(Aggregate):
         document_kind = rules.to_enum(DocumentKind, document_kind, "document_kind")
         ksdd_type = rules.check_ksdd_type(category, ksdd_type)
         rules.check_term(start_date, end_date)
-        rules.check_amount("value", value)
+        urusan = rules.check_urusan(urusan, vocab)
+        rules.check_opd(lead_opd, vocab, "lead_opd")
+        if value is None:
+            value = sum(int(item.get("amount") or 0) for item in funding if not isinstance(item.get("amount"), bool))
+        funding = rules.check_funding(funding, value, vocab)
         views = [PartnerView.of(p) for p in partners]
         rules.check_partner_kinds(category, views)
+        rules.check_ksdd_neighbours(category, ksdd_type, views, vocab)
         partner_ids = [p.id for p in views]
         parent_kb_id = _parent_kb_id(parent_kb, category=category, document_kind=document_kind, current=None,
                                      partner_ids=partner_ids, start=start_date, end=end_date, require_signed=False)
@@ -316,34 +334,42 @@ class Agreement(Aggregate):
             "our_number": our_number, "partner_number": partner_number, "urusan": list(urusan),
             "purpose": purpose, "scope": scope, "location": location, "lead_opd": lead_opd,
             "start_date": start_date.isoformat(), "end_date": end_date.isoformat(), "value": value,
-            "funding_scheme": funding_scheme, "burdens_public": bool(burdens_public),
-            "budgeted_in_apbd": bool(budgeted_in_apbd), "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
+            "funding": funding, "funding_scheme": funding_scheme, "burdens_public": bool(burdens_public),
+            "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
             "extends_agreement_id": extends.stream_id if extends is not None else None,
             "partner_successions": [s.as_dict() for s in successions],
-        })]
+        }, TERMS_SCHEMA_VERSION)]
 
     def edit_draft(self, *, role: str, changes: Mapping[str, Any],
                    partners: Sequence[PartnerView | Mapping] | None = None,
-                   parent_kb: Agreement | None = None, extends: Agreement | None = None) -> list[NewEvent]:
+                   parent_kb: Agreement | None = None, extends: Agreement | None = None,
+                   vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``EditDraft``: Change fields of a DRAFT (``EDITABLE_FIELDS``; ``partners`` replaces the parties).
 
         Category and document kind are fixed: cancel and draft again to change them (so are the
         extended agreement and the declared successions; an extension's edit is checked against
         ``extends``). Returns no events when nothing actually changes.
         """
+        vocab = vocab or default_vocabularies()
         rules.check_role("edit_draft", role)
         rules.check_state("edit_draft", self.status)
         _check_field_names(changes, EDITABLE_FIELDS)
         merged = {name: getattr(self, name) for name in EDITABLE_FIELDS}
         merged.update(changes)
+        if "funding" in changes and "value" not in changes:  # the value follows the new sources
+            merged["value"] = sum(int(i.get("amount") or 0) for i in merged["funding"]
+                                  if not isinstance(i.get("amount"), bool))
         merged["ksdd_type"] = rules.check_ksdd_type(self.category, merged["ksdd_type"])
         rules.check_term(merged["start_date"], merged["end_date"])
         self._check_activities_within(merged["start_date"], merged["end_date"])
-        rules.check_amount("value", merged["value"])
+        merged["urusan"] = rules.check_urusan(merged["urusan"], vocab)
+        rules.check_opd(merged["lead_opd"], vocab, "lead_opd")
+        merged["funding"] = rules.check_funding(merged["funding"], merged["value"], vocab)
         partner_ids = self.partner_ids
         if partners is not None:
             views = [PartnerView.of(p) for p in partners]
             rules.check_partner_kinds(self.category, views)
+            rules.check_ksdd_neighbours(self.category, merged["ksdd_type"], views, vocab)
             partner_ids = [p.id for p in views]
         parent_kb_id = self.parent_kb_id
         if parent_kb is not None:  # re-link (or first link, for a SINERGI PKS) to this KB
@@ -356,22 +382,25 @@ class Agreement(Aggregate):
                 if _encode(value) != _encode(getattr(self, name))}
         if not diff:
             return []
-        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff})]
+        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff}, TERMS_SCHEMA_VERSION)]
 
     # --- workflow ----------------------------------------------------------------------------
 
     def submit(self, *, role: str, partners: Sequence[PartnerView | Mapping],
                parent_kb: Agreement | None = None, extends: Agreement | None = None,
-               final_evaluations: Sequence[Mapping[str, Any]] = ()) -> list[NewEvent]:
+               final_evaluations: Sequence[Mapping[str, Any]] = (), vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``SubmitAgreement``: DRAFT → SUBMITTED; all parties verified, a PKS's KB signed (``partners``:
-        current views). An extension still fits ``extends`` and that agreement's final evaluation is
-        finalized (``final_evaluations``: its finalized AKHIR evaluations) or waived; the submission
-        records which."""
+        current views), a KSDD wajib only with bordering regions. An extension still fits ``extends``
+        and that agreement's final evaluation is finalized (``final_evaluations``: its finalized AKHIR
+        evaluations) or waived; the submission records which."""
+        vocab = vocab or default_vocabularies()
         rules.check_role("submit", role)
         rules.check_state("submit", self.status)
         views = [PartnerView.of(p) for p in partners]
         rules.check_partners_verified(self.partner_ids, views)
-        rules.check_partner_kinds(self.category, [p for p in views if p.id in self.partner_ids])
+        parties = [p for p in views if p.id in self.partner_ids]
+        rules.check_partner_kinds(self.category, parties)
+        rules.check_ksdd_neighbours(self.category, self.ksdd_type, parties, vocab)
         self._check_parent(parent_kb, end=self.end_date)
         data = {"dprd_required": self.dprd_required, "central_required": self.central_required}
         if self.extends_agreement_id is not None:
@@ -488,13 +517,17 @@ class Agreement(Aggregate):
         return [self._emit(EventType.EXPIRED, {"expired_on": (self.end_date + timedelta(days=1)).isoformat(),
                                                "end_date": self.end_date.isoformat()})]
 
-    def terminate(self, *, role: str, reason: str, on: date, today: date) -> list[NewEvent]:
-        """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
+    def terminate(self, *, role: str, reason: str, on: date, today: date, reason_code: str = "lainnya",
+                  vocab: Vocabularies | None = None) -> list[NewEvent]:
+        """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the ground
+        (``reason_code`` from ``termination_reasons.json``) and its explanation (``reason``)."""
+        vocab = vocab or default_vocabularies()
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
         rules.check_act_date("on", on, today=today, previous=self.previous_step())
-        return [self._emit(EventType.TERMINATED,
-                           {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
+        reason_code = rules.check_termination_reason(reason_code, vocab)
+        return [self._emit(EventType.TERMINATED, {"reason": rules.check_reason(reason), "reason_code": reason_code,
+                                                  "terminated_on": on.isoformat()})]
 
     def reject(self, *, role: str, reason: str) -> list[NewEvent]:
         """``RejectAgreement``: Any state before SIGNED → REJECTED."""
@@ -540,15 +573,26 @@ class Agreement(Aggregate):
         rules.check_addendum_state(command, addendum["status"])
         return addendum
 
-    def _check_addendum_changes(self, changes: Mapping[str, Any], parent_kb: Agreement | None) -> dict:
+    def _check_addendum_changes(self, changes: Mapping[str, Any], parent_kb: Agreement | None,
+                                vocab: Vocabularies | None = None) -> dict:
         """The changes an addendum proposes, checked against the agreement as it is now: amendable
-        fields only, a lawful term that still holds the work plan and (for a PKS) lies within its KB."""
+        fields only, codes of the controlled vocabularies, funding that adds up to the value, a lawful term that still holds the work plan and (for a PKS) lies within its KB."""
         if not changes:
             raise refuse(Rule.ADDENDUM_CHANGES_REQUIRED, "an addendum changes at least one term",
                          fields={"changes": "at least one field"})
         _check_field_names(changes, AMENDABLE_FIELDS)
-        if "value" in changes:
-            rules.check_amount("value", changes["value"])
+        vocab = vocab or default_vocabularies()
+        changes = dict(changes)
+        if "urusan" in changes:
+            changes["urusan"] = rules.check_urusan(changes["urusan"], vocab)
+        if "lead_opd" in changes:
+            rules.check_opd(changes["lead_opd"], vocab, "lead_opd")
+        if "value" in changes or "funding" in changes:
+            funding = changes.get("funding", self.funding)
+            value = changes.get("value", sum(int(i.get("amount") or 0) for i in funding
+                                             if not isinstance(i.get("amount"), bool)))
+            changes["funding"] = rules.check_funding(funding, value, vocab)
+            changes["value"] = value
         if "end_date" in changes:
             end = changes["end_date"]
             rules.check_term(self.start_date, end)
@@ -574,7 +618,7 @@ class Agreement(Aggregate):
         return {name: _decode(name, value) for name, value in addendum["changes"].items()}
 
     def draft_addendum(self, *, role: str, reason: str, changes: Mapping[str, Any],
-                       parent_kb: Agreement | None = None) -> list[NewEvent]:
+                       parent_kb: Agreement | None = None, vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``DraftAddendum``: Open addendum n+1 on a SIGNED/ACTIVE agreement: the proposed ``changes`` (of
         ``AMENDABLE_FIELDS``) and why. Nothing changes in the agreement until it is signed; only one
         addendum is open at a time."""
@@ -585,7 +629,7 @@ class Agreement(Aggregate):
                          f"addendum {self.open_addendum['addendum_no']} is in progress: sign, withdraw or reject it "
                          "first", kind=Refusal.CONFLICT)
         reason = rules.check_reason(reason)
-        changes = self._check_addendum_changes(changes, parent_kb)
+        changes = self._check_addendum_changes(changes, parent_kb, vocab)
         number = max((a["addendum_no"] for a in self.addenda), default=0) + 1
         return [self._emit(EventType.ADDENDUM_DRAFTED, {
             "addendum_no": number, "reason": reason, "changes": {k: _encode(v) for k, v in changes.items()},
@@ -593,11 +637,12 @@ class Agreement(Aggregate):
         })]
 
     def edit_addendum(self, *, role: str, addendum_no: int, changes: Mapping[str, Any] | None = None,
-                      reason: str | None = None, parent_kb: Agreement | None = None) -> list[NewEvent]:
+                      reason: str | None = None, parent_kb: Agreement | None = None,
+                      vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``EditAddendum``: Revise an addendum in DRAFT: ``changes`` (when given) replace the proposed
         changes as a whole, ``reason`` (when given) the reason. No events when nothing changes."""
         addendum = self._addendum("edit_addendum", role, addendum_no)
-        new_changes = self._check_addendum_changes(changes, parent_kb) if changes is not None else \
+        new_changes = self._check_addendum_changes(changes, parent_kb, vocab) if changes is not None else \
             self._addendum_changes(addendum)
         new_reason = rules.check_reason(reason) if reason is not None else addendum["reason"]
         encoded = {k: _encode(v) for k, v in new_changes.items()}
@@ -732,11 +777,12 @@ class Agreement(Aggregate):
     def add_activity(
         self, *, role: str, opd: str | None = None, activity_id: str, name: str, indicator: str,
         target: float | int, unit: str, schedule_start: date, schedule_end: date, responsible_opd: str,
-        budget: int = 0,
+        budget: int = 0, vocab: Vocabularies | None = None,
     ) -> list[NewEvent]:
         """``AddActivity``: Add an activity to the work plan of a PKS being drafted or in force (OPD
         officers: the lead OPD's only)."""
         self._check_work_plan("add_activity", role, opd)
+        rules.check_opd(responsible_opd, default_vocabularies() if vocab is None else vocab, "responsible_opd")
         if activity_id in self.activities:
             raise refuse(Rule.ACTIVITY_EXISTS, f"activity '{activity_id}' already exists", kind=Refusal.CONFLICT)
         values = {"name": name, "indicator": indicator, "target": target, "unit": unit,
@@ -747,11 +793,13 @@ class Agreement(Aggregate):
                            {"activity_id": activity_id, **{k: _encode(v) for k, v in values.items()}})]
 
     def update_activity(self, *, role: str, opd: str | None = None, activity_id: str,
-                        changes: Mapping[str, Any]) -> list[NewEvent]:
+                        changes: Mapping[str, Any], vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``UpdateActivity``: Change fields of an activity (``ACTIVITY_FIELDS``); no events when nothing changes."""
         self._check_work_plan("update_activity", role, opd)
         activity = self._activity(activity_id)
         _check_field_names(changes, ACTIVITY_FIELDS)
+        if "responsible_opd" in changes:
+            rules.check_opd(changes["responsible_opd"], vocab or default_vocabularies(), "responsible_opd")
         merged = {name: getattr(activity, name) for name in ACTIVITY_FIELDS}
         merged.update(changes)
         check_activity_fields(merged, self.start_date, self.end_date)
@@ -809,11 +857,24 @@ class Agreement(Aggregate):
             setattr(self, name, _decode(name, data[name]))
         # Drafts recorded before successions existed carry none.
         self.partner_successions = [PartnerSuccession.of(s) for s in data.get("partner_successions", ())]
+        self._legacy_budgeted = data.get(LEGACY_FLAG)
         self.status = Status.DRAFT.value
 
     def when_agreement_draft_edited(self, data: Mapping[str, Any]) -> None:
-        for name, value in data["changes"].items():
-            setattr(self, name, _decode(name, value))
+        self._apply_terms(data["changes"])
+
+    def _apply_terms(self, changes: Mapping[str, Any]) -> None:
+        """Changed terms (a draft edit or an addendum); an agreement from before funding sources
+        keeps its funding derived from its value and old flag until sources are given."""
+        for name, value in changes.items():
+            if name == LEGACY_FLAG:
+                self._legacy_budgeted = value
+            else:
+                setattr(self, name, _decode(name, value))
+        if "funding" in changes:
+            self._legacy_budgeted = None
+        elif self._legacy_budgeted is not None and ("value" in changes or LEGACY_FLAG in changes):
+            self.funding = legacy_funding(self.value, self._legacy_budgeted)
 
     def when_agreement_submitted(self, data: Mapping[str, Any]) -> None:
         self.status = Status.SUBMITTED.value
@@ -856,7 +917,8 @@ class Agreement(Aggregate):
         self.status = Status.EXPIRED.value
 
     def when_agreement_terminated(self, data: Mapping[str, Any]) -> None:
-        self.termination = {"reason": data["reason"], "terminated_on": data["terminated_on"]}
+        self.termination = {"reason": data["reason"], "reason_code": data.get("reason_code", "lainnya"),
+                            "terminated_on": data["terminated_on"]}
         self.status = Status.TERMINATED.value
 
     def when_agreement_rejected(self, data: Mapping[str, Any]) -> None:
@@ -912,8 +974,7 @@ class Agreement(Aggregate):
         self._addendum_record(data).update(status=AddendumStatus.REJECTED.value, closing_reason=data["reason"])
 
     def when_agreement_amended(self, data: Mapping[str, Any]) -> None:
-        for name, value in data["changes"].items():
-            setattr(self, name, _decode(name, value))
+        self._apply_terms(data["changes"])
         self.amendments.append({key: data[key] for key in (
             "addendum_no", "number", "partner_number", "signed_on", "reason", "signatory", "changes", "previous")})
         addendum = next((a for a in self.addenda if a["addendum_no"] == data["addendum_no"]), None)
@@ -982,8 +1043,8 @@ class Agreement(Aggregate):
             "our_number": self.our_number, "partner_number": self.partner_number, "urusan": list(self.urusan),
             "purpose": self.purpose, "scope": self.scope, "location": self.location, "lead_opd": self.lead_opd,
             "start_date": _iso(self.start_date), "end_date": _iso(self.end_date), "value": self.value,
-            "funding_scheme": self.funding_scheme, "burdens_public": self.burdens_public,
-            "budgeted_in_apbd": self.budgeted_in_apbd, "partner_ids": list(self.partner_ids),
+            "funding": _deepcopy(self.funding), "funding_scheme": self.funding_scheme,
+            "burdens_public": self.burdens_public, "partner_ids": list(self.partner_ids),
             "parent_kb_id": self.parent_kb_id, "extends_agreement_id": self.extends_agreement_id,
             "partner_successions": [s.as_dict() for s in self.partner_successions],
             "final_evaluation_waiver": dict(self.final_evaluation_waiver) if self.final_evaluation_waiver else None,

@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from shared.domain import DomainError, InvalidTransition, Refusal
+from shared.vocabularies import Vocabularies
+from shared.vocabularies.funding import dprd_burden, total as funding_total
 
 
 # --- vocabularies -----------------------------------------------------------------------------
@@ -205,6 +207,16 @@ class Rule(StrEnum):
     ADDENDUM_NOT_FOUND = "addendum_not_found"
     ADDENDUM_REVIEW_REQUIRED = "addendum_review_required"
     ADDENDUM_CHANGES_REQUIRED = "addendum_changes_required"
+    # controlled vocabularies (shared/vocabularies)
+    UNKNOWN_URUSAN = "unknown_urusan"
+    UNKNOWN_OPD = "unknown_opd"
+    UNKNOWN_FUNDING_SOURCE = "unknown_funding_source"
+    UNKNOWN_TERMINATION_REASON = "unknown_termination_reason"
+    KSDD_WAJIB_REQUIRES_NEIGHBOUR = "ksdd_wajib_requires_neighbour"
+    # funding (sources with amounts)
+    INVALID_FUNDING = "invalid_funding"
+    FUNDING_REQUIRED = "funding_required"
+    VALUE_DIFFERS_FROM_FUNDING = "value_differs_from_funding"
 
 
 def refuse(rule: Rule, detail: str, *, kind: Refusal = Refusal.INVALID,
@@ -391,8 +403,8 @@ EDITORIAL_FIELDS = frozenset({"title"})
 # from, the parties (PP 28/2018: DPRD approval concerns burdens on the public and on the APBD). Some
 # are not amendable today (start, parties, burden flags); they are listed so that they go back to the
 # DPRD the day an addendum may change them.
-APPROVED_TERMS = frozenset({"start_date", "end_date", "value", "funding_scheme", "funding_sources", "partner_ids",
-                            "burdens_public", "budgeted_in_apbd"})
+APPROVED_TERMS = frozenset({"start_date", "end_date", "value", "funding", "funding_scheme", "partner_ids",
+                            "burdens_public"})
 
 
 def addendum_is_substantive(changes: Iterable[str]) -> bool:
@@ -410,14 +422,106 @@ def addendum_touches_approved_terms(changes: Iterable[str]) -> bool:
     return bool(set(changes) & APPROVED_TERMS)
 
 
-def dprd_required(category: str, burdens_public: bool, budgeted_in_apbd: bool) -> bool:
-    """DPRD approval: when the public is burdened, the APBD does not budget it, or it is foreign."""
-    return bool(burdens_public) or not budgeted_in_apbd or is_foreign(category)
+def dprd_required(category: str, burdens_public: bool, funding: Sequence[Mapping[str, Any]]) -> bool:
+    """DPRD approval (PP 28/2018): when the cooperation burdens the public, when money from the
+    region's own APBD is not yet budgeted in the current year's APBD, or when it is foreign.
+    Money from the partner, the APBN, CSR/TJSL or grants does not call for it (``funding``: the
+    checked sources, see ``check_funding``)."""
+    return bool(burdens_public) or dprd_burden(funding) or is_foreign(category)
 
 
 def central_required(category: str) -> bool:
     """Foreign cooperation also needs the central government's approval."""
     return is_foreign(category)
+
+
+# --- controlled vocabularies (shared/vocabularies: versioned data with their legal source) ---------
+
+def check_urusan(urusan: Sequence[Any], vocab: Vocabularies, field: str = "urusan") -> list[str]:
+    """Every urusan is a code of the UU 23/2014 list (at least one, none twice)."""
+    codes = list(urusan)
+    if not codes:
+        raise refuse(Rule.UNKNOWN_URUSAN, "name at least one urusan pemerintahan", fields={field: "at least one"})
+    unknown = vocab.urusan.unknown(codes)
+    if unknown:
+        raise refuse(Rule.UNKNOWN_URUSAN,
+                     f"not an urusan pemerintahan of UU 23/2014: {', '.join(map(str, unknown))}",
+                     fields={field: [f"unknown urusan: {u}" for u in unknown]})
+    return list(dict.fromkeys(codes))
+
+
+def check_opd(code: Any, vocab: Vocabularies, field: str) -> str:
+    """An OPD code of the region's catalogue (a Setda section is not an OPD: its OPD is SETDA)."""
+    if not vocab.opd.has(code):
+        raise refuse(Rule.UNKNOWN_OPD, f"{code!r} is not a perangkat daerah of {vocab.opd.meta.get('region_name')}",
+                     fields={field: f"unknown OPD: {code}"})
+    return code
+
+
+def check_termination_reason(code: Any, vocab: Vocabularies) -> str:
+    """A termination names one of the grounds of PP 28/2018 (``lainnya`` when none is given)."""
+    if not vocab.termination_reasons.has(code):
+        raise refuse(Rule.UNKNOWN_TERMINATION_REASON, f"{code!r} is not a termination reason",
+                     fields={"reason_code": f"one of: {', '.join(sorted(vocab.termination_reasons.codes))}"})
+    return code
+
+
+def check_ksdd_neighbours(category: str, ksdd_type: str | None, partners: Sequence["PartnerView"],
+                          vocab: Vocabularies) -> None:
+    """PP 28/2018 Pasal 4: a KSDD wajib is between regions that border each other; every partner
+    region must border the configured region in the region table (``regions.json``)."""
+    if category != Category.KSDD or ksdd_type != KsddType.WAJIB:
+        return
+    own = vocab.region_code
+    far = [p for p in partners if not (p.region_code and vocab.borders(own, p.region_code))]
+    if far:
+        names = ", ".join(f"{p.name or p.id} ({p.region_code or 'no region code'})" for p in far)
+        raise refuse(Rule.KSDD_WAJIB_REQUIRES_NEIGHBOUR,
+                     f"a KSDD wajib is between bordering regions; {names} does not border "
+                     f"{vocab.regions.name_of(own)} (choose sukarela)",
+                     fields={"ksdd_type": "sukarela: the partner region does not border ours"})
+
+
+def check_funding(funding: Sequence[Mapping[str, Any]], value: Any, vocab: Vocabularies) -> list[dict]:
+    """The funding sources (``[{source, amount, budgeted}]``) as recorded, checked against ``value``.
+
+    Each source is a code of ``funding_sources.json`` with a whole amount > 0, at most once. Money
+    from the region's own APBD states whether the current year's APBD budgets it (``budgeted``);
+    for other sources ``budgeted`` is recorded as None. The value is the sum of the sources: a
+    non-zero value needs sources, and a value that differs from their sum is refused.
+    """
+    check_amount("value", value)
+    out, seen = [], set()
+    for index, item in enumerate(funding):
+        where = f"funding.{index}"
+        source = item.get("source")
+        if not vocab.funding_sources.has(source):
+            raise refuse(Rule.UNKNOWN_FUNDING_SOURCE, f"{source!r} is not a funding source",
+                         fields={f"{where}.source": f"one of: {', '.join(sorted(vocab.funding_sources.codes))}"})
+        if source in seen:
+            raise refuse(Rule.INVALID_FUNDING, f"funding source {source} is listed twice",
+                         fields={f"{where}.source": "each source once"})
+        seen.add(source)
+        amount = item.get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise refuse(Rule.INVALID_FUNDING, "a funding source's amount is a whole number of rupiah above zero",
+                         fields={f"{where}.amount": "whole rupiah > 0"})
+        budgeted = item.get("budgeted")
+        if vocab.charges_region(source):
+            if not isinstance(budgeted, bool):
+                raise refuse(Rule.INVALID_FUNDING, f"state whether the current APBD budgets the {source} share",
+                             fields={f"{where}.budgeted": "true or false"})
+        else:
+            budgeted = None
+        out.append({"source": source, "amount": amount, "budgeted": budgeted})
+    if value and not out:
+        raise refuse(Rule.FUNDING_REQUIRED, "an agreement with a value names its funding sources",
+                     fields={"funding": "the sources of the value"})
+    if out and funding_total(out) != value:
+        raise refuse(Rule.VALUE_DIFFERS_FROM_FUNDING,
+                     f"the value {value} differs from the sum of the funding sources ({funding_total(out)})",
+                     fields={"value": f"must be {funding_total(out)}"})
+    return out
 
 
 # --- term -------------------------------------------------------------------------------------
@@ -539,13 +643,15 @@ class PartnerView:
     kind: str
     status: str
     country: str = "ID"
+    region_code: str | None = None
 
     @classmethod
     def of(cls, value: "PartnerView | Mapping[str, Any]") -> "PartnerView":
         if isinstance(value, PartnerView):
             return value
         return cls(id=value["id"], name=value.get("name", ""), kind=value["kind"],
-                   status=value["status"], country=value.get("country") or "ID")
+                   status=value["status"], country=value.get("country") or "ID",
+                   region_code=value.get("region_code"))
 
 
 def check_partner_kinds(category: str, partners: Sequence[PartnerView]) -> None:

@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 
 from services.evaluation.domain import ASSESSOR_KERJASAMA, ASSESSOR_OPD, ASSESSOR_TKKSD
 from services.evaluation.domain import Status as EvaluationStatus
-from services.evaluation.vocabulary import AgreementStatus as S, Category, cooperation_scope
+from services.evaluation.vocabulary import (
+    AgreementStatus as S, Category, cooperation_scope, funding_names, opd_name, urusan_names,
+)
 
 # ------------------------------------------------------------------------------ labels
 
@@ -209,14 +211,15 @@ def register_columns() -> list[Column]:
         Column("Jenis Mitra", lambda d: "; ".join(PARTNER_KIND_LABELS.get(k, k) for k in partner_kinds(d)),
                width=22),
         Column("Lingkup", lambda d: SCOPE_LABELS[scope_of(d)], width=14),
-        Column("Urusan", lambda d: ", ".join(d.get("urusan") or []), width=36),
-        Column("OPD Pengampu", lambda d: d.get("lead_opd"), width=16),
+        Column("Urusan", lambda d: "; ".join(urusan_names(d.get("urusan") or [])), width=36),
+        Column("OPD Pengampu", lambda d: opd_name(d.get("lead_opd")), width=36),
         Column("Tanggal Mulai", lambda d: to_date(d.get("start_date")), DATE),
         Column("Tanggal Berakhir", lambda d: to_date(d.get("end_date")), DATE),
         Column("Tanggal Penandatanganan", lambda d: to_date(d.get("signed_on")), DATE),
         Column("Status", lambda d: STATUS_LABELS.get(d.get("status"), d.get("status")), width=24),
         Column("Nilai (Rp)", lambda d: d.get("value"), MONEY, 18),
-        Column("Sumber Pendanaan", lambda d: d.get("funding_scheme"), width=36),
+        Column("Sumber Pendanaan", lambda d: "; ".join(funding_names(d.get("funding") or [])), width=36),
+        Column("Skema Pendanaan", lambda d: d.get("funding_scheme"), width=36),
         Column("Progres (%)", lambda d: d.get("progress"), DECIMAL, 12),
         Column("Skor Terakhir", lambda d: d.get("latest_score"), DECIMAL, 14),
         Column("Nilai Terakhir (1–5)", lambda d: d.get("latest_rating"), INT, 12),

@@ -15,7 +15,7 @@ from services.evaluation.exports.formatting import (
     CATEGORY_LABELS, DOCUMENT_LABELS, PARTNER_KIND_LABELS, SCOPE_LABELS, STATUS_LABELS, rating_label, scope_of,
     to_date,
 )
-from services.evaluation.vocabulary import SIGNED_OR_LATER, AgreementStatus as S
+from services.evaluation.vocabulary import SIGNED_OR_LATER, AgreementStatus as S, funding_names, opd_name, urusan_names
 
 # How OCDS names the contract statuses that are published.
 OCDS_STATUS = {S.SIGNED: "pending", S.ACTIVE: "active", S.EXPIRED: "terminated", S.TERMINATED: "terminated"}
@@ -83,9 +83,10 @@ def open_release(doc: Mapping, partners: Mapping[str, Mapping], published: str) 
                        "durationInDays": (end - start).days + 1 if start and end else None},
             "value": {"amount": value, "currency": "IDR"} if value is not None else None,
             "dateSigned": doc.get("signed_on"),
-            "items": [{"id": str(n), "description": u, "classification": {"scheme": "ID-URUSAN-PEMERINTAHAN",
-                                                                        "description": u}}
-                      for n, u in enumerate(doc.get("urusan") or [], start=1)],
+            "items": [{"id": str(n), "description": name,
+                       "classification": {"scheme": "ID-URUSAN-PEMERINTAHAN", "id": code, "description": name}}
+                      for n, (code, name) in enumerate(zip(doc.get("urusan") or [],
+                                                           urusan_names(doc.get("urusan") or [])), start=1)],
             "implementation": {"progressPercent": doc.get("progress"), "activities": activities},
         }],
         "cooperation": {
@@ -93,9 +94,13 @@ def open_release(doc: Mapping, partners: Mapping[str, Mapping], published: str) 
             "documentKind": doc.get("document_kind"),
             "documentKindLabel": DOCUMENT_LABELS.get(doc.get("document_kind")),
             "scope": scope_of(doc), "ksddType": doc.get("ksdd_type"), "leadOpd": doc.get("lead_opd"),
+            "leadOpdName": opd_name(doc.get("lead_opd")),
             "urusan": list(doc.get("urusan") or []), "location": doc.get("location") or None,
             "scopeOfWork": scope_text or None, "fundingScheme": doc.get("funding_scheme"),
-            "burdensPublic": doc.get("burdens_public"), "budgetedInApbd": doc.get("budgeted_in_apbd"),
+            "fundingSources": [{"source": f.get("source"), "name": name, "amount": f.get("amount"),
+                                "budgetedInApbd": f.get("budgeted")}
+                               for f, name in zip(doc.get("funding") or [], funding_names(doc.get("funding") or []))],
+            "burdensPublic": doc.get("burdens_public"),
             "ourNumber": doc.get("our_number"), "partnerNumber": doc.get("partner_number"),
             "parentAgreement": ocid(doc["parent_kb_id"]) if doc.get("parent_kb_id") else None,
             "extendsAgreement": ocid(doc["extends_agreement_id"]) if doc.get("extends_agreement_id") else None,

@@ -19,7 +19,7 @@ COLLECTION = "agreements"
 # or kind changes, found by _id (a query on partner_ids would scan the agreements on FerretDB).
 PARTNER_LINKS = "partner_agreements"
 TERMS = ("title", "our_number", "partner_number", "urusan", "purpose", "scope", "location", "lead_opd",
-         "start_date", "end_date", "value", "funding_scheme", "burdens_public", "budgeted_in_apbd", "ksdd_type")
+         "start_date", "end_date", "value", "funding", "funding_scheme", "burdens_public", "ksdd_type")
 NEXT_STATUS_EVENTS = ("review_recorded", "dprd_approved", "central_approved")
 STATUS_OF = {"submitted": S.SUBMITTED, "review_started": S.UNDER_REVIEW, "returned_for_revision": S.DRAFT,
              "signed": S.SIGNED, "activated": S.ACTIVE, "expired": S.EXPIRED, "terminated": S.TERMINATED,
@@ -75,6 +75,8 @@ class AgreementsProjection(Projection):
                            if k in data})
             if name in ("terminated", "rejected", "cancelled"):
                 fields["closing_reason"] = data.get("reason")
+            if name == "terminated":
+                fields["termination_reason_code"] = data.get("reason_code") or "lainnya"
         elif name == "expiry_reminder_raised":
             fields["reminder_raised_on"] = data["raised_on"]
         elif name == "document_attached":

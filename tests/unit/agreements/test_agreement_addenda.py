@@ -8,7 +8,7 @@ import pytest
 
 from services.agreements.domain import AMENDABLE_FIELDS, APPROVED_TERMS, EDITORIAL_FIELDS, Agreement, rules
 from shared.domain import Refusal
-from tests.unit.agreements.test_agreement_builders import END, amend, at, envelopes, refused, signed_pks
+from tests.unit.agreements.test_agreement_builders import funded, END, amend, at, envelopes, refused, signed_pks
 
 ON = date(2025, 6, 1)
 SIGN = dict(signatory_name="Bupati", signatory_position="kepala_daerah")
@@ -49,7 +49,7 @@ def test_every_amendable_field_is_classified():
 
 def test_a_substantive_addendum_is_reviewed_before_it_is_signed_and_applies_only_then():
     stream = at("ACTIVE")
-    addendum = drafted_addendum(stream, {"value": 200_000_000})
+    addendum = drafted_addendum(stream, {"funding": funded(amount=200_000_000)})
     assert (addendum["addendum_no"], addendum["status"], addendum["substantive"]) == (1, "DRAFT", True)
     with refused("addendum_review_required", Refusal.CONFLICT):
         stream.do("sign_addendum", role="pimpinan", addendum_no=1, number="ADD-1", signed_on=ON, **SIGN)
@@ -60,7 +60,8 @@ def test_a_substantive_addendum_is_reviewed_before_it_is_signed_and_applies_only
     assert stream.agreement.value == 150_000_000 and stream.status == "ACTIVE"  # still in force, unchanged
     events = stream.do("sign_addendum", role="pimpinan", addendum_no=1, number="ADD-1", signed_on=ON, **SIGN)
     assert [e.type for e in events] == ["agreement.amended"]
-    assert events[0].data["changes"] == {"value": 200_000_000} and events[0].data["reason"] == "Perubahan"
+    assert events[0].data["changes"] == {"funding": funded(amount=200_000_000), "value": 200_000_000}
+    assert events[0].data["reason"] == "Perubahan"
     assert stream.agreement.value == 200_000_000 and stream.agreement.open_addendum is None
 
 
@@ -85,9 +86,9 @@ def test_an_editorial_addendum_edited_into_a_substantive_one_needs_the_review():
 
 @pytest.mark.parametrize("category, burdens_public, changes, path", [
     # domestic, budgeted: the TKKSD alone, whatever changes
-    ("KSDD", False, {"value": 1}, ["READY_TO_SIGN"]),
+    ("KSDD", False, {"funding": funded(amount=1)}, ["READY_TO_SIGN"]),
     # the DPRD approved this one (it burdens the public): a change of value goes back to it, of scope not
-    ("KSDD", True, {"value": 1}, ["AWAITING_DPRD", "READY_TO_SIGN"]),
+    ("KSDD", True, {"funding": funded(amount=1)}, ["AWAITING_DPRD", "READY_TO_SIGN"]),
     ("KSDD", True, {"scope": "Lebih luas"}, ["READY_TO_SIGN"]),
     # foreign: the DPRD and the central government again for the term, not for the lead OPD
     ("KSDPL", False, {"end_date": date(2027, 6, 30)}, ["AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"]),
@@ -119,14 +120,14 @@ def test_the_requirement_follows_the_agreements_own_rule_on_the_amended_terms(mo
     # amended terms, so a rule that changes (e.g. funding sources) is followed without a copy
     stream = at("SIGNED")
     monkeypatch.setattr(type(stream.agreement), "dprd_required", property(lambda a: a.value > 1_000_000_000))
-    assert drafted_addendum(stream, {"value": 2_000_000_000})["dprd_required"] is True
-    stream.do("edit_addendum", role="kerjasama", addendum_no=1, changes={"value": 900_000_000})
+    assert drafted_addendum(stream, {"funding": funded(amount=2_000_000_000)})["dprd_required"] is True
+    stream.do("edit_addendum", role="kerjasama", addendum_no=1, changes={"funding": funded(amount=900_000_000)})
     assert stream.agreement.open_addendum["dprd_required"] is False
 
 
 def test_one_addendum_at_a_time_and_the_agreement_stays_in_force():
     stream = at("ACTIVE")
-    drafted_addendum(stream, {"value": 1})
+    drafted_addendum(stream, {"funding": funded(amount=1)})
     with refused("addendum_in_progress", Refusal.CONFLICT):
         drafted_addendum(stream, {"title": "Lain"})
     stream.do("raise_expiry_reminder", role="service", on=END)  # the agreement's own life goes on
@@ -136,7 +137,7 @@ def test_one_addendum_at_a_time_and_the_agreement_stays_in_force():
 
 def test_a_negative_review_returns_the_addendum_for_revision():
     stream = at("SIGNED")
-    drafted_addendum(stream, {"value": 900_000_000})
+    drafted_addendum(stream, {"funding": funded(amount=900_000_000)})
     stream.do("submit_addendum", role="kerjasama", addendum_no=1)
     with refused("reason_required"):
         stream.do("record_addendum_review", role="tkksd", addendum_no=1, recommended=False, notes=" ", reviewed_on=ON)
@@ -146,7 +147,7 @@ def test_a_negative_review_returns_the_addendum_for_revision():
     addendum = stream.agreement.open_addendum
     assert addendum["status"] == "DRAFT"
     assert addendum["revision_requests"] == [{"reason": "Nilai tidak didukung RAB", "negative_review": True}]
-    stream.do("edit_addendum", role="kerjasama", addendum_no=1, changes={"value": 400_000_000})
+    stream.do("edit_addendum", role="kerjasama", addendum_no=1, changes={"funding": funded(amount=400_000_000)})
     stream.do("submit_addendum", role="kerjasama", addendum_no=1)
     with refused("date_before_previous_step"):
         stream.do("record_addendum_review", role="tkksd", addendum_no=1, recommended=True, notes="",
@@ -171,7 +172,7 @@ def test_an_addendum_can_be_withdrawn_or_rejected_and_changes_nothing(command, r
 
 def test_an_open_addendum_can_still_be_closed_after_the_agreement_ended():
     stream = at("ACTIVE")
-    drafted_addendum(stream, {"value": 1})
+    drafted_addendum(stream, {"funding": funded(amount=1)})
     stream.do("terminate", role="pimpinan", reason="Mitra pailit", on=date(2026, 1, 1))
     with refused("invalid_transition"):
         stream.do("submit_addendum", role="kerjasama", addendum_no=1)
@@ -186,7 +187,7 @@ def test_an_unknown_addendum_is_not_found():
 
 def test_a_pks_addendum_is_signed_by_a_holder_of_a_power_of_attorney():
     stream = signed_pks()
-    amend(stream, {"value": 1}, signatory_name="Kepala Dinas", signatory_position="kepala_perangkat_daerah",
+    amend(stream, {"funding": funded(amount=1)}, signatory_name="Kepala Dinas", signatory_position="kepala_perangkat_daerah",
           power_of_attorney_ref="SK-KUASA/3/2025")
     assert stream.agreement.amendments[0]["signatory"]["power_of_attorney_ref"] == "SK-KUASA/3/2025"
 

@@ -24,9 +24,13 @@ KIND_FOR = {
 COUNTRY_FOR = {"pemda_luar_negeri": "MY", "lembaga_luar_negeri": "JP"}
 
 
-def partner(kind: str = "daerah_lain", pid: str | None = None, status: str = "verified") -> PartnerView:
+def partner(kind: str = "daerah_lain", pid: str | None = None, status: str = "verified",
+            region_code: str | None = None) -> PartnerView:
+    """A partner view; another region is Kota Jambi (15.71, bordering Muaro Jambi) unless told."""
+    if kind == "daerah_lain" and region_code is None:
+        region_code = "15.71"
     return PartnerView(id=pid or f"partner-{kind}", name=f"Mitra {kind}", kind=kind, status=status,
-                       country=COUNTRY_FOR.get(kind, "ID"))
+                       country=COUNTRY_FOR.get(kind, "ID"), region_code=region_code)
 
 
 def partner_for(category: str, **kwargs) -> PartnerView:
@@ -38,12 +42,18 @@ def file_meta(n: int = 1) -> dict:
             "media_type": "application/pdf", "sha256": SHA}
 
 
+def funded(source: str = "apbd", budgeted: bool | None = True, amount: int = 150_000_000) -> list[dict]:
+    """One funding source for ``draft_kwargs`` (its value is 150 million)."""
+    return [{"source": source, "amount": amount, "budgeted": budgeted}]
+
+
 def draft_kwargs(category: str = "KSDD", document_kind: str = "KB", **overrides) -> dict:
-    """Arguments of a valid ``draft`` (domestic, budgeted, not burdening the public: no DPRD)."""
+    """Arguments of a valid ``draft`` (domestic, APBD money budgeted, not burdening the public: no DPRD)."""
     kwargs = dict(
         role="kerjasama", category=category, document_kind=document_kind, title="Kerja sama pengelolaan sampah",
         partners=[partner_for(category)], start_date=START, end_date=END, lead_opd=LEAD_OPD,
-        urusan=["lingkungan hidup"], burdens_public=False, budgeted_in_apbd=True, value=150_000_000,
+        urusan=["lingkungan_hidup"], burdens_public=False, value=150_000_000,
+        funding=[{"source": "apbd", "amount": 150_000_000, "budgeted": True}],
         funding_scheme="APBD", purpose="Mengurangi sampah", scope="Pengangkutan", location="Sengeti",
         ksdd_type="sukarela" if category == "KSDD" else None,
     )

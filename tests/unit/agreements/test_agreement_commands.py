@@ -18,14 +18,14 @@ ACTIVITY = {"agreement_id": AID, "activity_id": "bus-sekolah"}
 ADDENDUM = {"agreement_id": AID, "addendum_no": "2"}
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kerja sama angkutan",
          "partner_ids": ["partner-kota"], "start_date": "2025-04-01", "end_date": "2027-03-31",
-         "lead_opd": "DISHUB", "urusan": ["perhubungan"], "burdens_public": False, "budgeted_in_apbd": True}
+         "lead_opd": "DISHUB", "urusan": ["perhubungan"], "burdens_public": False}
 SIGNATORY = {"signatory_name": "Dr. H. Bambang", "signatory_position": "kepala_daerah"}
 
 CASES = [
     (s.DraftSchema, {}, DRAFT, c.DraftAgreement(
         category="KSDD", ksdd_type="sukarela", document_kind="KB", title="Kerja sama angkutan",
         partner_ids=("partner-kota",), start_date=date(2025, 4, 1), end_date=date(2027, 3, 31), lead_opd="DISHUB",
-        urusan=("perhubungan",), burdens_public=False, budgeted_in_apbd=True)),
+        urusan=("perhubungan",), burdens_public=False)),
     (s.EditDraftSchema, PATH, {"title": "Judul baru", "our_number": None, "partner_ids": ["p-1"], "parent_kb_id": "kb"},
      c.EditDraft(AID, {"title": "Judul baru", "our_number": None}, partner_ids=("p-1",), parent_kb_id="kb")),
     (s.EditDraftSchema, PATH, {"value": 5}, c.EditDraft(AID, {"value": 5})),
@@ -53,7 +53,7 @@ CASES = [
      c.DraftAgreement(
          category="KSDD", ksdd_type="sukarela", document_kind="KB", title="Kerja sama angkutan",
          partner_ids=("partner-kota",), start_date=date(2025, 4, 1), end_date=date(2027, 3, 31), lead_opd="DISHUB",
-         urusan=("perhubungan",), burdens_public=False, budgeted_in_apbd=True, extends_agreement_id="agreement-0",
+         urusan=("perhubungan",), burdens_public=False, extends_agreement_id="agreement-0",
          partner_successions=({"predecessor_id": "partner-kominfo", "successor_id": "partner-kota",
                                "basis": "Perpres 174/2024"},))),
     (s.DraftAddendumSchema, PATH, {"reason": "Nilai bertambah", "changes": {"value": 3}},

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from services.agreements.domain import Status
 from shared.domain import DomainError
 from tests.unit.agreements.test_agreement_builders import (
-    END, START, TODAY, at, drafted, partner_for, with_activity,
+    funded, END, START, TODAY, at, drafted, partner_for, with_activity,
 )
 
 DATE_RULES = {"date_in_future", "date_before_previous_step"}
@@ -55,7 +55,7 @@ def test_every_accepted_history_is_in_order(reviewed, dprd, central, signed, add
         ("sign", dict(role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah",
                       signed_on=signed)),
         # an addendum of the value: TKKSD review, DPRD and central approval again, then its signing
-        ("draft_addendum", dict(role="kerjasama", reason="Nilai bertambah", changes={"value": 200_000_000})),
+        ("draft_addendum", dict(role="kerjasama", reason="Nilai bertambah", changes={"funding": funded(amount=200_000_000)})),
         ("submit_addendum", dict(role="kerjasama", addendum_no=1)),
         ("record_addendum_review", dict(role="tkksd", addendum_no=1, recommended=True, notes="Layak",
                                         reviewed_on=addendum_reviewed)),

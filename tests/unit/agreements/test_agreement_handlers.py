@@ -43,6 +43,10 @@ LEADER = CommandContext(Actor("bupati", "pimpinan"))
 SCHEDULER = CommandContext(Actor("jalin-scheduler", "service"))
 
 
+def APBD(amount: int) -> dict:  # noqa: N802 - reads like the funding line it builds
+    return {"source": "apbd", "amount": amount, "budgeted": True}
+
+
 def opd(code: str) -> CommandContext:
     return CommandContext(Actor(f"officer-{code.lower()}", "opd", opd=code))
 
@@ -88,7 +92,8 @@ def draft_cmd(**overrides) -> DraftAgreement:
     return replace(DraftAgreement(
         category="KSDD", ksdd_type="sukarela", document_kind="KB", title="Kerja sama angkutan antarkota",
         partner_ids=(KOTA,), start_date=START, end_date=END, lead_opd="DISHUB", urusan=("perhubungan",),
-        burdens_public=False, budgeted_in_apbd=True, value=250_000_000), **overrides)
+        burdens_public=False, value=250_000_000,
+        funding=({"source": "apbd", "amount": 250_000_000, "budgeted": True},)), **overrides)
 
 
 def upload(content: bytes = b"%PDF-1.7 scan", filename: str = "naskah.pdf") -> dict:
@@ -364,7 +369,7 @@ def test_expiry_reminder_only_within_ninety_days(jalin):
 def test_terminate_defaults_to_today_reject_and_cancel_end_before_signing(jalin):
     aid = signed(jalin)
     jalin.handlers.terminate(TerminateAgreement(aid, reason="Mitra pailit"), LEADER)
-    assert jalin.last(aid) == {"reason": "Mitra pailit", "terminated_on": "2025-03-03"}
+    assert jalin.last(aid) == {"reason": "Mitra pailit", "reason_code": "lainnya", "terminated_on": "2025-03-03"}
     rejected = jalin.handlers.draft(draft_cmd(), STAFF).stream_id
     jalin.handlers.reject(RejectAgreement(rejected, reason="Tidak sesuai RPJMD"), LEADER)
     cancelled = jalin.handlers.draft(draft_cmd(), STAFF).stream_id
@@ -377,8 +382,8 @@ def test_terminate_defaults_to_today_reject_and_cancel_end_before_signing(jalin)
 def test_an_addendum_goes_through_its_lifecycle_with_dates_defaulting_to_today(jalin):
     aid = signed(jalin)
     h = jalin.handlers
-    h.draft_addendum(DraftAddendum(aid, reason="Nilai bertambah", changes={"value": 300_000_000}), STAFF)
-    h.edit_addendum(EditAddendum(aid, 1, changes={"value": 280_000_000}), STAFF)
+    h.draft_addendum(DraftAddendum(aid, reason="Nilai bertambah", changes={"funding": [APBD(300_000_000)]}), STAFF)
+    h.edit_addendum(EditAddendum(aid, 1, changes={"funding": [APBD(280_000_000)]}), STAFF)
     h.submit_addendum(SubmitAddendum(aid, 1), STAFF)
     assert h.get(aid).value == 250_000_000  # nothing applies before the signing
     h.record_addendum_review(RecordAddendumReview(aid, 1, recommended=True), TKKSD)
@@ -387,8 +392,11 @@ def test_an_addendum_goes_through_its_lifecycle_with_dates_defaulting_to_today(j
                                  signatory_position="kepala_daerah"), LEADER)
     data = jalin.last(aid)
     assert jalin.types(aid)[-1] == "agreement.amended"
-    assert data["signed_on"] == "2025-03-03" and data["changes"] == {"value": 280_000_000}
-    assert data["previous"] == {"value": 250_000_000} and h.get(aid).value == 280_000_000
+    # the value follows the new funding sources
+    assert data["signed_on"] == "2025-03-03"
+    assert data["changes"] == {"funding": [APBD(280_000_000)], "value": 280_000_000}
+    assert data["previous"] == {"funding": [APBD(250_000_000)], "value": 250_000_000}
+    assert h.get(aid).value == 280_000_000
 
 
 def test_an_addendum_needing_approvals_records_them_and_can_be_withdrawn_or_rejected(jalin):

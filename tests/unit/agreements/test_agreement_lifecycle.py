@@ -10,7 +10,7 @@ from services.agreements.domain import EVENT_TYPES, Agreement, EventType
 from shared.domain import InvalidTransition, Refusal
 from tests.unit.agreements.test_agreement_builders import (
     END, LEAD_OPD, SIGNED_ON, START, TODAY, Stream, advance, amend, at, draft_kwargs, drafted, envelopes, file_meta,
-    partner, partner_for, refused, step,
+    funded, partner, partner_for, refused, step,
 )
 
 PRE_SIGNING = ["DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"]
@@ -33,7 +33,7 @@ def test_domestic_agreement_without_dprd_goes_straight_to_ready_to_sign():
         "agreement.signed", "agreement.activated", "agreement.expired"]
 
 
-@pytest.mark.parametrize("overrides", [{"burdens_public": True}, {"budgeted_in_apbd": False}])
+@pytest.mark.parametrize("overrides", [{"burdens_public": True}, {"funding": funded(budgeted=False)}])
 def test_burden_on_the_public_or_no_apbd_budget_needs_dprd(overrides):
     seen, _ = states_visited(**overrides)
     assert seen[:5] == ["DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "READY_TO_SIGN"]
@@ -193,7 +193,8 @@ def test_termination_needs_a_reason(source):
     with refused("reason_required"):
         stream.do("terminate", role="pimpinan", reason=" ", on=date(2026, 1, 1))
     stream.do("terminate", role="pimpinan", reason="Mitra wanprestasi", on=date(2026, 1, 1))
-    assert stream.agreement.snapshot()["termination"] == {"reason": "Mitra wanprestasi", "terminated_on": "2026-01-01"}
+    assert stream.agreement.snapshot()["termination"] == {"reason": "Mitra wanprestasi", "reason_code": "lainnya",
+                                                          "terminated_on": "2026-01-01"}
     assert stream.status == "TERMINATED"
 
 
@@ -252,7 +253,7 @@ def test_expiry_reminder_outside_signed_or_active_is_refused(source):
 
 def test_amendments_are_numbered_and_change_the_terms():
     stream = at("ACTIVE")
-    amend(stream, {"value": 200_000_000, "scope": "Pengangkutan dan daur ulang"}, number="ADD-1/2025",
+    amend(stream, {"value": 200_000_000, "funding": funded(amount=200_000_000), "scope": "Pengangkutan dan daur ulang"}, number="ADD-1/2025",
           on=date(2025, 6, 1), reason="Nilai bertambah", partner_number="P-ADD-1")
     events = amend(stream, {"location": "Jambi Luar Kota"}, number="ADD-2/2025", on=date(2025, 9, 1), reason="Lokasi",
                    signatory_name="Plt. Bupati", signatory_position="plt_kepala_daerah")
@@ -263,7 +264,7 @@ def test_amendments_are_numbered_and_change_the_terms():
                                                                "Jambi Luar Kota")
     first = snap["amendments"][0]
     assert first["addendum_no"] == 1 and first["number"] == "ADD-1/2025" and first["partner_number"] == "P-ADD-1"
-    assert first["previous"] == {"value": 150_000_000, "scope": "Pengangkutan"}
+    assert first["previous"] == {"value": 150_000_000, "funding": funded(), "scope": "Pengangkutan"}
     assert [(a["addendum_no"], a["status"], a["number"]) for a in snap["addenda"]] == [
         (1, "SIGNED", "ADD-1/2025"), (2, "SIGNED", "ADD-2/2025")]
     assert snap["status"] == "ACTIVE"
@@ -353,8 +354,8 @@ def test_edit_draft_changes_only_what_differs_and_replaces_partners():
     assert stream.do("edit_draft", role="kerjasama", changes={"title": stream.agreement.title}) == []
     other = partner("daerah_lain", pid="partner-kota-jambi")
     events = stream.do("edit_draft", role="kerjasama", changes={"title": "Baru", "end_date": date(2026, 12, 31),
-                                                                 "urusan": ["pu", "lh"]}, partners=[other])
-    assert events[0].data == {"changes": {"title": "Baru", "end_date": "2026-12-31", "urusan": ["pu", "lh"],
+                                                                 "urusan": ["perhubungan", "lingkungan_hidup"]}, partners=[other])
+    assert events[0].data == {"changes": {"title": "Baru", "end_date": "2026-12-31", "urusan": ["perhubungan", "lingkungan_hidup"],
                                           "partner_ids": ["partner-kota-jambi"]}}
     snap = stream.agreement.snapshot()
     assert (snap["title"], snap["end_date"], snap["partner_ids"]) == ("Baru", "2026-12-31", ["partner-kota-jambi"])
@@ -431,6 +432,6 @@ def test_snapshot_is_json_and_does_not_alias_state():
     snap["documents"][0]["file"]["filename"] = "changed"
     snap["urusan"].append("x")
     assert stream.agreement.snapshot()["documents"][0]["file"]["filename"] == "bukti-1.pdf"
-    assert stream.agreement.urusan == ["lingkungan hidup"]
+    assert stream.agreement.urusan == ["lingkungan_hidup"]
     assert snap["lead_opd"] == LEAD_OPD and snap["partner_ids"] == [partner_for("KSDD").id]
     assert stream.agreement.as_dict() == stream.agreement.snapshot()

@@ -8,7 +8,7 @@ import pytest
 from shared.domain import Refusal
 from services.agreements.domain import COMMAND_ROLES, Role
 from tests.unit.agreements.test_agreement_builders import (
-    END, LEAD_OPD, SIGNED_ON, START, Stream, at, draft_kwargs, file_meta, partner_for, refused, signed_pks,
+    funded, END, LEAD_OPD, SIGNED_ON, START, Stream, at, draft_kwargs, file_meta, partner_for, refused, signed_pks,
     with_activity,
 )
 
@@ -101,15 +101,15 @@ def addendum_scenario(command: str):
     """A signed foreign KB with an addendum of its value at the stage where ``command`` is allowed."""
     stream = at("SIGNED", "KSDPL")
     if command == "draft_addendum":
-        return stream, {"reason": "Nilai bertambah", "changes": {"value": 1}}
-    stream.do("draft_addendum", role="kerjasama", reason="Nilai bertambah", changes={"value": 1})
+        return stream, {"reason": "Nilai bertambah", "changes": {"funding": funded(amount=1)}}
+    stream.do("draft_addendum", role="kerjasama", reason="Nilai bertambah", changes={"funding": funded(amount=1)})
     one = {"addendum_no": 1}
     stages = [("submit_addendum", {}), ("record_addendum_review", {"recommended": True, "notes": "",
                                                                    "reviewed_on": SIGNED_ON}),
               ("approve_addendum_dprd", {"approval_ref": "DPRD-2", "approved_on": SIGNED_ON}),
               ("approve_addendum_central", {"approval_ref": "PUSAT-2", "approved_on": SIGNED_ON}),
               ("sign_addendum", {"number": "ADD-1", **SIGN})]
-    extra = {"edit_addendum": {"changes": {"value": 2}}, "withdraw_addendum": {"reason": "Ditarik"},
+    extra = {"edit_addendum": {"changes": {"funding": funded(amount=2)}}, "withdraw_addendum": {"reason": "Ditarik"},
              "reject_addendum": {"reason": "Ditolak"}}
     if command in extra:
         return stream, {**one, **extra[command]}

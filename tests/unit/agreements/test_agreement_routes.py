@@ -24,7 +24,7 @@ from services.agreements.ports import InMemoryAttachmentStore, InMemoryEvaluatio
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kerja sama angkutan",
          "partner_ids": ["partner-kota"], "start_date": "2025-04-01", "end_date": "2027-03-31",
-         "lead_opd": "DISHUB", "urusan": ["perhubungan"], "burdens_public": False, "budgeted_in_apbd": True}
+         "lead_opd": "DISHUB", "urusan": ["perhubungan"], "burdens_public": False}
 SIGN = {"signatory_name": "Dr. H. Bambang", "signatory_position": "kepala_daerah"}
 
 
@@ -90,8 +90,8 @@ def test_the_workflow_routes_reach_their_handlers(api):
     assert api.last(aid)["actor"]["role"] == "pimpinan"
     api.clock.moment = datetime(2025, 4, 1, 2, tzinfo=timezone.utc)  # the start date: in force from today
     api.walk(aid, ("activate", "service", {}),
-             ("addenda", "kerjasama", {"reason": "Nilai bertambah", "changes": {"value": 5}}),
-             ("addenda/1/edit", "kerjasama", {"changes": {"value": 6}}),
+             ("addenda", "kerjasama", {"reason": "Nilai bertambah", "changes": {"funding": [{"source": "mitra", "amount": 5}]}}),
+             ("addenda/1/edit", "kerjasama", {"changes": {"funding": [{"source": "mitra", "amount": 6}]}}),
              ("addenda/1/submit", "kerjasama", {}),
              ("addenda/1/review", "tkksd", {"recommended": True}),
              ("addenda/1/sign", "pimpinan", {"number": "ADD-1", **SIGN}),
@@ -100,7 +100,7 @@ def test_the_workflow_routes_reach_their_handlers(api):
         "agreement.activated", "agreement.addendum_drafted", "agreement.addendum_edited",
         "agreement.addendum_submitted", "agreement.addendum_review_recorded", "agreement.amended",
         "agreement.terminated"]
-    assert api.last(aid)["data"] == {"reason": "Mitra pailit", "terminated_on": "2025-04-01"}
+    assert api.last(aid)["data"] == {"reason": "Mitra pailit", "reason_code": "lainnya", "terminated_on": "2025-04-01"}
 
 
 def test_foreign_approvals_reject_and_cancel(api):

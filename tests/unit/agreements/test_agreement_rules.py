@@ -9,8 +9,8 @@ from hypothesis import given, strategies as st
 from shared.domain import Refusal
 from services.agreements.domain import HEAD_POSITIONS, Rule, SignatoryPosition, add_years, latest_end
 from tests.unit.agreements.test_agreement_builders import (
-    END, KIND_FOR, SIGNED_ON, START, TODAY, Stream, advance, amend, at, draft_kwargs, drafted, partner, partner_for,
-    refused,
+    END, KIND_FOR, SIGNED_ON, START, TODAY, Stream, advance, amend, at, draft_kwargs, drafted, funded, partner,
+    partner_for, refused,
 )
 
 CATEGORIES = list(KIND_FOR)
@@ -75,7 +75,7 @@ def test_value_is_whole_rupiah_zero_or_more(value):
 
 
 def test_zero_value_is_allowed():
-    assert draft(value=0)[0].data["value"] == 0
+    assert draft(value=0, funding=[])[0].data["value"] == 0
 
 
 @pytest.mark.parametrize("field, value", [("category", "KSDX"), ("document_kind", "ADENDUM")])
@@ -137,12 +137,15 @@ def test_partner_kind_is_checked_again_at_submission():
 
 @pytest.mark.parametrize("category", CATEGORIES)
 @pytest.mark.parametrize("burdens_public", [False, True])
-@pytest.mark.parametrize("budgeted_in_apbd", [False, True])
-def test_when_dprd_and_central_approval_are_required(category, burdens_public, budgeted_in_apbd):
+@pytest.mark.parametrize("source,budgeted", [("apbd", False), ("apbd", True), ("csr_tjsl", None),
+                                             ("mitra", None), ("apbn", None)])
+def test_when_dprd_and_central_approval_are_required(category, burdens_public, source, budgeted):
+    """DPRD: the public is burdened, APBD money is not yet budgeted, or foreign. Money that is not the
+    region's (partner, APBN, CSR/TJSL) does not send a PKS to the DPRD."""
     foreign = category in ("KSDPL", "KSDLL")
-    stream = at("UNDER_REVIEW", category, burdens_public=burdens_public, budgeted_in_apbd=budgeted_in_apbd)
+    stream = at("UNDER_REVIEW", category, burdens_public=burdens_public, funding=funded(source, budgeted))
     snap = stream.agreement.snapshot()
-    assert snap["dprd_required"] == (burdens_public or not budgeted_in_apbd or foreign)
+    assert snap["dprd_required"] == (burdens_public or budgeted is False or foreign)
     assert snap["central_required"] == foreign
     advance(stream, "SIGNED")
     assert (snap["dprd_required"], foreign) == (stream.agreement.dprd_approval is not None,

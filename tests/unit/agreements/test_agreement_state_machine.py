@@ -22,6 +22,7 @@ from hypothesis.stateful import (
 from services.agreements.domain import Status
 from shared.domain import DomainError, Refusal
 from tests.unit.agreements.test_agreement_builders import (
+    funded,
     END, SIGNED_ON, START, at, drafted, file_meta, partner_for, step,
 )
 
@@ -63,7 +64,7 @@ class AgreementLifecycle(RuleBasedStateMachine):
         assume(walk_to in path)
         self.parent = at("SIGNED", category).agreement if kind == "PKS" and category != "SINERGI" else None
         self.stream = drafted(category, kind, parent=self.parent, burdens_public=burdens_public,
-                              budgeted_in_apbd=budgeted)
+                              funding=funded(budgeted=budgeted))
         self.partners = [partner_for(category)]
         self.reminded = False
         self.activities = 0
@@ -203,7 +204,7 @@ class AgreementLifecycle(RuleBasedStateMachine):
     @rule(substantive=st.booleans())
     def draft_addendum(self, substantive):
         agreement = self.stream.agreement
-        changes = {"value": agreement.version * 1000} if substantive else {"title": f"Judul v{agreement.version}"}
+        changes = {"funding": funded(amount=agreement.version * 1000)} if substantive else {"title": f"Judul v{agreement.version}"}
         if self.model in IN_FORCE and not self.open_addendum:
             events = self.stream.do("draft_addendum", role="kerjasama", reason="Perubahan", changes=changes)
             self.addendum_no += 1

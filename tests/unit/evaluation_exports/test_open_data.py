@@ -30,3 +30,22 @@ def test_open_data_has_no_personal_data():
     assert [p["name"] for p in release["parties"]][:2] == ["Pemerintah Kota Jambi",
                                                            "Perseorangan (nama tidak dipublikasikan)"]
     assert open_party("p1", partners["p1"], "x")["identifier"] == {"scheme": "ID-KEMENDAGRI", "id": "15.71"}
+
+
+def test_open_data_names_the_urusan_the_lead_opd_and_the_funding_sources():
+    doc = {"_id": "a2", "status": "ACTIVE", "category": "KSDPK", "lead_opd": "DISBUN", "start_date": "2024-05-01",
+           "end_date": "2027-01-31", "signed_on": "2024-04-22", "partner_ids": [], "version": 3, "value": 2_300,
+           "urusan": ["pertanian", "kode_lama"],
+           "funding": [{"source": "csr_tjsl", "amount": 1_500, "budgeted": None},
+                       {"source": "apbd", "amount": 800, "budgeted": False}]}
+    release = open_data_package([doc], {}, "http://x", date(2026, 1, 1), published="2026-01-01T00:00:00+00:00")[
+        "releases"][0]
+    items = release["contracts"][0]["items"]
+    assert [(i["classification"]["id"], i["description"]) for i in items] == [("pertanian", "Pertanian"),
+                                                                               ("kode_lama", "kode_lama")]
+    cooperation = release["cooperation"]
+    assert cooperation["leadOpd"] == "DISBUN" and cooperation["leadOpdName"] == "Dinas Perkebunan"
+    assert [(f["source"], f["amount"], f["budgetedInApbd"]) for f in cooperation["fundingSources"]] == [
+        ("csr_tjsl", 1_500, None), ("apbd", 800, False)]
+    assert cooperation["fundingSources"][0]["name"].startswith("CSR")
+    assert "budgetedInApbd" not in cooperation

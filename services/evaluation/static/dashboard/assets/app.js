@@ -9,6 +9,7 @@ import { expiring, overdue } from "./views/lists.js";
 import { overview } from "./views/overview.js";
 import { opd, opds, partner, partners } from "./views/portfolio.js";
 import { register } from "./views/register.js";
+import { loadVocabularies } from "./vocab.js";
 
 const ROUTES = [
   { name: "overview", pattern: /^\/?$/, view: overview, nav: "overview", title: "nav.overview" },
@@ -105,6 +106,7 @@ async function render() {
   const ctx = { params, query, role: currentRole(), navigate, authChanged, reason };
   let state = "ready";
   try {
+    if (getToken() && !isExpired()) await loadVocabularies();  // names instead of codes
     await view.view(container, ctx);
   } catch (err) {
     state = "error";

@@ -6,6 +6,7 @@ import { html } from "../dom.js";
 import { formatDate, formatDateTime, formatMoney, formatNumber, formatScore } from "../format.js";
 import { label, t } from "../i18n.js";
 import { card, details, enc, forbidden, message, opdLink, stars, statusBadge } from "./common.js";
+import { fundingName, urusanName } from "../vocab.js";
 
 const FOREIGN = ["KSDPL", "KSDLL"];
 const TIMELINE_PAGE = 50;
@@ -121,7 +122,9 @@ export async function agreement(el, ctx) {
   const related = await Promise.all([item.parent_kb_id, item.extends_agreement_id].map((rid) => (rid
     ? tryGet(`/agreements/${enc(rid)}`).catch(() => null) : Promise.resolve(null))));
   const linkTo = (rid, found) => html`<a href="#/agreement/${enc(rid)}">${found && found.title ? found.title : rid}</a>`;
-  const urusan = (item.urusan || []).map((u) => u.replace(/_/g, " ")).join(", ");
+  const urusan = (item.urusan || []).map(urusanName).join("; ");
+  const funding = (item.funding || []).map((f) => `${fundingName(f.source)}: ${formatMoney(f.amount)}`
+    + (f.budgeted === false ? ` (${t("field.not_budgeted")})` : "")).join("; ");
   const facts = details([
     [t("field.status"), statusBadge(item.status)],
     [t("field.document_kind"), label("doc", item.document_kind)],
@@ -137,6 +140,7 @@ export async function agreement(el, ctx) {
     [t("field.days_to_end"), item.days_to_end === null || item.days_to_end === undefined ? null : t("common.days", { n: formatNumber(item.days_to_end) })],
     [t("field.signed_on"), item.signed_on ? formatDate(item.signed_on) : null],
     [t("field.value"), item.value ? html`<span data-testid="agreement-value">${formatMoney(item.value)}</span>` : null],
+    [t("field.funding_sources"), funding || null],
     [t("field.funding"), item.funding_scheme],
     [t("field.purpose"), item.purpose],
     [t("field.location"), item.location],
@@ -145,7 +149,6 @@ export async function agreement(el, ctx) {
     [t("field.amendments"), item.amendment_count ? formatNumber(item.amendment_count) : null],
     [t("field.documents"), item.document_count ? formatNumber(item.document_count) : null],
     [t("field.burdens_public"), yesNo(item.burdens_public)],
-    [t("field.budgeted"), yesNo(item.budgeted_in_apbd)],
   ], "agreement-details");
 
   const partners = html`<ul class="plain-list" data-testid="agreement-partners">${(item.partners || []).map((p) => html`<li>

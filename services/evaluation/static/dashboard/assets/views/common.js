@@ -4,6 +4,7 @@ import { progressBar } from "../charts.js";
 import { html } from "../dom.js";
 import { formatDate, formatNumber, formatScore } from "../format.js";
 import { label, t } from "../i18n.js";
+import { opdName } from "../vocab.js";
 
 export const enc = encodeURIComponent;
 
@@ -44,7 +45,7 @@ export function partnerLinks(partners) {
 }
 
 export function opdLink(code) {
-  return code ? html`<a href="#/opd/${enc(code)}">${code}</a>` : t("common.none");
+  return code ? html`<a href="#/opd/${enc(code)}" title="${code}">${opdName(code)}</a>` : t("common.none");
 }
 
 export function term(item) {

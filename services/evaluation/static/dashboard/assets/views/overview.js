@@ -5,6 +5,7 @@ import { html } from "../dom.js";
 import { formatDate, formatNumber, formatScore } from "../format.js";
 import { label, t } from "../i18n.js";
 import { metric } from "./common.js";
+import { opdName, urusanName } from "../vocab.js";
 
 const STATUS_ORDER = ["DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN",
   "SIGNED", "ACTIVE", "EXPIRED", "TERMINATED", "REJECTED", "CANCELLED"];
@@ -70,8 +71,8 @@ export async function overview(el) {
   const years = yearRange(a.by_year, a.signed_by_year);
   const ratings = ["1", "2", "3", "4", "5"];
   const scoreYears = yearRange(e.average_by_year);
-  const opds = top(a.by_lead_opd).map((i) => ({ ...i, label: i.key, color: PALETTE[6] }));
-  const urusan = top(a.by_urusan).map((i) => ({ ...i, label: i.key.replace(/_/g, " "), color: PALETTE[2] }));
+  const opds = top(a.by_lead_opd).map((i) => ({ ...i, label: opdName(i.key), color: PALETTE[6] }));
+  const urusan = top(a.by_urusan).map((i) => ({ ...i, label: urusanName(i.key), color: PALETTE[2] }));
 
   const chart = (testid, title, body, wide = false) => html`<figure class="card chart ${wide ? "chart-wide" : ""}" data-testid="${testid}">
     <figcaption>${title}</figcaption>${body}</figure>`;
