@@ -85,6 +85,9 @@ command("terminate", s.TerminateSchema, "Terminate early, with the reason",
 command("reject", s.RejectSchema, "Reject (before signing)", AgreementHandlers.reject)
 command("cancel", s.CancelSchema, "Cancel (before signing)", AgreementHandlers.cancel)
 command("amend", s.AmendSchema, "Record a signed addendum (ADENDUM)", AgreementHandlers.amend)
+command("acknowledge-parent-change", s.AcknowledgeParentChangeSchema,
+        "Acknowledge, with a note, the changes of its KB recorded on a PKS (clears the review flag)",
+        AgreementHandlers.acknowledge_parent_change)
 command("activities", s.AddActivitySchema, "Add an activity to the work plan",
         AgreementHandlers.add_activity)
 command("activities/<activity_id>/update", s.UpdateActivitySchema, "Change an activity",

@@ -15,10 +15,10 @@ from shared.application import Clock, CommandContext, Repository, StreamNotFound
 from shared.domain import DomainError, NewEvent, Refusal
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
+    AcknowledgeParentChange, ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
     DraftAgreement, EditDraft, ExpireAgreement, FileReport, RaiseExpiryReminder, RecordReview, RejectAgreement,
-    RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
-    UpdateActivity,
+    RecordParentChange, RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement,
+    TerminateAgreement, UpdateActivity,
 )
 from services.agreements.domain import Agreement, new_agreement_id, rules
 from services.agreements.ports import AttachmentStore, PartnerDirectory, StoredFile
@@ -199,9 +199,11 @@ class AgreementHandlers:
         return self._save(agreement, events, ctx)
 
     def activate(self, cmd: ActivateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
-        """``ActivateAgreement``: ``on`` defaults to today."""
+        """``ActivateAgreement``: ``on`` defaults to today; a PKS's KB is checked as it is now."""
         agreement = self._load(cmd.agreement_id, expected)
-        return self._save(agreement, agreement.activate(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx)), ctx)
+        events = agreement.activate(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx),
+                                    parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
 
     def raise_expiry_reminder(self, cmd: RaiseExpiryReminder, ctx: CommandContext,
                               expected: int | None = None) -> Agreement:
@@ -241,6 +243,29 @@ class AgreementHandlers:
             power_of_attorney_ref=cmd.power_of_attorney_ref, partner_number=cmd.partner_number,
             parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
         return self._save(agreement, events, ctx)
+
+    def record_parent_change(self, cmd: RecordParentChange, ctx: CommandContext) -> Agreement:
+        """``RecordParentChange``: the KB just before and just after the causing event, compared on the PKS.
+
+        Loads the KB as of the cause's version, so a redelivery long after (the KB changed again
+        since) records the same fact; the PKS's current version is expected (a concurrent write
+        raises ``ConcurrencyError`` and the cascade tries again).
+        """
+        kb_after = self.repository.load(cmd.parent_kb_id, to_version=cmd.cause_version)
+        kb_before = self.repository.load(cmd.parent_kb_id, to_version=cmd.cause_version - 1)
+        if kb_after.version != cmd.cause_version:
+            raise ValueError(f"{cmd.parent_kb_id} has no version {cmd.cause_version}")
+        agreement = self._load(cmd.agreement_id, None)
+        events = agreement.record_parent_change(role=ctx.actor.role, kb_before=kb_before, kb_after=kb_after,
+                                                cause_event_id=cmd.cause_event_id,
+                                                cause_event_type=cmd.cause_event_type)
+        return self._save(agreement, events, ctx)
+
+    def acknowledge_parent_change(self, cmd: AcknowledgeParentChange, ctx: CommandContext,
+                                  expected: int | None = None) -> Agreement:
+        """``AcknowledgeParentChange``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.acknowledge_parent_change(role=ctx.actor.role, note=cmd.note), ctx)
 
     def attach_document(self, cmd: AttachDocument, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``AttachDocument``: store the upload, then record it; the file is removed again if refused."""

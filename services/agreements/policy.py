@@ -31,6 +31,7 @@ RULES = {
     f"POST {A}/reject": allow("admin", "tkksd", "pimpinan"),
     f"POST {A}/cancel": allow("admin", "kerjasama"),
     f"POST {A}/amend": allow("admin", "pimpinan"),
+    f"POST {A}/acknowledge-parent-change": allow("admin", "kerjasama"),
     f"POST {A}/activities": allow("admin", "kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/update": allow("admin", "kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/remove": allow("admin", "kerjasama", "opd", scope="agreement"),

@@ -15,7 +15,7 @@ from marshmallow.experimental.context import Context
 from shared.schema import Schema
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
+    AcknowledgeParentChange, ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
     DraftAgreement, EditDraft, ExpireAgreement, FileReport, RecordReview, RejectAgreement, RemoveActivity,
     ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement, UpdateActivity,
 )
@@ -225,6 +225,15 @@ class AmendSchema(Schema):
         return AmendAgreement(agreement_id=path("agreement_id"), **data)
 
 
+class AcknowledgeParentChangeSchema(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=3, max=2000),
+                         metadata={"description": "what the review of the KB's change concluded"})
+
+    @post_load
+    def command(self, data, **_):
+        return AcknowledgeParentChange(agreement_id=path("agreement_id"), note=data["note"])
+
+
 class ActivityFields(Schema):
     name = fields.String(validate=validate.Length(min=3, max=300))
     indicator = fields.String(validate=validate.Length(min=3, max=500))
@@ -315,3 +324,4 @@ class AgreementSchema(Schema):
     start_date = fields.Date()
     end_date = fields.Date()
     progress = fields.Float()
+    parent_change_pending = fields.Boolean(metadata={"description": "a change of its KB awaits review"})

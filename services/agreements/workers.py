@@ -3,6 +3,7 @@
     python -m services.agreements.workers relay            # event store -> jalin.agreements.events
     python -m services.agreements.workers partner-replica  # jalin.partners.events -> partner_replica
     python -m services.agreements.workers scheduler        # activation, H-90 reminders, expiry
+    python -m services.agreements.workers kb-cascade       # a KB's addendum/termination -> its PKS
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from shared.relay_worker import run_relay
 from shared.streams import HttpStreamSource
 from shared.worker import run_worker
 
+from services.agreements import kb_cascade
 from services.agreements.bootstrap import SERVICE, Container, build
 from services.agreements.partner_replica import PartnerReplicaProjection
 from services.agreements.scheduler import tick
@@ -25,20 +27,20 @@ log = logging.getLogger("jalin.scheduler")
 REPLICA = "agreements-partner-replica"
 
 
-def run_partner_replica(container: Container) -> None:
+def _run_consumer(container: Container, name: str, db, projections, topic: str) -> None:
+    """Run a ``ConsumerRunner`` named ``name`` (its consumer group and dead-letter topic) over ``topic``."""
     settings = container.settings
     metrics = Metrics()
-    dlq_topic = f"{settings.prefix}.{REPLICA}.dlq"
-    runner = ConsumerRunner(REPLICA, container.db, [PartnerReplicaProjection()], source=HttpStreamSource(settings),
+    dlq_topic = f"{settings.prefix}.{name}.dlq"
+    runner = ConsumerRunner(name, db, projections, source=HttpStreamSource(settings),
                             metrics=metrics, dlq=KafkaPublisher(settings), dlq_topic=dlq_topic,
                             max_attempts=settings.consumer_max_attempts)
-    topic = settings.topic("partners")
 
     def body(stop):
         consumer = None
         while consumer is None and wait_for_topics(settings, [topic, dlq_topic], stop):
             try:
-                consumer = make_consumer(settings, f"{settings.prefix}.{REPLICA}", [topic])
+                consumer = make_consumer(settings, f"{settings.prefix}.{name}", [topic])
             except Exception:  # Kafka went away again between the two calls
                 stop.wait(2.0)
         if consumer is None:
@@ -48,7 +50,18 @@ def run_partner_replica(container: Container) -> None:
         finally:
             consumer.close()
 
-    run_worker(REPLICA, settings, metrics, body)
+    run_worker(name, settings, metrics, body)
+
+
+def run_partner_replica(container: Container) -> None:
+    _run_consumer(container, REPLICA, container.db, [PartnerReplicaProjection()], container.settings.topic("partners"))
+
+
+def run_kb_cascade(container: Container) -> None:
+    """The KB cascade (kb_cascade.py) on the service's own topic, in a database of its own."""
+    db = container.client[container.settings.database(kb_cascade.DATABASE)]
+    _run_consumer(container, kb_cascade.NAME, db, [kb_cascade.KbCascade(container.handlers)],
+                  container.settings.topic(SERVICE))
 
 
 def run_scheduler(container: Container) -> None:
@@ -56,10 +69,12 @@ def run_scheduler(container: Container) -> None:
     metrics = Metrics()
     ticks = metrics.counter("scheduler_actions_total", "Facts recorded by the scheduler", ("action",))
 
+    refused: set = set()  # refusals already logged (see ``tick``)
+
     def body(stop):
         while not stop.is_set():
             try:
-                for action, count in tick(container.handlers).items():
+                for action, count in tick(container.handlers, refused=refused).items():
                     ticks.labels(action).inc(count)
                 ticks.labels("uploads_expired").inc(container.handlers.expire_uploads())
             except Exception as exc:  # DB unavailable: try again next round
@@ -70,7 +85,7 @@ def run_scheduler(container: Container) -> None:
 
 
 COMMANDS = {"relay": lambda c: run_relay(SERVICE, c.settings, c.db, c.store),
-            "partner-replica": run_partner_replica, "scheduler": run_scheduler}
+            "partner-replica": run_partner_replica, "scheduler": run_scheduler, "kb-cascade": run_kb_cascade}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -124,7 +124,7 @@ def test_scheduler_activates_reminds_expires_once_under_a_moved_clock(service):
     assert tick(handlers)["raise_expiry_reminder"] == 0  # once
     clock.moment = datetime(2028, 4, 1, 1, tzinfo=timezone.utc)
     assert tick(handlers)["expire"] == 1 and handlers.get(aid).status == "EXPIRED"
-    assert tick(handlers) == {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0}
+    assert tick(handlers) == {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0, "refused": 0}
 
 
 def test_attachment_store_round_trip_and_limit(service):

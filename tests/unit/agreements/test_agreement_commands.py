@@ -47,6 +47,8 @@ CASES = [
     (s.CancelSchema, PATH, {"reason": "Ditarik"}, c.CancelAgreement(AID, "Ditarik")),
     (s.AmendSchema, PATH, {"number": "ADD-1", "reason": "Nilai bertambah", "changes": {"value": 3}, **SIGNATORY},
      c.AmendAgreement(AID, number="ADD-1", reason="Nilai bertambah", changes={"value": 3}, **SIGNATORY)),
+    (s.AcknowledgeParentChangeSchema, PATH, {"note": "Adendum PKS disiapkan"},
+     c.AcknowledgeParentChange(AID, "Adendum PKS disiapkan")),
     (s.AddActivitySchema, PATH, {"activity_id": "bus-sekolah", "name": "Bus sekolah", "indicator": "rute aktif",
                                  "target": 4, "unit": "rute", "schedule_start": "2025-04-01",
                                  "schedule_end": "2025-12-31", "responsible_opd": "DISHUB"},
@@ -76,7 +78,7 @@ def test_attach_document_form_builds_its_command_with_the_upload():
 
 def test_every_command_a_request_can_carry_has_a_schema_case():
     covered = {type(case[3]) for case in CASES} | {c.AttachDocument}
-    scheduler_only = {c.RaiseExpiryReminder}
+    scheduler_only = {c.RaiseExpiryReminder, c.RecordParentChange}  # RecordParentChange: the KB cascade's
     every = {obj for obj in vars(c).values() if dataclasses.is_dataclass(obj) and obj.__module__ == c.__name__}
     assert every - scheduler_only == covered
 
