@@ -88,6 +88,9 @@ command("amend", s.AmendSchema, "Record a signed addendum (ADENDUM)", AgreementH
 command("acknowledge-parent-change", s.AcknowledgeParentChangeSchema,
         "Acknowledge, with a note, the changes of its KB recorded on a PKS (clears the review flag)",
         AgreementHandlers.acknowledge_parent_change)
+command("waive-final-evaluation", s.WaiveFinalEvaluationSchema,
+        "Waive the final (AKHIR) evaluation an extension of this agreement needs, with the reason",
+        AgreementHandlers.waive_final_evaluation)
 command("activities", s.AddActivitySchema, "Add an activity to the work plan",
         AgreementHandlers.add_activity)
 command("activities/<activity_id>/update", s.UpdateActivitySchema, "Change an activity",

@@ -32,6 +32,8 @@ RULES = {
     f"POST {A}/cancel": allow("admin", "kerjasama"),
     f"POST {A}/amend": allow("admin", "pimpinan"),
     f"POST {A}/acknowledge-parent-change": allow("admin", "kerjasama"),
+    # A leadership decision, like signing (not the system administrator's).
+    f"POST {A}/waive-final-evaluation": allow("pimpinan"),
     f"POST {A}/activities": allow("admin", "kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/update": allow("admin", "kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/remove": allow("admin", "kerjasama", "opd", scope="agreement"),

@@ -1,7 +1,8 @@
 """Long-running processes of the agreements service:
 
     python -m services.agreements.workers relay            # event store -> jalin.agreements.events
-    python -m services.agreements.workers partner-replica  # jalin.partners.events -> partner_replica
+    python -m services.agreements.workers partner-replica  # jalin.partners.events -> partner_replica,
+                                                           # jalin.evaluation.events -> evaluation_replica
     python -m services.agreements.workers scheduler        # activation, H-90 reminders, expiry
     python -m services.agreements.workers kb-cascade       # a KB's addendum/termination -> its PKS
 """
@@ -20,6 +21,7 @@ from shared.worker import run_worker
 
 from services.agreements import kb_cascade
 from services.agreements.bootstrap import SERVICE, Container, build
+from services.agreements.evaluation_replica import EvaluationReplicaProjection
 from services.agreements.partner_replica import PartnerReplicaProjection
 from services.agreements.scheduler import tick
 
@@ -27,20 +29,30 @@ log = logging.getLogger("jalin.scheduler")
 REPLICA = "agreements-partner-replica"
 
 
-def _run_consumer(container: Container, name: str, db, projections, topic: str) -> None:
-    """Run a ``ConsumerRunner`` named ``name`` (its consumer group and dead-letter topic) over ``topic``."""
+def replica_runner(container: Container, metrics: Metrics | None = None) -> ConsumerRunner:
+    """The runner of the service's replicas of other services' facts: partners (what agreements are
+    validated against) and evaluations (an extension needs the old agreement's final evaluation).
+    One consumer for both: the same guarantees, dead letters and deployment."""
     settings = container.settings
-    metrics = Metrics()
+    return ConsumerRunner(REPLICA, container.db, [PartnerReplicaProjection(), EvaluationReplicaProjection()],
+                          source=HttpStreamSource(settings), metrics=metrics, dlq=KafkaPublisher(settings),
+                          dlq_topic=f"{settings.prefix}.{REPLICA}.dlq", max_attempts=settings.consumer_max_attempts)
+
+
+REPLICA_SOURCES = ("partners", "evaluation")
+
+
+def _run_consumer(container: Container, name: str, runner: ConsumerRunner, metrics: Metrics,
+                  topics: list[str]) -> None:
+    """Run ``runner`` as the worker ``name`` (its consumer group and dead-letter topic) over ``topics``."""
+    settings = container.settings
     dlq_topic = f"{settings.prefix}.{name}.dlq"
-    runner = ConsumerRunner(name, db, projections, source=HttpStreamSource(settings),
-                            metrics=metrics, dlq=KafkaPublisher(settings), dlq_topic=dlq_topic,
-                            max_attempts=settings.consumer_max_attempts)
 
     def body(stop):
         consumer = None
-        while consumer is None and wait_for_topics(settings, [topic, dlq_topic], stop):
+        while consumer is None and wait_for_topics(settings, [*topics, dlq_topic], stop):
             try:
-                consumer = make_consumer(settings, f"{settings.prefix}.{name}", [topic])
+                consumer = make_consumer(settings, f"{settings.prefix}.{name}", topics)
             except Exception:  # Kafka went away again between the two calls
                 stop.wait(2.0)
         if consumer is None:
@@ -54,14 +66,20 @@ def _run_consumer(container: Container, name: str, db, projections, topic: str) 
 
 
 def run_partner_replica(container: Container) -> None:
-    _run_consumer(container, REPLICA, container.db, [PartnerReplicaProjection()], container.settings.topic("partners"))
+    metrics = Metrics()
+    _run_consumer(container, REPLICA, replica_runner(container, metrics), metrics,
+                  [container.settings.topic(source) for source in REPLICA_SOURCES])
 
 
 def run_kb_cascade(container: Container) -> None:
     """The KB cascade (kb_cascade.py) on the service's own topic, in a database of its own."""
-    db = container.client[container.settings.database(kb_cascade.DATABASE)]
-    _run_consumer(container, kb_cascade.NAME, db, [kb_cascade.KbCascade(container.handlers)],
-                  container.settings.topic(SERVICE))
+    settings, metrics = container.settings, Metrics()
+    name = kb_cascade.NAME
+    runner = ConsumerRunner(name, container.client[settings.database(kb_cascade.DATABASE)],
+                            [kb_cascade.KbCascade(container.handlers)], source=HttpStreamSource(settings),
+                            metrics=metrics, dlq=KafkaPublisher(settings), dlq_topic=f"{settings.prefix}.{name}.dlq",
+                            max_attempts=settings.consumer_max_attempts)
+    _run_consumer(container, name, runner, metrics, [settings.topic(SERVICE)])
 
 
 def run_scheduler(container: Container) -> None:
