@@ -583,8 +583,8 @@ class Agreement(Aggregate):
                 or self.status in rules.ENDED
                 or any(change["cause"]["event_id"] == cause_event_id for change in self.parent_changes)):
             return []
-        changes = {name: {"before": _encode(getattr(kb_before, name)), "after": _encode(getattr(kb_after, name))}
-                   for name in KB_TERMS_FOR_PKS if _encode(getattr(kb_before, name)) != _encode(getattr(kb_after, name))}
+        terms = {name: (_encode(getattr(kb_before, name)), _encode(getattr(kb_after, name))) for name in KB_TERMS_FOR_PKS}
+        changes = {name: {"before": before, "after": after} for name, (before, after) in terms.items() if before != after}
         if not changes:
             return []
         problems = rules.parent_kb_problems(kb_after, category=self.category, partner_ids=self.partner_ids,
