@@ -21,7 +21,7 @@ from shared.config import Settings
 #: services that own an event topic (``Settings.topic(service)``)
 EVENT_SERVICES = ("partners", "agreements", "evaluation")
 #: consumer groups that dead-letter to ``<prefix>.<consumer>.dlq`` (see the services' workers.py)
-DLQ_CONSUMERS = ("evaluation-projector", "agreements-partner-replica")
+DLQ_CONSUMERS = ("evaluation-projector", "agreements-partner-replica", "agreements-kb-cascade")
 
 
 def topics(settings: Settings) -> list[str]:

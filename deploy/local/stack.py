@@ -504,6 +504,7 @@ def process_table(profile: Profile) -> list[tuple[str, list[str], dict]]:
         ("agreements-relay", [py, "-m", "services.agreements.workers", "relay"], {}),
         ("agreements-partner-replica", [py, "-m", "services.agreements.workers", "partner-replica"], {}),
         ("agreements-scheduler", [py, "-m", "services.agreements.workers", "scheduler"], {}),
+        ("agreements-kb-cascade", [py, "-m", "services.agreements.workers", "kb-cascade"], {}),
         ("evaluation-relay", [py, "-m", "services.evaluation.workers", "relay"], {}),
         ("evaluation-projector", [py, "-m", "services.evaluation.workers", "projector"], {}),
     ]

@@ -84,6 +84,9 @@ command("terminate", s.TerminateSchema, "Terminate early, with the reason",
         AgreementHandlers.terminate)
 command("reject", s.RejectSchema, "Reject (before signing)", AgreementHandlers.reject)
 command("cancel", s.CancelSchema, "Cancel (before signing)", AgreementHandlers.cancel)
+command("acknowledge-parent-change", s.AcknowledgeParentChangeSchema,
+        "Acknowledge, with a note, the changes of its KB recorded on a PKS (clears the review flag)",
+        AgreementHandlers.acknowledge_parent_change)
 command("waive-final-evaluation", s.WaiveFinalEvaluationSchema,
         "Waive the final (AKHIR) evaluation an extension of this agreement needs, with the reason",
         AgreementHandlers.waive_final_evaluation)

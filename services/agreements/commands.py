@@ -240,6 +240,25 @@ class SignAddendum:
 
 
 @dataclass(frozen=True)
+class RecordParentChange:
+    """Record on a PKS that its KB changed (sent by the KB cascade worker, one per PKS and KB event)."""
+
+    agreement_id: str
+    parent_kb_id: str
+    cause_event_id: str
+    cause_event_type: str
+    cause_version: int
+
+
+@dataclass(frozen=True)
+class AcknowledgeParentChange:
+    """The Bagian Kerja Sama has reviewed the KB's changes recorded on a PKS: clear its review flag."""
+
+    agreement_id: str
+    note: str
+
+
+@dataclass(frozen=True)
 class WaiveFinalEvaluation:
     """The leadership lets this agreement be extended without a finalized final (AKHIR) evaluation."""
 

@@ -25,9 +25,9 @@ from shared.domain import DomainError, NewEvent, Refusal
 from shared.vocabularies import Vocabularies, default as default_vocabularies
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
+    AcknowledgeParentChange, ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
     AttachDocument, CancelAgreement, DraftAddendum, DraftAgreement, EditAddendum, EditDraft, ExpireAgreement,
-    FileReport, RaiseExpiryReminder, RecordAddendumReview, RecordReview, RejectAddendum, RejectAgreement,
+    FileReport, RaiseExpiryReminder, RecordAddendumReview, RecordParentChange, RecordReview, RejectAddendum, RejectAgreement,
     RemoveActivity, ReturnForRevision, SignAddendum, SignAgreement, StartReview, SubmitAddendum, SubmitAgreement,
     TerminateAgreement, UpdateActivity, WaiveFinalEvaluation, WithdrawAddendum,
 )
@@ -262,9 +262,11 @@ class AgreementHandlers:
         return self._save(agreement, events, ctx)
 
     def activate(self, cmd: ActivateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
-        """``ActivateAgreement``: ``on`` defaults to today."""
+        """``ActivateAgreement``: ``on`` defaults to today; a PKS's KB is checked as it is now."""
         agreement = self._load(cmd.agreement_id, expected)
-        return self._save(agreement, agreement.activate(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx)), ctx)
+        events = agreement.activate(role=ctx.actor.role, on=self._scheduler_day(cmd.on, ctx),
+                                    parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
 
     def raise_expiry_reminder(self, cmd: RaiseExpiryReminder, ctx: CommandContext,
                               expected: int | None = None) -> Agreement:
@@ -313,6 +315,29 @@ class AgreementHandlers:
             changes=dict(cmd.changes) if cmd.changes is not None else None,
             parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"), vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
+
+    def record_parent_change(self, cmd: RecordParentChange, ctx: CommandContext) -> Agreement:
+        """``RecordParentChange``: the KB just before and just after the causing event, compared on the PKS.
+
+        Loads the KB as of the cause's version, so a redelivery long after (the KB changed again
+        since) records the same fact; the PKS's current version is expected (a concurrent write
+        raises ``ConcurrencyError`` and the cascade tries again).
+        """
+        kb_after = self.repository.load(cmd.parent_kb_id, to_version=cmd.cause_version)
+        kb_before = self.repository.load(cmd.parent_kb_id, to_version=cmd.cause_version - 1)
+        if kb_after.version != cmd.cause_version:
+            raise ValueError(f"{cmd.parent_kb_id} has no version {cmd.cause_version}")
+        agreement = self._load(cmd.agreement_id, None)
+        events = agreement.record_parent_change(role=ctx.actor.role, kb_before=kb_before, kb_after=kb_after,
+                                                cause_event_id=cmd.cause_event_id,
+                                                cause_event_type=cmd.cause_event_type)
+        return self._save(agreement, events, ctx)
+
+    def acknowledge_parent_change(self, cmd: AcknowledgeParentChange, ctx: CommandContext,
+                                  expected: int | None = None) -> Agreement:
+        """``AcknowledgeParentChange``."""
+        agreement = self._load(cmd.agreement_id, expected)
+        return self._save(agreement, agreement.acknowledge_parent_change(role=ctx.actor.role, note=cmd.note), ctx)
 
     def waive_final_evaluation(self, cmd: WaiveFinalEvaluation, ctx: CommandContext,
                                expected: int | None = None) -> Agreement:

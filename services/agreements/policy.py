@@ -31,6 +31,7 @@ RULES = {
     f"POST {A}/terminate": allow("admin", "kerjasama", "pimpinan"),
     f"POST {A}/reject": allow("admin", "pimpinan"),  # the TKKSD recommends, the head of region decides
     f"POST {A}/cancel": allow("admin", "kerjasama"),
+    f"POST {A}/acknowledge-parent-change": allow("kerjasama"),
     # A leadership decision, like signing (not the system administrator's).
     f"POST {A}/waive-final-evaluation": allow("pimpinan"),
     f"POST {A}/addenda": allow("admin", "kerjasama"),

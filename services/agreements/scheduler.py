@@ -47,10 +47,17 @@ def _handle(handlers: AgreementHandlers, cmd: CalendarCommand, ctx: CommandConte
     raise TypeError(f"not a calendar command: {cmd!r}")
 
 
-def tick(handlers: AgreementHandlers, today: date | None = None) -> dict:
-    """Apply the calendar to every agreement once; returns counts of what was recorded."""
+def tick(handlers: AgreementHandlers, today: date | None = None, refused: set | None = None) -> dict:
+    """Apply the calendar to every agreement once; returns counts of what was recorded.
+
+    A command the domain refuses (a PKS whose KB is no longer in force is not activated) is
+    skipped and the agreement's other due commands still run (it still expires at its end).
+    Nothing changed, so the next tick refuses it again: ``refused`` — kept by the caller across
+    ticks — remembers (stream, version, command, rule) so each refusal is logged once, not every tick.
+    """
     today = today or handlers.today()
-    done = {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0}
+    refused = set() if refused is None else refused
+    done = {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0, "refused": 0}
     ctx = CommandContext(SCHEDULER, correlation_id=f"scheduler-{today.isoformat()}-{uuid.uuid4().hex[:8]}")
     for stream_id in handlers.repository.store.stream_ids(Agreement.stream_type):
         agreement = handlers.repository.load(stream_id)
@@ -65,7 +72,10 @@ def tick(handlers: AgreementHandlers, today: date | None = None) -> dict:
                 done["conflicts"] += 1  # someone changed it meanwhile: the next tick looks again
                 break
             except DomainError as exc:
-                log.warning("scheduler skipped", extra={"stream_id": stream_id, "command": type(cmd).__name__,
-                                                        "rule": exc.rule})
-                break
+                done["refused"] += 1
+                key = (stream_id, before, type(cmd).__name__, exc.rule)
+                if key not in refused:
+                    refused.add(key)
+                    log.warning("scheduler skipped", extra={"stream_id": stream_id, "command": type(cmd).__name__,
+                                                            "rule": exc.rule, "detail": exc.detail})
     return done

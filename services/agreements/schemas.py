@@ -15,7 +15,7 @@ from marshmallow.experimental.context import Context
 from shared.schema import Schema
 
 from services.agreements.commands import (
-    ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
+    AcknowledgeParentChange, ActivateAgreement, AddActivity, ApproveAddendumCentral, ApproveAddendumDprd, ApproveCentral, ApproveDprd,
     AttachDocument, CancelAgreement, DraftAddendum, DraftAgreement, EditAddendum, EditDraft, ExpireAgreement,
     FileReport, RecordAddendumReview, RecordReview, RejectAddendum, RejectAgreement, RemoveActivity,
     ReturnForRevision, SignAddendum, SignAgreement, StartReview, SubmitAddendum, SubmitAgreement, TerminateAgreement,
@@ -322,6 +322,15 @@ class RejectAddendumSchema(ReasonSchema):
         return RejectAddendum(agreement_id=path("agreement_id"), addendum_no=addendum_no(), reason=data["reason"])
 
 
+class AcknowledgeParentChangeSchema(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=3, max=2000),
+                         metadata={"description": "what the review of the KB's change concluded"})
+
+    @post_load
+    def command(self, data, **_):
+        return AcknowledgeParentChange(agreement_id=path("agreement_id"), note=data["note"])
+
+
 class WaiveFinalEvaluationSchema(ReasonSchema):
     @post_load
     def command(self, data, **_):
@@ -418,3 +427,4 @@ class AgreementSchema(Schema):
     start_date = fields.Date()
     end_date = fields.Date()
     progress = fields.Float()
+    parent_change_pending = fields.Boolean(metadata={"description": "a change of its KB awaits review"})

@@ -4,6 +4,7 @@
     python -m services.agreements.workers partner-replica  # jalin.partners.events -> partner_replica,
                                                            # jalin.evaluation.events -> evaluation_replica
     python -m services.agreements.workers scheduler        # activation, H-90 reminders, expiry
+    python -m services.agreements.workers kb-cascade       # a KB's addendum/termination -> its PKS
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from shared.relay_worker import run_relay
 from shared.streams import HttpStreamSource
 from shared.worker import run_worker
 
+from services.agreements import kb_cascade
 from services.agreements.bootstrap import SERVICE, Container, build
 from services.agreements.evaluation_replica import EvaluationReplicaProjection
 from services.agreements.partner_replica import PartnerReplicaProjection
@@ -40,18 +42,17 @@ def replica_runner(container: Container, metrics: Metrics | None = None) -> Cons
 REPLICA_SOURCES = ("partners", "evaluation")
 
 
-def run_partner_replica(container: Container) -> None:
+def _run_consumer(container: Container, name: str, runner: ConsumerRunner, metrics: Metrics,
+                  topics: list[str]) -> None:
+    """Run ``runner`` as the worker ``name`` (its consumer group and dead-letter topic) over ``topics``."""
     settings = container.settings
-    metrics = Metrics()
-    dlq_topic = f"{settings.prefix}.{REPLICA}.dlq"
-    runner = replica_runner(container, metrics)
-    topics = [settings.topic(source) for source in REPLICA_SOURCES]
+    dlq_topic = f"{settings.prefix}.{name}.dlq"
 
     def body(stop):
         consumer = None
         while consumer is None and wait_for_topics(settings, [*topics, dlq_topic], stop):
             try:
-                consumer = make_consumer(settings, f"{settings.prefix}.{REPLICA}", topics)
+                consumer = make_consumer(settings, f"{settings.prefix}.{name}", topics)
             except Exception:  # Kafka went away again between the two calls
                 stop.wait(2.0)
         if consumer is None:
@@ -61,7 +62,24 @@ def run_partner_replica(container: Container) -> None:
         finally:
             consumer.close()
 
-    run_worker(REPLICA, settings, metrics, body)
+    run_worker(name, settings, metrics, body)
+
+
+def run_partner_replica(container: Container) -> None:
+    metrics = Metrics()
+    _run_consumer(container, REPLICA, replica_runner(container, metrics), metrics,
+                  [container.settings.topic(source) for source in REPLICA_SOURCES])
+
+
+def run_kb_cascade(container: Container) -> None:
+    """The KB cascade (kb_cascade.py) on the service's own topic, in a database of its own."""
+    settings, metrics = container.settings, Metrics()
+    name = kb_cascade.NAME
+    runner = ConsumerRunner(name, container.client[settings.database(kb_cascade.DATABASE)],
+                            [kb_cascade.KbCascade(container.handlers)], source=HttpStreamSource(settings),
+                            metrics=metrics, dlq=KafkaPublisher(settings), dlq_topic=f"{settings.prefix}.{name}.dlq",
+                            max_attempts=settings.consumer_max_attempts)
+    _run_consumer(container, name, runner, metrics, [settings.topic(SERVICE)])
 
 
 def run_scheduler(container: Container) -> None:
@@ -69,10 +87,12 @@ def run_scheduler(container: Container) -> None:
     metrics = Metrics()
     ticks = metrics.counter("scheduler_actions_total", "Facts recorded by the scheduler", ("action",))
 
+    refused: set = set()  # refusals already logged (see ``tick``)
+
     def body(stop):
         while not stop.is_set():
             try:
-                for action, count in tick(container.handlers).items():
+                for action, count in tick(container.handlers, refused=refused).items():
                     ticks.labels(action).inc(count)
                 ticks.labels("uploads_expired").inc(container.handlers.expire_uploads())
             except Exception as exc:  # DB unavailable: try again next round
@@ -83,7 +103,7 @@ def run_scheduler(container: Container) -> None:
 
 
 COMMANDS = {"relay": lambda c: run_relay(SERVICE, c.settings, c.db, c.store),
-            "partner-replica": run_partner_replica, "scheduler": run_scheduler}
+            "partner-replica": run_partner_replica, "scheduler": run_scheduler, "kb-cascade": run_kb_cascade}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -149,6 +149,8 @@ def register_filter(args: Mapping[str, Any], on: date, actor: Actor) -> dict:
     if args.get("overdue_report"):
         query["status"] = AgreementStatus.ACTIVE
         query["report_due_by"] = {"$lt": on.isoformat()}
+    if args.get("parent_changed") is not None and not is_public(actor):  # a PKS left outside its KB, to review
+        query["parent_changed"] = True if args["parent_changed"] else {"$ne": True}
     return agreement_scope(actor, query)
 
 

@@ -70,6 +70,7 @@ def agreement_item(doc: dict, on: date, public: bool = False) -> dict:
     item["days_to_end"] = queries.days_to_end(doc, on)
     item["expiring_within_90_days"] = queries.expiring_within(doc, on, 90)
     item["report_overdue"] = queries.report_overdue(doc, on)
+    item["parent_changed"] = bool(doc.get("parent_changed"))  # absent until a change of its KB is recorded
     return public_agreement(item) if public else item
 
 

@@ -76,6 +76,9 @@ class AgreementListQuery(PageQuery):
     expiring = fields.Integer(validate=validate.Range(min=1, max=3650),
                               metadata={"description": "only SIGNED/ACTIVE agreements ending within this many days"})
     overdue_report = fields.Boolean(metadata={"description": "only ACTIVE agreements with a report past due"})
+    parent_changed = fields.Boolean(metadata={
+        "description": "true: only PKS left outside their KB by a change of the KB (addendum, termination) "
+                       "and not yet acknowledged; false: all others"})
     q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "text in the title"})
     sort = fields.String(load_default="-start_date", validate=validate.OneOf(
         ("start_date", "-start_date", "end_date", "-end_date", "title", "-title", "progress", "-progress",
@@ -99,6 +102,9 @@ class AgreementItem(Schema):
     expiring_within_90_days = fields.Boolean()
     days_to_end = fields.Integer(allow_none=True)
     report_overdue = fields.Boolean()
+    parent_changed = fields.Boolean(metadata={
+        "description": "a change of its KB left this PKS outside the KB; awaits review (acknowledge-parent-change)"})
+    parent_changes = fields.List(fields.Dict(), metadata={"description": "the changes of its KB recorded on a PKS"})
 
 
 class AgreementPage(Schema):

@@ -40,6 +40,7 @@ PROCESSES = {
     "agreements-relay": ["python", "-m", "services.agreements.workers", "relay"],
     "agreements-partner-replica": ["python", "-m", "services.agreements.workers", "partner-replica"],
     "agreements-scheduler": ["python", "-m", "services.agreements.workers", "scheduler"],
+    "agreements-kb-cascade": ["python", "-m", "services.agreements.workers", "kb-cascade"],
     "evaluation-projector": ["python", "-m", "services.evaluation.workers", "projector"],
     "evaluation-relay": ["python", "-m", "services.evaluation.workers", "relay"],
 }

@@ -33,10 +33,11 @@ def test_production_configmap_and_the_externally_created_secret_set_every_variab
 
 def test_init_creates_the_topics_the_workers_use():
     from cli.init import DLQ_CONSUMERS, topics
+    from services.agreements.kb_cascade import NAME as KB_CASCADE
     from services.agreements.workers import REPLICA
     from services.evaluation.workers import CONSUMER
     from shared.config import Settings
 
-    assert set(DLQ_CONSUMERS) == {CONSUMER, REPLICA}
+    assert set(DLQ_CONSUMERS) == {CONSUMER, REPLICA, KB_CASCADE}
     settings = Settings(prefix="jalin")
     assert topics(settings)[:3] == [settings.topic(s) for s in ("partners", "agreements", "evaluation")]

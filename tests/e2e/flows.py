@@ -52,3 +52,18 @@ def signed_kb(stack, **fields):
     to_ready(stack, kb["id"])
     return partner, act(stack, kb["id"], "sign", "pimpinan", {"signatory_name": "Bupati Muaro Jambi",
                                                              "signatory_position": "kepala_daerah"})
+
+
+def addendum(stack, agreement_id, changes, reason, signing):
+    """An addendum through its lifecycle: drafted, reviewed by the TKKSD, approved again when the
+    amended terms need it, then signed; the signing's answer (the agreement as amended)."""
+    drafted = act(stack, agreement_id, "addenda", "kerjasama", {"reason": reason, "changes": changes})
+    no = drafted["addenda"][-1]["addendum_no"]
+    act(stack, agreement_id, f"addenda/{no}/submit", "kerjasama")
+    status = act(stack, agreement_id, f"addenda/{no}/review", "tkksd",
+                 {"recommended": True, "notes": "Layak"})["addenda"][-1]["status"]
+    for step in ("dprd", "central"):
+        if status == f"AWAITING_{step.upper()}":
+            status = act(stack, agreement_id, f"addenda/{no}/{step}-approval", "pimpinan",
+                         {"approval_ref": f"{step.upper()}/ADD/{no}"})["addenda"][-1]["status"]
+    return act(stack, agreement_id, f"addenda/{no}/sign", "pimpinan", signing)

@@ -15,7 +15,7 @@ from tests.e2e.conftest import Stack
 from tests.support import load_stack, require_infrastructure, unique_prefix, wait_until
 
 WORKERS = ("partners-relay", "agreements-relay", "agreements-partner-replica", "agreements-scheduler",
-           "evaluation-relay", "evaluation-projector")
+           "agreements-kb-cascade", "evaluation-relay", "evaluation-projector")
 
 
 class Client(threading.Thread):

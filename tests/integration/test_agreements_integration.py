@@ -1,6 +1,7 @@
 """Agreements service parts on the real broker and DB: partner replica, rules against it, concurrency."""
 import io
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -127,7 +128,7 @@ def test_scheduler_activates_reminds_expires_once_under_a_moved_clock(service):
     assert tick(handlers)["raise_expiry_reminder"] == 0  # once
     clock.moment = datetime(2028, 4, 1, 1, tzinfo=timezone.utc)
     assert tick(handlers)["expire"] == 1 and handlers.get(aid).status == "EXPIRED"
-    assert tick(handlers) == {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0}
+    assert tick(handlers) == {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0, "refused": 0}
 
 
 def test_attachment_store_round_trip_and_limit(service):
@@ -150,3 +151,65 @@ def test_attachment_store_sanitises_names_and_refuses_other_media_types(service)
     assert _db["attachments.files"].count_documents({"filename": "a.html"}) == 0  # nothing stored
     stored = handlers.files.get_verified(meta["file_id"])
     assert b"".join(stored.chunks()) == b"%PDF" == stored.content
+
+
+class _Crash(BaseException):
+    """Stands for the process dying: not an ``Exception``, so nothing on the way catches it."""
+
+
+def test_kb_cascade_under_the_runner_survives_a_crash_midway_and_redeliveries(settings, mongo, service):
+    from services.agreements.commands import TerminateAgreement
+    from services.agreements.kb_cascade import DATABASE, KbCascade
+
+    db, handlers, clock = service
+    db[COLLECTION].insert_one({"_id": "partner-v", "name": "Kota Jambi", "kind": "daerah_lain",
+                               "status": "verified", "country": "ID", "version": 2})
+    leader, tkksd = CommandContext(Actor("p", "pimpinan")), CommandContext(Actor("t", "tkksd"))
+
+    def signed(cmd, **sign):
+        aid = handlers.draft(cmd, STAFF).stream_id
+        handlers.submit(SubmitAgreement(aid), STAFF)
+        handlers.start_review(StartReview(aid), tkksd)
+        handlers.record_review(RecordReview(aid, recommended=True), tkksd)
+        handlers.sign(SignAgreement(aid, **(sign or {"signatory_name": "Bupati",
+                                                     "signatory_position": "kepala_daerah"})), leader)
+        return aid
+
+    kb = signed(draft_body("partner-v"))
+    pks = [signed(replace(draft_body("partner-v"), document_kind="PKS", parent_kb_id=kb, title=f"PKS {n}"),
+                  signatory_name="Kepala Dinas", signatory_position="kepala_perangkat_daerah",
+                  power_of_attorney_ref=f"SK-KUASA/{n}") for n in (1, 2)]
+    handlers.terminate(TerminateAgreement(kb, reason="Diakhiri bersama"), leader)
+    kb_events = handlers.repository.store.load(kb)
+
+    class DiesAfterOne:
+        """The handlers of a worker that dies after recording on the first PKS."""
+
+        def __init__(self):
+            self.recorded = 0
+
+        def __getattr__(self, name):
+            return getattr(handlers, name)
+
+        def record_parent_change(self, cmd, ctx):
+            if self.recorded == 1:
+                raise _Crash()
+            self.recorded += 1
+            return handlers.record_parent_change(cmd, ctx)
+
+    cascade_db = mongo[settings.database(DATABASE)]
+    with pytest.raises(_Crash):
+        ConsumerRunner("kb-cascade", cascade_db, [KbCascade(DiesAfterOne())]).handle(kb_events)
+    recorded = [[e for e in handlers.repository.store.load(p) if e["event_type"] == "agreement.parent_changed"]
+                for p in pks]
+    assert sorted(len(r) for r in recorded) == [0, 1]  # one PKS done, the other not, the offset not committed
+
+    # The restarted worker gets the KB's events again (twice over, as redeliveries may): each PKS ends with one.
+    runner = ConsumerRunner("kb-cascade", cascade_db, [KbCascade(handlers)])
+    runner.handle(kb_events)
+    runner.handle(kb_events)
+    for p in pks:
+        changes = [e for e in handlers.repository.store.load(p) if e["event_type"] == "agreement.parent_changed"]
+        assert len(changes) == 1 and changes[0]["data"]["problems"] == ["parent_kb_not_in_force"]
+        assert changes[0]["causation_id"] == kb_events[-1]["event_id"]
+        assert handlers.get(p).parent_change_pending

@@ -29,6 +29,12 @@ Choices worth knowing:
   signing — see ``rules.check_extends``. The waiver is an event on the old agreement
   (``waive_final_evaluation``); that only one extension is live at a time needs an index across
   streams and is the handler's (``rules.check_one_live_extension``).
+- A PKS lies within its KB. A PKS's own commands check it (draft, edit, submit, sign, addendum,
+  activation); a change of the KB itself (an addendum, a termination) is a signed fact the region
+  records as it is, and each of its PKS gets ``agreement.parent_changed`` (``record_parent_change``,
+  sent by the KB cascade worker, idempotent by the causing KB event); when the PKS now lies outside
+  the KB that flags it for review until the Bagian Kerja Sama acknowledges it
+  (``acknowledge_parent_change``, with a note).
 """
 from __future__ import annotations
 
@@ -77,6 +83,8 @@ class EventType:
     ADDENDUM_REJECTED = "agreement.addendum_rejected"
     AMENDED = "agreement.amended"  # an addendum signed: its changes apply from now on
     DOCUMENT_ATTACHED = "agreement.document_attached"
+    PARENT_CHANGED = "agreement.parent_changed"
+    PARENT_CHANGE_ACKNOWLEDGED = "agreement.parent_change_acknowledged"
     ACTIVITY_ADDED = "agreement.activity_added"
     ACTIVITY_UPDATED = "agreement.activity_updated"
     ACTIVITY_REMOVED = "agreement.activity_removed"
@@ -101,6 +109,8 @@ ACTIVITY_FIELDS = (
     "name", "indicator", "target", "unit", "schedule_start", "schedule_end", "responsible_opd", "budget",
 )
 _DATE_FIELDS = frozenset({"start_date", "end_date", "schedule_start", "schedule_end"})
+# What of a KB its PKS depend on: a change of any of these is recorded on each PKS.
+KB_TERMS_FOR_PKS = ("start_date", "end_date", "partner_ids", "status")
 
 
 def new_agreement_id() -> str:
@@ -206,6 +216,7 @@ class Agreement(Aggregate):
         self.amendments: list[dict] = []  # the signed ones, as applied
         self.documents: list[dict] = []
         self.activities: dict[str, Activity] = {}
+        self.parent_changes: list[dict] = []
 
     # --- derived facts -----------------------------------------------------------------------
 
@@ -225,6 +236,12 @@ class Agreement(Aggregate):
     def has_work_plan(self) -> bool:
         """A PKS carries a work plan; so does a SINERGI Nota Kesepakatan, which has no PKS."""
         return self.document_kind == DocumentKind.PKS or self.category == Category.SINERGI
+
+    @property
+    def parent_change_pending(self) -> bool:
+        """A change of the KB that left this PKS outside it is recorded and not yet acknowledged (the
+        review flag)."""
+        return any(change["outside_kb"] and change["acknowledged"] is None for change in self.parent_changes)
 
     def activity_progress(self, activity_id: str) -> float:
         return self._activity(activity_id).progress
@@ -248,10 +265,13 @@ class Agreement(Aggregate):
             raise refuse(Rule.ACTIVITY_NOT_FOUND, f"no activity '{activity_id}' in the work plan",
                          kind=Refusal.NOT_FOUND) from None
 
-    def _check_parent(self, parent: Agreement | None, *, end: date) -> None:
-        """A PKS's KB must be in force and still cover it (at submission, signing and amendment)."""
+    def _check_parent(self, parent: Agreement | None, *, start: date | None = None, end: date | None = None,
+                      partner_ids: Sequence[str] | None = None) -> None:
+        """A PKS's KB must be in force and still cover it (at submission, signing and amendment);
+        ``start``/``end``/``partner_ids`` are the PKS's terms as they would become."""
         _parent_kb_id(parent, category=self.category, document_kind=self.document_kind, current=self.parent_kb_id,
-                      partner_ids=self.partner_ids, start=self.start_date, end=end, require_signed=True)
+                      partner_ids=self.partner_ids if partner_ids is None else partner_ids,
+                      start=start or self.start_date, end=end or self.end_date, require_signed=True)
 
     def _check_extends(self, old: Agreement | None, *, partner_ids: Sequence[str], start: date) -> None:
         """An extension still fits the agreement it extends, as that one is now (it may have been
@@ -401,7 +421,7 @@ class Agreement(Aggregate):
         parties = [p for p in views if p.id in self.partner_ids]
         rules.check_partner_kinds(self.category, parties)
         rules.check_ksdd_neighbours(self.category, self.ksdd_type, parties, vocab)
-        self._check_parent(parent_kb, end=self.end_date)
+        self._check_parent(parent_kb)
         data = {"dprd_required": self.dprd_required, "central_required": self.central_required}
         if self.extends_agreement_id is not None:
             self._check_extends(extends, partner_ids=self.partner_ids, start=self.start_date)
@@ -477,7 +497,7 @@ class Agreement(Aggregate):
         if self.central_required and self.central_approval is None:
             raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, "no central-government approval is recorded", kind=Refusal.CONFLICT)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
-        self._check_parent(parent_kb, end=self.end_date)
+        self._check_parent(parent_kb)
         self._check_extends(extends, partner_ids=self.partner_ids, start=self.start_date)
         partner_signatory = None
         if partner_signatory_name:
@@ -491,8 +511,9 @@ class Agreement(Aggregate):
             "partner_number": partner_number if partner_number is not None else self.partner_number,
         })]
 
-    def activate(self, *, role: str, on: date) -> list[NewEvent]:
-        """``ActivateAgreement``: SIGNED → ACTIVE once the start date is reached.
+    def activate(self, *, role: str, on: date, parent_kb: Agreement | None = None) -> list[NewEvent]:
+        """``ActivateAgreement``: SIGNED → ACTIVE once the start date is reached (a PKS: while its KB,
+        ``parent_kb``, is in force and still covers it — ``parent_kb_not_in_force`` otherwise).
 
         ``activated_on`` is the day the agreement came into force — its start date, or its signing
         date when it was signed later — not the day the scheduler noticed (``on``), so a scheduler
@@ -502,6 +523,11 @@ class Agreement(Aggregate):
         rules.check_state("activate", self.status)
         if on < self.start_date:
             raise refuse(Rule.NOT_YET_STARTED, f"the agreement starts on {self.start_date.isoformat()}", kind=Refusal.CONFLICT)
+        if self.parent_kb_id is not None:
+            if parent_kb is not None and parent_kb.stream_id != self.parent_kb_id:
+                raise ValueError(f"{parent_kb.stream_id} is not the parent KB on record ({self.parent_kb_id})")
+            rules.check_parent_kb_in_force(parent_kb, category=self.category, partner_ids=self.partner_ids,
+                                           start=self.start_date, end=self.end_date)
         in_force = max(self.start_date, date.fromisoformat(self.signing["signed_on"]))
         return [self._emit(EventType.ACTIVATED, {"activated_on": min(in_force, on).isoformat()})]
 
@@ -597,7 +623,9 @@ class Agreement(Aggregate):
             end = changes["end_date"]
             rules.check_term(self.start_date, end)
             self._check_activities_within(self.start_date, end)
-            self._check_parent(parent_kb, end=end)
+        if {"start_date", "end_date", "partner_ids"} & set(changes):  # the PKS still lies within its KB
+            self._check_parent(parent_kb, start=changes.get("start_date"), end=changes.get("end_date"),
+                               partner_ids=changes.get("partner_ids"))
         return dict(changes)
 
     def _addendum_requirements(self, changes: Mapping[str, Any]) -> dict:
@@ -739,6 +767,52 @@ class Agreement(Aggregate):
                           "power_of_attorney_ref": power_of_attorney_ref or None},
             "changes": dict(addendum["changes"]), "previous": previous,
         })]
+
+    # --- the KB's changes, seen from its PKS ---------------------------------------------------
+
+    def record_parent_change(self, *, role: str, kb_before: Agreement, kb_after: Agreement,
+                             cause_event_id: str, cause_event_type: str) -> list[NewEvent]:
+        """``RecordParentChange``: Record on this PKS that its KB changed (``kb_before`` → ``kb_after``,
+        the KB just before and just after the causing event); when the PKS now lies outside the KB
+        (``outside_kb``: the KB is no longer in force, or no longer covers its period or parties) the
+        PKS is flagged for review until acknowledged. A change it still fits in is recorded only.
+
+        Returns no events — so a redelivered or repeated cascade is harmless — when this cause is
+        already recorded, when this is not a PKS of that KB, when the PKS has ended, or when the
+        event changed nothing a PKS depends on (``KB_TERMS_FOR_PKS``, e.g. an addendum to the title).
+        """
+        rules.check_role("record_parent_change", role)
+        rules.check_state("record_parent_change", self.status)
+        if kb_after.stream_id != kb_before.stream_id:
+            raise ValueError("kb_before and kb_after must be the same KB")
+        if (self.document_kind != DocumentKind.PKS or self.parent_kb_id != kb_after.stream_id
+                or self.status in rules.ENDED
+                or any(change["cause"]["event_id"] == cause_event_id for change in self.parent_changes)):
+            return []
+        terms = {name: (_encode(getattr(kb_before, name)), _encode(getattr(kb_after, name))) for name in KB_TERMS_FOR_PKS}
+        changes = {name: {"before": before, "after": after} for name, (before, after) in terms.items() if before != after}
+        if not changes:
+            return []
+        problems = rules.parent_kb_problems(kb_after, category=self.category, partner_ids=self.partner_ids,
+                                            start=self.start_date, end=self.end_date)
+        return [self._emit(EventType.PARENT_CHANGED, {
+            "parent_kb_id": kb_after.stream_id,
+            "cause": {"event_id": cause_event_id, "event_type": cause_event_type, "version": kb_after.version},
+            "changes": changes, "outside_kb": bool(problems), "problems": problems,
+        })]
+
+    def acknowledge_parent_change(self, *, role: str, note: str) -> list[NewEvent]:
+        """``AcknowledgeParentChange``: The Bagian Kerja Sama has reviewed the KB's changes recorded on this
+        PKS (what it will do about them goes in ``note``): the review flag is cleared."""
+        rules.check_role("acknowledge_parent_change", role)
+        rules.check_state("acknowledge_parent_change", self.status)
+        pending = [change["cause"]["event_id"] for change in self.parent_changes
+                   if change["outside_kb"] and change["acknowledged"] is None]
+        if not pending:
+            raise refuse(Rule.NO_PARENT_CHANGE_PENDING, "no change of the KB waits for review on this agreement",
+                         kind=Refusal.CONFLICT)
+        return [self._emit(EventType.PARENT_CHANGE_ACKNOWLEDGED,
+                           {"note": rules.check_reason(note, "note"), "causes": pending})]
 
     def waive_final_evaluation(self, *, role: str, reason: str, today: date) -> list[NewEvent]:
         """``WaiveFinalEvaluation``: the leadership decides that this agreement may be extended without a
@@ -986,6 +1060,15 @@ class Agreement(Aggregate):
             self.addenda.append(addendum)
         addendum.update(status=AddendumStatus.SIGNED.value, number=data["number"], signed_on=data["signed_on"])
 
+    def when_agreement_parent_changed(self, data: Mapping[str, Any]) -> None:
+        self.parent_changes.append({key: _deepcopy(data[key]) for key in (
+            "parent_kb_id", "cause", "changes", "outside_kb", "problems")} | {"acknowledged": None})
+
+    def when_agreement_parent_change_acknowledged(self, data: Mapping[str, Any]) -> None:
+        for change in self.parent_changes:
+            if change["cause"]["event_id"] in data["causes"]:
+                change["acknowledged"] = {"note": data["note"]}
+
     def when_agreement_final_evaluation_waived(self, data: Mapping[str, Any]) -> None:
         self.final_evaluation_waiver = {"reason": data["reason"], "waived_on": data["waived_on"]}
 
@@ -1062,6 +1145,7 @@ class Agreement(Aggregate):
             "documents": _deepcopy(self.documents),
             "activities": [a.as_dict() for a in self.activities.values()],
             "progress": round(self.progress, 2),
+            "parent_change_pending": self.parent_change_pending, "parent_changes": _deepcopy(self.parent_changes),
         }
 
     as_dict = snapshot

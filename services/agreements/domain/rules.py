@@ -176,6 +176,8 @@ class Rule(StrEnum):
     PKS_PARTNER_MISMATCH = "pks_partner_mismatch"
     PKS_OUTSIDE_KB_PERIOD = "pks_outside_kb_period"
     PARENT_KB_NOT_ALLOWED = "parent_kb_not_allowed"
+    PARENT_KB_NOT_IN_FORCE = "parent_kb_not_in_force"
+    NO_PARENT_CHANGE_PENDING = "no_parent_change_pending"
     EXTENSION_REQUIRES_SIGNED_AGREEMENT = "extension_requires_signed_agreement"
     EXTENSION_KIND_MISMATCH = "extension_kind_mismatch"
     EXTENSION_PARTNER_MISMATCH = "extension_partner_mismatch"
@@ -280,6 +282,10 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "update_activity": frozenset({_K, _O}),
     "remove_activity": frozenset({_K, _O}),
     "file_report": frozenset({_K, _O}),
+    # The KB cascade (a service account) records a change of the KB on each of its PKS; the Bagian
+    # Kerja Sama acknowledges it after review (with a note).
+    "record_parent_change": frozenset({_S}),
+    "acknowledge_parent_change": frozenset({_K}),
 }
 
 
@@ -310,6 +316,8 @@ IN_FORCE = frozenset({Status.SIGNED, Status.ACTIVE})
 # Late reports for the last quarters remain possible after the agreement has ended.
 REPORTABLE = IN_FORCE | {Status.EXPIRED, Status.TERMINATED}
 DOCUMENTABLE = frozenset(Status) - {Status.REJECTED, Status.CANCELLED}
+# States an agreement never leaves: a KB here will not be (or no longer is) in force.
+ENDED = frozenset({Status.EXPIRED, Status.TERMINATED, Status.REJECTED, Status.CANCELLED})
 # The work plan (rencana kerja) is the PKS's lampiran: drafted with it, frozen while the draft is
 # reviewed, approved and signed, then kept up to date while the agreement is in force.
 WORK_PLAN_OPEN = IN_FORCE | {Status.DRAFT}
@@ -347,6 +355,10 @@ COMMAND_STATES: Mapping[str, frozenset[str]] = {
     "update_activity": WORK_PLAN_OPEN,
     "remove_activity": WORK_PLAN_OPEN,
     "file_report": REPORTABLE,
+    # A change of the KB is recorded whatever the PKS's state (the domain ignores ended ones), and
+    # an open flag can be acknowledged in any state.
+    "record_parent_change": frozenset(Status),
+    "acknowledge_parent_change": frozenset(Status),
 }
 
 
@@ -705,6 +717,9 @@ def check_parent_kb(parent: ParentKB, *, category: str, partner_ids: Sequence[st
         raise refuse(Rule.PKS_REQUIRES_SIGNED_KB,
                      f"the parent KB must be SIGNED or ACTIVE, it is {parent.status}",
                      fields={"parent_kb_id": "must be SIGNED or ACTIVE"})
+    if parent.status in ENDED:  # while drafting: a KB that has ended will never be in force again
+        raise refuse(Rule.PARENT_KB_NOT_IN_FORCE, f"the parent KB has ended ({parent.status})",
+                     fields={"parent_kb_id": "must not have ended"})
     outside = sorted(set(partner_ids) - set(parent.partner_ids))
     if outside:
         raise refuse(Rule.PKS_PARTNER_MISMATCH,
@@ -715,6 +730,32 @@ def check_parent_kb(parent: ParentKB, *, category: str, partner_ids: Sequence[st
                      f"{parent.end_date.isoformat()}",
                      fields={"start_date": f">= {parent.start_date.isoformat()}",
                              "end_date": f"<= {parent.end_date.isoformat()}"})
+
+
+def check_parent_kb_in_force(parent: ParentKB | None, *, category: str, partner_ids: Sequence[str], start: date,
+                             end: date) -> None:
+    """A PKS comes into force only while its KB is in force (SIGNED or ACTIVE) and still covers it:
+    a KB terminated, expired or shortened by an addendum since the PKS was signed stops its activation."""
+    if parent is None or parent.status not in IN_FORCE:
+        status = parent.status if parent is not None else "unknown"
+        raise refuse(Rule.PARENT_KB_NOT_IN_FORCE, f"the parent KB is not in force (it is {status})",
+                     kind=Refusal.CONFLICT, fields={"parent_kb_id": "must be SIGNED or ACTIVE"})
+    check_parent_kb(parent, category=category, partner_ids=partner_ids, start=start, end=end, require_signed=True)
+
+
+def parent_kb_problems(parent: ParentKB, *, category: str, partner_ids: Sequence[str], start: date,
+                       end: date) -> list[str]:
+    """The rules a PKS breaks against its KB as the KB is now (empty: it still lies within it)."""
+    problems = []
+    if parent.status not in IN_FORCE:
+        problems.append(Rule.PARENT_KB_NOT_IN_FORCE.value)
+    if parent.category != category:
+        problems.append(Rule.PKS_REQUIRES_SIGNED_KB.value)
+    if set(partner_ids) - set(parent.partner_ids):
+        problems.append(Rule.PKS_PARTNER_MISMATCH.value)
+    if start < parent.start_date or end > parent.end_date:
+        problems.append(Rule.PKS_OUTSIDE_KB_PERIOD.value)
+    return problems
 
 
 # --- extensions (perpanjangan) ----------------------------------------------------------------

@@ -28,6 +28,8 @@ WORK_PLAN_EVENTS = ("activity_added", "activity_updated", "activity_removed", "r
 # An addendum's own lifecycle on the agreement's stream; its signing is ``amended``.
 ADDENDUM_EVENTS = ("addendum_drafted", "addendum_edited", "addendum_submitted", "addendum_review_recorded",
                    "addendum_dprd_approved", "addendum_central_approved", "addendum_withdrawn", "addendum_rejected")
+# A change of a PKS's KB recorded on the PKS, and its acknowledgement (the review flag of the register).
+PARENT_CHANGE_EVENTS = ("parent_changed", "parent_change_acknowledged")
 
 
 class AgreementsProjection(Projection):
@@ -37,7 +39,7 @@ class AgreementsProjection(Projection):
     def setup(self, db: Database) -> None:
         col = db[COLLECTION]
         for field in ("status", "category", "partner_ids", "opds", "year", "end_date", "cooperation_scope",
-                      "report_due_by"):
+                      "report_due_by", "parent_changed"):
             col.create_index([(field, ASCENDING)])
 
     def handles(self, event_type: str) -> bool:
@@ -46,6 +48,7 @@ class AgreementsProjection(Projection):
             return name in ("registered", "profile_updated")
         return kind == "agreement" and (name in STATUS_OF or name in NEXT_STATUS_EVENTS or name in WORK_PLAN_EVENTS
                                         or name in ADDENDUM_EVENTS
+                                        or name in PARENT_CHANGE_EVENTS
                                         or name in ("drafted", "draft_edited", "amended", "document_attached",
                                                     "expiry_reminder_raised"))
 
@@ -83,6 +86,8 @@ class AgreementsProjection(Projection):
             inc = {"document_count": 1}
         elif name in WORK_PLAN_EVENTS:
             fields.update(self._work_plan(name, data, event, uow))
+        elif name in PARENT_CHANGE_EVENTS:
+            fields.update(self._parent_change(name, data, event, uow))
         uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"], set_fields=fields, inc=inc,
                       create=event["version"] == 1)
         shown = {f"agreement_{k}" if k == "title" else k: fields[k] for k in ("title", "category", "partner_ids")
@@ -178,6 +183,24 @@ class AgreementsProjection(Projection):
         current = next((a for a in addenda if a.get("status") in ADDENDUM_OPEN), None)
         open_addendum = {"addendum_no": current["addendum_no"], "status": current["status"]} if current else None
         return {"addenda": addenda, "open_addendum": open_addendum}
+
+    def _parent_change(self, name, data, event, uow):
+        """The KB changes recorded on a PKS (newest last) and ``parent_changed``: one that left the PKS
+        outside its KB waits for acknowledgement (the register's review flag)."""
+        doc = uow.find_one(COLLECTION, {"_id": event["stream_id"]}, {"parent_changes": 1}) or {}
+        changes = [dict(c) for c in doc.get("parent_changes") or []]
+        if name == "parent_changed":
+            changes.append({"parent_kb_id": data["parent_kb_id"], "cause_event_id": data["cause"]["event_id"],
+                            "cause_event_type": data["cause"]["event_type"], "changes": data["changes"],
+                            "outside_kb": data["outside_kb"], "problems": data["problems"],
+                            "recorded_at": event["occurred_at"], "acknowledged": None})
+        else:
+            for change in changes:
+                if change["cause_event_id"] in data["causes"]:
+                    change["acknowledged"] = {"note": data["note"], "at": event["occurred_at"],
+                                              "by": (event.get("actor") or {}).get("name")}
+        return {"parent_changes": changes,
+                "parent_changed": any(c["outside_kb"] and c["acknowledged"] is None for c in changes)}
 
     def _partner_named(self, event, uow):
         """Partner names and kinds shown on its agreements (set, so replays in any order converge)."""

@@ -1,6 +1,7 @@
 """Builders shared by the agreement unit tests (imported by the other test modules), and their own checks."""
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 from datetime import date, timedelta
@@ -119,7 +120,7 @@ def step(stream: Stream) -> None:
         stream.do("sign", role="pimpinan", signatory_name="Bupati", signatory_position="kepala_daerah",
                   signed_on=SIGNED_ON, our_number="100/KS/2024", partner_number="200/KS/2024", parent_kb=parent)
     elif a.status == Status.SIGNED:
-        stream.do("activate", role="service", on=START)
+        stream.do("activate", role="service", on=START, parent_kb=parent)
     elif a.status == Status.ACTIVE:
         stream.do("expire", role="service", on=END + timedelta(days=1))
     else:
@@ -144,6 +145,25 @@ def at(target: str, category: str = "KSDD", document_kind: str = "KB", parent: A
 
 def signed_pks(**overrides) -> Stream:
     return at("SIGNED", "KSDD", "PKS", **overrides)
+
+
+def kb_amended(pks: Stream, signed_on: date = date(2025, 6, 1), **changes) -> tuple[Agreement, Agreement]:
+    """Record an addendum with ``changes`` on the KB of ``pks``; returns the KB (before, after) it."""
+    kb = pks.parent
+    before = copy.deepcopy(kb)
+    kb.draft_addendum(role="kerjasama", reason="Adendum KB", changes=changes)
+    no = kb.open_addendum["addendum_no"]
+    if kb.open_addendum["substantive"]:
+        kb.submit_addendum(role="kerjasama", addendum_no=no)
+        kb.record_addendum_review(role="tkksd", addendum_no=no, recommended=True, notes="Layak",
+                                  reviewed_on=signed_on, today=TODAY)
+    for step in ("dprd", "central"):
+        if kb.open_addendum["status"] == f"AWAITING_{step.upper()}":
+            getattr(kb, f"approve_addendum_{step}")(role="pimpinan", addendum_no=no, approval_ref=f"{step}-ADD",
+                                                    approved_on=signed_on, today=TODAY)
+    kb.sign_addendum(role="pimpinan", addendum_no=no, number=f"ADD-KB-{kb.version}", signed_on=signed_on,
+                     today=TODAY, signatory_name="Bupati", signatory_position="kepala_daerah")
+    return before, kb
 
 
 def with_activity(stream: Stream, activity_id: str = "act-1", responsible_opd: str = LEAD_OPD, **overrides) -> Stream:

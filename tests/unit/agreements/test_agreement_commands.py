@@ -46,6 +46,8 @@ CASES = [
     (s.TerminateSchema, PATH, {"reason": "Mitra pailit"}, c.TerminateAgreement(AID, "Mitra pailit")),
     (s.RejectSchema, PATH, {"reason": "Tidak sesuai"}, c.RejectAgreement(AID, "Tidak sesuai")),
     (s.CancelSchema, PATH, {"reason": "Ditarik"}, c.CancelAgreement(AID, "Ditarik")),
+    (s.AcknowledgeParentChangeSchema, PATH, {"note": "Adendum PKS disiapkan"},
+     c.AcknowledgeParentChange(AID, "Adendum PKS disiapkan")),
     (s.WaiveFinalEvaluationSchema, PATH, {"reason": "Evaluasi digantikan audit Inspektorat"},
      c.WaiveFinalEvaluation(AID, "Evaluasi digantikan audit Inspektorat")),
     (s.DraftSchema, {}, {**DRAFT, "extends_agreement_id": "agreement-0", "partner_successions": [
@@ -101,7 +103,7 @@ def test_attach_document_form_builds_its_command_with_the_upload():
 
 def test_every_command_a_request_can_carry_has_a_schema_case():
     covered = {type(case[3]) for case in CASES} | {c.AttachDocument}
-    scheduler_only = {c.RaiseExpiryReminder}
+    scheduler_only = {c.RaiseExpiryReminder, c.RecordParentChange}  # RecordParentChange: the KB cascade's
     every = {obj for obj in vars(c).values() if dataclasses.is_dataclass(obj) and obj.__module__ == c.__name__}
     assert every - scheduler_only == covered
 

@@ -424,9 +424,9 @@ def test_the_scheduler_builds_its_commands_and_records_each_fact_once(jalin):
     aid = signed(jalin)
     cancelled = jalin.handlers.draft(draft_cmd(), STAFF).stream_id
     jalin.handlers.cancel(CancelAgreement(cancelled, reason="Ditarik kembali"), STAFF)
-    assert tick(jalin.handlers) == {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0}
+    assert tick(jalin.handlers) == {"activate": 0, "raise_expiry_reminder": 0, "expire": 0, "conflicts": 0, "refused": 0}
     jalin.clock.moment = datetime(2027, 1, 1, 1, tzinfo=timezone.utc)
-    assert tick(jalin.handlers) == {"activate": 1, "raise_expiry_reminder": 1, "expire": 0, "conflicts": 0}
+    assert tick(jalin.handlers) == {"activate": 1, "raise_expiry_reminder": 1, "expire": 0, "conflicts": 0, "refused": 0}
     assert tick(jalin.handlers)["raise_expiry_reminder"] == 0
     jalin.clock.moment = datetime(2027, 4, 1, 1, tzinfo=timezone.utc)
     assert tick(jalin.handlers)["expire"] == 1

@@ -8,8 +8,8 @@ import pytest
 from shared.domain import Refusal
 from services.agreements.domain import COMMAND_ROLES, Role
 from tests.unit.agreements.test_agreement_builders import (
-    funded, END, LEAD_OPD, SIGNED_ON, START, Stream, at, draft_kwargs, file_meta, partner_for, refused, signed_pks,
-    with_activity,
+    funded, END, LEAD_OPD, SIGNED_ON, START, Stream, at, draft_kwargs, file_meta, kb_amended, partner_for, refused,
+    signed_pks, with_activity,
 )
 
 ROLES = [r.value for r in Role]
@@ -46,6 +46,8 @@ EXPECTED = {
     "update_activity": {"kerjasama", "opd"},
     "remove_activity": {"kerjasama", "opd"},
     "file_report": {"kerjasama", "opd"},
+    "record_parent_change": {"service"},
+    "acknowledge_parent_change": {"kerjasama"},
 }
 
 SIGN = dict(signatory_name="Bupati", signatory_position="kepala_daerah", signed_on=SIGNED_ON)
@@ -86,6 +88,15 @@ def scenario(command: str):
             "expire": {"on": END + timedelta(days=1)},
             "raise_expiry_reminder": {"on": END - timedelta(days=90)},
         }[command]
+    if command in ("record_parent_change", "acknowledge_parent_change"):
+        stream = signed_pks()
+        kb_before, kb_after = kb_amended(stream, end_date=END - timedelta(days=30))
+        change = dict(kb_before=kb_before, kb_after=kb_after, cause_event_id="evt-kb-1",
+                      cause_event_type="agreement.amended")
+        if command == "record_parent_change":
+            return stream, change
+        stream.do("record_parent_change", role="service", **change)
+        return stream, {"note": "Ditinjau"}
     activity = dict(activity_id="act-2", name="Sosialisasi", indicator="Desa", target=10, unit="desa",
                     schedule_start=START, schedule_end=END, responsible_opd=LEAD_OPD, budget=0)
     stream = with_activity(signed_pks())

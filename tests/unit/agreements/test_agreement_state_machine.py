@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import copy
+
 import pytest
 from hypothesis import HealthCheck, assume, settings, strategies as st
 from hypothesis.stateful import (
@@ -23,7 +25,7 @@ from services.agreements.domain import Status
 from shared.domain import DomainError, Refusal
 from tests.unit.agreements.test_agreement_builders import (
     funded,
-    END, SIGNED_ON, START, at, drafted, file_meta, partner_for, step,
+    END, SIGNED_ON, START, TODAY, at, drafted, file_meta, partner_for, step,
 )
 
 PRE_SIGNING = {"DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", "AWAITING_CENTRAL", "READY_TO_SIGN"}
@@ -67,6 +69,7 @@ class AgreementLifecycle(RuleBasedStateMachine):
                               funding=funded(budgeted=budgeted))
         self.partners = [partner_for(category)]
         self.reminded = False
+        self.flagged = False  # a change of the KB recorded on the PKS and not yet acknowledged
         self.activities = 0
         self.addendum = None      # the latest addendum's status (None before the first)
         self.addendum_no = 0
@@ -140,9 +143,40 @@ class AgreementLifecycle(RuleBasedStateMachine):
                             "AWAITING_CENTRAL": "central_approval_required"},
                      role="pimpinan", signed_on=SIGNED_ON, parent_kb=self.parent, **SIGNATORY)
 
+    @property
+    def kb_in_force(self) -> bool:
+        return self.parent is None or self.parent.status in IN_FORCE
+
     @rule()
     def activate(self):
-        self.attempt("activate", {"SIGNED"}, "ACTIVE", role="service", on=START)
+        self.attempt("activate", {"SIGNED"} if self.kb_in_force else set(), "ACTIVE",
+                     named={"SIGNED": "parent_kb_not_in_force"}, role="service", on=START, parent_kb=self.parent)
+
+    @precondition(lambda self: self.parent is not None and self.parent.status in IN_FORCE
+                  and self.model in IN_FORCE | ENDED)
+    @rule()
+    def kb_terminated(self):
+        """The KB is terminated under a signed PKS; the cascade records it on the PKS, once."""
+        kb_before = copy.deepcopy(self.parent)
+        [event] = self.parent.terminate(role="pimpinan", reason="KB diakhiri", on=date(2025, 6, 1), today=TODAY)
+        args = dict(role="service", kb_before=kb_before, kb_after=self.parent, cause_event_id=f"kb-{id(event)}",
+                    cause_event_type=event.type)
+        recorded = self.stream.do("record_parent_change", **args)
+        assert len(recorded) == (0 if self.model in ENDED else 1)
+        assert self.stream.do("record_parent_change", **args) == []  # redelivered: nothing more
+        self.flagged = self.flagged or bool(recorded)
+        if recorded:
+            assert recorded[0].data["outside_kb"] and recorded[0].data["problems"] == ["parent_kb_not_in_force"]
+
+    @rule()
+    def acknowledge_parent_change(self):
+        self.attempt("acknowledge_parent_change", ALL_STATES if self.flagged else set(),
+                     named={s: "no_parent_change_pending" for s in ALL_STATES}, role="kerjasama", note="Sudah ditinjau")
+        self.flagged = False
+
+    @invariant()
+    def the_review_flag_follows_the_model(self):
+        assert self.stream.agreement.parent_change_pending == self.flagged
 
     @rule()
     def expire(self):

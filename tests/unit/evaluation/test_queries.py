@@ -40,6 +40,12 @@ def test_overdue_report_means_active_with_a_report_due_before_today():
         "status": "ACTIVE", "report_due_by": {"$lt": "2026-03-10"}}
 
 
+def test_parent_changed_lists_the_pks_flagged_for_review_or_all_others():
+    assert queries.register_filter({"parent_changed": True}, ON, KERJASAMA) == {"parent_changed": True}
+    assert queries.register_filter({"parent_changed": False}, ON, KERJASAMA) == {"parent_changed": {"$ne": True}}
+    assert "parent_changed" not in queries.register_filter({"parent_changed": True}, ON, PUBLIK)  # an internal flag
+
+
 def test_an_opd_officer_sees_their_opds_agreements_only():
     assert queries.register_filter({"opd": "DISTAN"}, ON, OPD)["opds"] == "DINKES"
 

@@ -110,6 +110,21 @@ function evaluationCard(item, evaluations) {
   return card(t("agreement.evaluation"), html`${head}${status}${list}`, { testid: "evaluation-card" });
 }
 
+/** The changes of its KB recorded on a PKS, newest first: what changed, whether the PKS now lies outside the
+ * KB, and the acknowledgement (with its note) that cleared the review flag. */
+function kbValue(field, value) {
+  if (field === "status") return label("status", value);
+  if (field.endsWith("_date")) return formatDate(value);
+  return Array.isArray(value) ? value.join(", ") : String(value);
+}
+
+function parentChanges(changes) {
+  return html`<ul class="plain-list" data-testid="parent-changes">${changes.slice().reverse().map((c) => html`<li data-testid="parent-change" data-outside="${c.outside_kb}">
+      ${t(`ev.${c.cause_event_type}`)}: ${Object.entries(c.changes || {}).map(([field, v], i) => html`${i ? "; " : ""}${t(`kbchange.${field}`)} ${kbValue(field, v.before)} → ${kbValue(field, v.after)}`)}
+      ${c.outside_kb ? html` · <span class="flag flag-bad">${t("kbchange.outside")}</span>` : html` · <span class="muted">${t("kbchange.inside")}</span>`}
+      ${c.acknowledged ? html`<div class="muted small">${t("kbchange.acknowledged")}: ${c.acknowledged.note}</div>` : ""}</li>`)}</ul>`;
+}
+
 export async function agreement(el, ctx) {
   const id = ctx.params[0];
   const staff = ctx.role !== "publik";
@@ -146,6 +161,7 @@ export async function agreement(el, ctx) {
     [t("field.location"), item.location],
     [t("field.parent_kb"), item.parent_kb_id ? linkTo(item.parent_kb_id, related[0]) : null],
     [t("field.extends"), item.extends_agreement_id ? linkTo(item.extends_agreement_id, related[1]) : null],
+    [t("field.parent_changes"), (item.parent_changes || []).length ? parentChanges(item.parent_changes) : null],
     [t("field.amendments"), item.amendment_count ? formatNumber(item.amendment_count) : null],
     [t("field.documents"), item.document_count ? formatNumber(item.document_count) : null],
     [t("field.burdens_public"), yesNo(item.burdens_public)],
@@ -166,7 +182,8 @@ export async function agreement(el, ctx) {
   }
 
   const flags = [item.expiring_within_90_days ? html`<span class="flag flag-warn" data-testid="flag-expiring">${t("flag.expiring")}</span>` : "",
-    item.report_overdue ? html`<span class="flag flag-bad" data-testid="flag-report-overdue">${t("flag.report_overdue")}</span>` : ""];
+    item.report_overdue ? html`<span class="flag flag-bad" data-testid="flag-report-overdue">${t("flag.report_overdue")}</span>` : "",
+    item.parent_changed ? html`<span class="flag flag-bad" data-testid="flag-parent-changed">${t("flag.parent_changed")}</span>` : ""];
 
   el.innerHTML = String(html`<nav class="breadcrumbs" aria-label="${t("nav.breadcrumbs")}"><a href="#/register">${t("nav.register")}</a> ›</nav>
     <div class="page-head">

@@ -58,7 +58,7 @@ export function agreementTable(items, { rowTestid = "register-row", extra = null
   const extraHead = extra ? html`<th scope="col">${extra.header}</th>` : "";
   const rows = items.map((item) => html`<tr data-testid="${rowTestid}" data-id="${item.id}">
       <td data-label="${t("col.title")}" class="cell-title"><a href="#/agreement/${enc(item.id)}">${item.title}</a>
-        <div class="muted small">${label("doc", item.document_kind)}${item.expiring_within_90_days ? html` · <span class="flag flag-warn">${t("flag.expiring")}</span>` : ""}${item.report_overdue ? html` · <span class="flag flag-bad">${t("flag.report_overdue")}</span>` : ""}</div></td>
+        <div class="muted small">${label("doc", item.document_kind)}${item.expiring_within_90_days ? html` · <span class="flag flag-warn">${t("flag.expiring")}</span>` : ""}${item.report_overdue ? html` · <span class="flag flag-bad">${t("flag.report_overdue")}</span>` : ""}${item.parent_changed ? html` · <span class="flag flag-bad" data-testid="row-flag-parent-changed">${t("flag.parent_changed")}</span>` : ""}</div></td>
       <td data-label="${t("col.category")}">${label("category", item.category)}</td>
       <td data-label="${t("col.partners")}">${partnerLinks(item.partners)}</td>
       <td data-label="${t("col.opd")}">${opdLink(item.lead_opd)}</td>

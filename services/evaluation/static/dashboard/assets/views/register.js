@@ -10,7 +10,7 @@ export const STATUSES = ["DRAFT", "SUBMITTED", "UNDER_REVIEW", "AWAITING_DPRD", 
 export const PUBLIC_STATUSES = ["SIGNED", "ACTIVE", "EXPIRED", "TERMINATED"];
 const CATEGORIES = ["KSDD", "KSDPK", "KSDPL", "KSDLL", "SINERGI"];
 const SORTS = ["-start_date", "start_date", "end_date", "-end_date", "title", "-progress", "-updated_at"];
-const FILTERS = ["status", "category", "year", "scope", "document_kind", "q", "sort"];
+const FILTERS = ["status", "category", "year", "scope", "document_kind", "parent_changed", "q", "sort"];
 const PER_PAGE = 20;
 
 function select(name, testid, options, selected, { all = true } = {}) {
@@ -47,6 +47,8 @@ export async function register(el, ctx) {
         ${select("scope", "filter-scope", ["dalam_negeri", "luar_negeri"].map((s) => [s, label("scope", s)]), filters.scope)}</div>
       <div class="field"><label for="f-document_kind">${t("filter.document_kind")}</label>
         ${select("document_kind", "filter-document-kind", ["KB", "PKS"].map((d) => [d, label("doc", d)]), filters.document_kind)}</div>
+      ${ctx.role === "publik" ? "" : html`<div class="field"><label for="f-parent_changed">${t("filter.parent_changed")}</label>
+        ${select("parent_changed", "filter-parent-changed", [["true", t("common.yes")], ["false", t("common.no")]], filters.parent_changed)}</div>`}
       <div class="field field-wide"><label for="f-q">${t("filter.q")}</label>
         <input id="f-q" name="q" type="search" maxlength="100" value="${filters.q}" placeholder="${t("filter.q_placeholder")}" data-testid="filter-q"></div>
       <div class="field"><label for="f-sort">${t("filter.sort")}</label>
