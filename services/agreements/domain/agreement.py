@@ -159,6 +159,10 @@ class Agreement(Aggregate):
         self.parent_kb_id: str | None = None
         self.extends_agreement_id: str | None = None
         self.revision_requests: list[dict] = []
+        # Token subjects of who drafted and who last edited the draft (None on streams written before
+        # authors were recorded): neither may record the TKKSD review of that version.
+        self.drafted_by: str | None = None
+        self.last_edited_by: str | None = None
         self.review: dict | None = None
         self.dprd_approval: dict | None = None
         self.central_approval: dict | None = None
@@ -242,7 +246,8 @@ class Agreement(Aggregate):
     # --- drafting ----------------------------------------------------------------------------
 
     def draft(
-        self, *, role: str, category: str, document_kind: str, title: str, partners: Sequence[PartnerView | Mapping],
+        self, *, role: str, actor: str, category: str, document_kind: str, title: str,
+        partners: Sequence[PartnerView | Mapping],
         start_date: date, end_date: date, lead_opd: str, urusan: Sequence[str], burdens_public: bool,
         budgeted_in_apbd: bool, value: int = 0, funding_scheme: str | None = None, purpose: str = "",
         scope: str = "", location: str = "", our_number: str | None = None, partner_number: str | None = None,
@@ -252,7 +257,8 @@ class Agreement(Aggregate):
 
         A PKS names its KB (``parent_kb``; optional for SINERGI); the KB need not be signed yet
         while drafting but must be by submission. ``extends`` makes this an extension of a
-        SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind.
+        SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind. ``actor`` (the
+        drafter's token subject) is recorded as the author.
         """
         rules.check_role("draft", role)
         if self.status is not None:
@@ -277,15 +283,16 @@ class Agreement(Aggregate):
             "funding_scheme": funding_scheme, "burdens_public": bool(burdens_public),
             "budgeted_in_apbd": bool(budgeted_in_apbd), "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
             "extends_agreement_id": extends.stream_id if extends is not None else None,
+            "author": actor,
         })]
 
-    def edit_draft(self, *, role: str, changes: Mapping[str, Any],
+    def edit_draft(self, *, role: str, actor: str, changes: Mapping[str, Any],
                    partners: Sequence[PartnerView | Mapping] | None = None,
                    parent_kb: Agreement | None = None) -> list[NewEvent]:
         """``EditDraft``: Change fields of a DRAFT (``EDITABLE_FIELDS``; ``partners`` replaces the parties).
 
         Category and document kind are fixed: cancel and draft again to change them. Returns
-        no events when nothing actually changes.
+        no events when nothing actually changes. ``actor`` becomes the draft's last editor.
         """
         rules.check_role("edit_draft", role)
         rules.check_state("edit_draft", self.status)
@@ -311,7 +318,7 @@ class Agreement(Aggregate):
                 if _encode(value) != _encode(getattr(self, name))}
         if not diff:
             return []
-        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff})]
+        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff, "author": actor})]
 
     # --- workflow ----------------------------------------------------------------------------
 
@@ -341,13 +348,15 @@ class Agreement(Aggregate):
         rules.check_state("return_for_revision", self.status)
         return [self._emit(EventType.RETURNED_FOR_REVISION, {"reason": rules.check_reason(reason)})]
 
-    def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date,
+    def record_review(self, *, role: str, actor: str, recommended: bool, notes: str, reviewed_on: date,
                       today: date) -> list[NewEvent]:
         """``RecordReview``: The TKKSD's finding: recommended → next approval or READY_TO_SIGN; not → REJECTED
-        (with notes)."""
+        (with notes). ``actor``, the reviewer's token subject, must not be the draft's author or last editor."""
         rules.check_role("record_review", role)
         rules.check_state("record_review", self.status)
-        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
+        rules.check_reviewer_not_author(actor, (self.drafted_by, self.last_edited_by))
+        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         if not recommended:
             notes = rules.check_reason(notes, "notes")
         next_status = self._state_after_review() if recommended else Status.REJECTED.value
@@ -360,7 +369,8 @@ class Agreement(Aggregate):
         """``ApproveDprd``: AWAITING_DPRD → AWAITING_CENTRAL (foreign) or READY_TO_SIGN."""
         rules.check_role("approve_dprd", role)
         rules.check_state("approve_dprd", self.status)
-        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         return [self._emit(EventType.DPRD_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": self._state_after_dprd(),
@@ -370,7 +380,8 @@ class Agreement(Aggregate):
         """``ApproveCentral``: AWAITING_CENTRAL → READY_TO_SIGN (foreign cooperation only)."""
         rules.check_role("approve_central", role)
         rules.check_state("approve_central", self.status)
-        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         return [self._emit(EventType.CENTRAL_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": Status.READY_TO_SIGN.value,
@@ -388,7 +399,8 @@ class Agreement(Aggregate):
         """
         rules.check_role("sign", role)
         rules.check_state("sign", self.status)
-        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         # A stream imported or written under older rules could sit in READY_TO_SIGN without them.
         if self.dprd_required and self.dprd_approval is None:
             raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "no DPRD approval is recorded", kind=Refusal.CONFLICT)
@@ -438,7 +450,7 @@ class Agreement(Aggregate):
         """``TerminateAgreement``: SIGNED/ACTIVE → TERMINATED: ended early, with the reason."""
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
-        rules.check_act_date("on", on, today=today, previous=self.previous_step())
+        rules.check_act_date("on", on, today=today, previous=self.previous_step(), end=self.end_date)
         return [self._emit(EventType.TERMINATED,
                            {"reason": rules.check_reason(reason), "terminated_on": on.isoformat()})]
 
@@ -479,7 +491,6 @@ class Agreement(Aggregate):
         """
         rules.check_role("amend", role)
         rules.check_state("amend", self.status)
-        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
         reason = rules.check_reason(reason)
         _check_field_names(changes, AMENDABLE_FIELDS)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
@@ -490,6 +501,10 @@ class Agreement(Aggregate):
             rules.check_term(self.start_date, end)
             self._check_activities_within(self.start_date, end)
             self._check_parent(parent_kb, end=end)
+        # Signed while the term runs, and not after a new end date it sets itself.
+        new_end = changes.get("end_date")
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step(),
+                             end=min(self.end_date, new_end) if new_end else self.end_date)
         previous = {name: _encode(getattr(self, name)) for name in changes}
         return [self._emit(EventType.AMENDED, {
             "addendum_no": len(self.amendments) + 1, "number": number, "partner_number": partner_number,
@@ -587,11 +602,13 @@ class Agreement(Aggregate):
         for name in ("category", "ksdd_type", "document_kind", "partner_ids", "parent_kb_id",
                      "extends_agreement_id", *EDITABLE_FIELDS):
             setattr(self, name, _decode(name, data[name]))
+        self.drafted_by = data.get("author")
         self.status = Status.DRAFT.value
 
     def when_agreement_draft_edited(self, data: Mapping[str, Any]) -> None:
         for name, value in data["changes"].items():
             setattr(self, name, _decode(name, value))
+        self.last_edited_by = data.get("author")
 
     def when_agreement_submitted(self, data: Mapping[str, Any]) -> None:
         self.status = Status.SUBMITTED.value
