@@ -24,6 +24,7 @@ from shared.kafka import KafkaPublisher
 from shared.metrics import Metrics
 from shared.service import ServiceContainer
 from shared.streams import HttpStreamSource
+from shared.uniqueness import MongoUniqueKeys
 
 from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
 from services.evaluation.domain import Evaluation
@@ -86,7 +87,8 @@ def build(settings: Settings) -> Container:
     readside = ReadModelPointer(client, settings)
     rubrics = RubricCatalog.load(settings.rubric_dir)
     agreements = MongoAgreementRegister(readside.db)
-    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone)
+    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone,
+                                  unique_keys=MongoUniqueKeys(client[settings.database(SERVICE)]))
     return Container(settings, client, clock, store, readside, rubrics, agreements, handlers)
 
 
