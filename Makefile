@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STACK := $(PY) deploy/local/stack.py
 PYTEST_ARGS ?=
 
-.PHONY: setup test-tools browser run test bench infra-up infra-down clean
+.PHONY: setup test-tools system-packages run test bench infra-up infra-down clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -24,16 +24,18 @@ test-tools: $(VENV)/.installed
 	$(PY) deploy/local/kustomize.py >/dev/null
 	$(PY) deploy/local/compose.py >/dev/null
 
-# The browser tests drive Debian's Chromium (never a downloaded browser build): installed with apt
+# System packages from Debian the tests need: Chromium for the browser tests (never a downloaded
+# browser build) and the PostgreSQL server for FerretDB's postgresql backend. Installed with apt
 # when missing and we are root, otherwise a message says what to install.
-browser:
-	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-liberation >/dev/null 2>&1; then \
+SYSTEM_PACKAGES := chromium fonts-liberation postgresql
+system-packages:
+	@if ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian's chromium and fonts-liberation for the browser tests"; \
+	    echo "installing Debian's $(SYSTEM_PACKAGES) for the tests"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-liberation; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES); \
 	  else \
-	    echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium fonts-liberation"; \
+	    echo "error: the tests need Debian's packages: sudo apt-get install $(SYSTEM_PACKAGES)"; \
 	    exit 1; \
 	  fi; \
 	fi
@@ -41,11 +43,11 @@ browser:
 run: setup
 	$(STACK) run
 
-test: setup test-tools browser
+test: setup test-tools system-packages
 	$(STACK) start --profile test --fresh
 	set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; $(STACK) stop --profile test; exit $$rc
 
-bench: setup
+bench: setup system-packages
 	$(STACK) start --profile bench --fresh
 	set +e; $(PY) -m bench $(BENCH_ARGS); rc=$$?; $(STACK) stop --profile bench; exit $$rc
 

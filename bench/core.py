@@ -419,7 +419,7 @@ def machine_facts(ctx: Context) -> dict:
         "python": platform.python_version(),
         "packages": {d: _version(d) for d in ("kafka-python", "pymongo", "flask", "gunicorn", "marshmallow",
                                                "flask-smorest", "requests")},
-        "ferretdb": {"version": ferret.get("ferretdbVersion") or ctx.stack.FERRETDB_VERSION, "backend": "SQLite",
+        "ferretdb": {"version": ferret.get("ferretdbVersion") or ctx.stack.FERRETDB_VERSION, "backend": ctx.profile.db_backend,
                      **ferret},
         "kafka": {"version": ctx.stack.KAFKA_VERSION, "mode": "KRaft single node (broker+controller)",
                   "started_by_stack": bool(stack_kafka and stack_kafka == kafka_pid),

@@ -65,6 +65,26 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def backend_table(results: list[dict], backends: list[str], markdown: bool = False) -> str:
+    """Every Jalin row's rate (and p99) on each FerretDB backend, side by side."""
+    figures: dict[tuple[str, str], dict[str, str]] = {}
+    for result in results:
+        for r in result["rows"]:
+            if r["side"] != "jalin":
+                continue
+            p99 = (r.get("latency_ms") or {}).get("p99")
+            cell = f"{_num(r.get('rate'))} {r['unit']}" if r.get("rate") else ""
+            cell += f" (p99 {_num(p99)} ms)" if p99 is not None else ""
+            figures.setdefault((result["name"], r["case"]), {})[result.get("backend", "")] = cell or "—"
+    head = ["benchmark", "case", *backends]
+    rows = [[name, case, *(cells.get(b, "—") for b in backends)] for (name, case), cells in figures.items()]
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows])
+    widths = [max(len(head[i]), *(len(row[i]) for row in rows)) if rows else len(head[i]) for i in range(len(head))]
+    return "\n".join("  ".join(v.ljust(widths[i]) for i, v in enumerate(row)) for row in [head, *rows])
+
+
 def row_details(r: dict) -> str:
     """Extra fields of a row worth showing (breakdowns, CPU, checks)."""
     skip = {"case", "side", "n", "seconds", "unit", "rate", "latency_ms", "baseline", "note", "status"}
@@ -90,7 +110,7 @@ def markdown(report: dict) -> str:
            f"Linux {m['kernel']}",
            f"- Python {m['python']}; kafka-python {pk['kafka-python']}, pymongo {pk['pymongo']}, flask {pk['flask']}, "
            f"gunicorn {pk['gunicorn']}, marshmallow {pk['marshmallow']}",
-           f"- FerretDB {m['ferretdb'].get('version')} ({m['ferretdb'].get('backend')} backend, "
+           f"- FerretDB {m['ferretdb'].get('version')} ({', '.join(report.get('backends') or [m['ferretdb'].get('backend')])} backend, "
            f"MongoDB wire version {m['ferretdb'].get('mongodb_compat_version')}); Apache Kafka {m['kafka']['version']} "
            f"({m['kafka']['mode']}){'' if m['kafka']['started_by_stack'] else ' — NOT the stack-started broker: ' + m['kafka']['cmdline'][:120]}",
            f"- Everything on one host, 127.0.0.1 only (bench profile: Kafka {m['profile']['kafka']}, "
@@ -102,6 +122,11 @@ def markdown(report: dict) -> str:
             f"{p['cmd'][:80]} ({p['cpu_share']:.0%})" for p in m["busy_processes_at_start"]))
     out += ["", "`vs raw`: the Jalin figure as a share of the raw limit's rate (or the ratio of p50 latencies for "
             "latency-only rows). Latency columns are per operation unless the details say otherwise.", ""]
+    if len(report.get("backends", [])) > 1:
+        out += ["## FerretDB backends side by side", "",
+                "Each benchmark ran on each backend in this run (FerretDB restarted fresh between them, "
+                "the same Kafka); rate of every Jalin row, with its p99 where it has one.", "",
+                backend_table(report["benchmarks"], report["backends"], markdown=True), ""]
     for result in report["benchmarks"]:
         out += [f"## {result['title']}", ""]
         if result.get("error"):

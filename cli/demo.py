@@ -27,7 +27,9 @@ allows (e.g. after a concurrent run or an officer changed the agreement) is
 skipped with a warning rather than failing the whole load.
 
 Speed: independent agreements (and the PKSs under one KB) are loaded side by side, and an
-agreement's evaluations start as soon as the register shows it signed.
+agreement's evaluations start as soon as the register shows it signed. An extension waits, before
+it is submitted, for the final (AKHIR) evaluation of the agreement it extends to be finalized (the
+domain's ``final_evaluation_required``), then for that fact to reach the agreements service.
 """
 from __future__ import annotations
 
@@ -142,6 +144,7 @@ class Loader:
                                       "commands")}
         self.warnings: list[str] = []
         self.register_wait = 0.0
+        self.final_evaluations: dict[str, list[str]] = {}  # agreement key -> its AKHIR evaluations' keys
 
     def count(self, name: str, n: int = 1) -> None:
         with self.lock:
@@ -285,6 +288,18 @@ class Loader:
             with self.lock:
                 self.register_wait = max(self.register_wait, round(time.monotonic() - began, 1))
 
+    def final_evaluation_finalized(self, key: str) -> bool:
+        """Wait until the loader has finalized the AKHIR evaluation(s) of agreement ``key`` (an
+        extension of it is submitted only then); False (with a warning) when that never happens."""
+        wanted = self.final_evaluations.get(key, [])
+        try:
+            self.wait_for(lambda: wanted and all(self.evaluation_status.get(k) == "FINALIZED" for k in wanted),
+                          f"the final evaluation of {key}", 90)
+            return True
+        except DemoError as exc:
+            self.warn(str(exc))
+            return False
+
     # ---------------------------------------------------------------- consistency
 
     def settle(self, timeout: float = 30) -> bool:
@@ -327,7 +342,10 @@ class AgreementRun:
         self.id = agreement_id
         self.wf = AgreementWorkflow(self.c, agreement_id, snapshot=snapshot, keys=f"demo:agreement:{self.spec.key}",
                                     sent=self._sent, warn=lambda message: self.L.warn(f"{self.spec.key}: {message}"),
-                                    patience=min(30.0, max(self.L.remaining(), 5.0)))
+                                    patience=min(30.0, max(self.L.remaining(), 5.0)),
+                                    # the finalized evaluation travels to the agreements service via Kafka
+                                    not_yet=frozenset({"final_evaluation_required"}) if self.spec.extends
+                                    else frozenset())
         if snapshot is None:
             self.wf.refresh()
 
@@ -414,6 +432,8 @@ class AgreementRun:
             return
         if s.target == "CANCELLED":
             self.step("cancel", lambda: self.status == "CANCELLED", "cancel", STAFF, {"reason": s.reason})
+            return
+        if s.extends and self.status == "DRAFT" and not self.L.final_evaluation_finalized(s.extends):
             return
         callers = {"submit": STAFF, "start-review": TKKSD, "review": TKKSD, "dprd-approval": BUPATI,
                    "central-approval": BUPATI, "sign": BUPATI}
@@ -699,7 +719,11 @@ def load_demo(urls: dict, settings: Settings, *, today: date | None = None, time
     say(f"demo: partners ({loader.today.isoformat()})")
     phase("partners", lambda: loader.partners(partner_specs(), workers))
     say("demo: agreements, work plans, reports and evaluations")
-    queue = loader.evaluations(evaluation_specs(loader.today), workers)
+    evaluations = evaluation_specs(loader.today)
+    for spec in evaluations:
+        if spec.period == "AKHIR" and spec.target == "FINALIZED":
+            loader.final_evaluations.setdefault(spec.agreement, []).append(spec.key)
+    queue = loader.evaluations(evaluations, workers)
     try:
         phase("agreements", lambda: loader.agreements(agreement_specs(loader.today), workers, queue.agreement_done))
     finally:

@@ -208,6 +208,14 @@ def partner_specs() -> list[PartnerSpec]:
     ]
 
 
+def nk_kominfo_end(today: date) -> date:
+    """The end of the Kominfo nota kesepakatan: the last day of the month two months ahead (60 to 90
+    days away, inside its H-90 window), so that its extension can start the day after it."""
+    ahead = today + timedelta(days=60)
+    following = date(ahead.year + ahead.month // 12, ahead.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
 def agreement_specs(today: date) -> list[AgreementSpec]:
     """26 agreements; history in the four previous years, the pipeline ahead (relative to ``today``)."""
     Y = today.year
@@ -218,6 +226,7 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
     ago = lambda days: today - timedelta(days=days)  # noqa: E731
     poa = lambda year: f"Surat Kuasa Bupati Muaro Jambi Nomor 180/{year % 100:02d}/HUK/{year}"  # noqa: E731
     soon = today + timedelta(days=45)  # an agreement in its H-90 window
+    kominfo_end = nk_kominfo_end(today)
     A = ActivitySpec
     return [
         # -- KSDD with the province: an umbrella KB and a PKS with an addendum ----------------------
@@ -438,20 +447,23 @@ def agreement_specs(today: date) -> list[AgreementSpec]:
                   60, "unit", d(-2, 4, 1), d(1, 12, 31), "DISTAN", 500_000_000, 0.9),
             ]),
         AgreementSpec(
+            # Signed with Kominfo, which Perpres 174/2024 continued as Komdigi (the same partner, renamed);
+            # it ends within its H-90 window, and its extension, starting the next day, is under review.
             "nk-kominfo", "Nota Kesepakatan antara Kementerian Komunikasi dan Informatika dan Pemerintah Kabupaten "
             "Muaro Jambi tentang Percepatan Transformasi Digital dan Satu Data Daerah", "SINERGI", "KB", ["komdigi"],
-            d(-4, 2, 1), d(-1, 1, 31), "DISKOMINFO", ["komunikasi dan informatika", "statistik"], "EXPIRED",
-            value=1_200_000_000, funding_scheme="APBN dan APBD Kabupaten Muaro Jambi", reviewed_on=d(-4, 1, 10),
-            signed_on=d(-4, 1, 24), our_number=f"01/NK/SETDA-KS/{Y - 4}",
+            d(-3, 2, 1), kominfo_end, "DISKOMINFO", ["komunikasi dan informatika", "statistik"], "ACTIVE",
+            value=1_200_000_000, funding_scheme="APBN dan APBD Kabupaten Muaro Jambi", reviewed_on=d(-3, 1, 10),
+            signed_on=d(-3, 1, 24), our_number=f"01/NK/SETDA-KS/{Y - 3}",
             activities=[
                 A("satu-data", "Penyusunan dan integrasi portal Satu Data Muaro Jambi", "Dataset terpublikasi", 250,
-                  "dataset", d(-4, 3, 1), d(-1, 1, 31), "DISKOMINFO", 400_000_000, 1.0),
+                  "dataset", d(-3, 3, 1), d(-1, 1, 31), "DISKOMINFO", 400_000_000, 1.0),
                 A("blank-spot", "Penanganan desa blank spot melalui BTS dan akses internet desa",
-                  "Desa terlayani internet", 35, "desa", d(-4, 4, 1), d(-2, 12, 31), "DISKOMINFO", 800_000_000, 0.86),
+                  "Desa terlayani internet", 35, "desa", d(-3, 4, 1), d(-2, 12, 31), "DISKOMINFO", 800_000_000, 0.86),
             ]),
         AgreementSpec(
             "nk-komdigi-lanjutan", "Perpanjangan Nota Kesepakatan tentang Transformasi Digital, Satu Data dan Keamanan "
-            "Informasi Daerah", "SINERGI", "KB", ["komdigi"], d(1, 1, 1), d(3, 12, 31), "DISKOMINFO",
+            "Informasi Daerah", "SINERGI", "KB", ["komdigi"], kominfo_end + timedelta(days=1),
+            date(kominfo_end.year + 3, 12, 31), "DISKOMINFO",
             ["komunikasi dan informatika", "persandian", "statistik"], "UNDER_REVIEW", extends="nk-kominfo"),
     ]
 
@@ -490,8 +502,11 @@ def evaluation_specs(today: date) -> list[EvaluationSpec]:
         annual("kementan-t2", "nk-kementan", Y - 2, "opd", "baik"),
         annual("kementan-t1", "nk-kementan", Y - 1, "opd", "baik_sekali"),
         E("kementan-t0", "nk-kementan", "TAHUNAN", Y, date(Y + 1, 1, 31), "opd", "SCHEDULED"),
-        annual("kominfo-t4", "nk-kominfo", Y - 4, "opd", "cukup"),
-        E("kominfo-akhir", "nk-kominfo", "AKHIR", Y - 1, date(Y - 1, 4, 30), "tkksd", "FINALIZED", "baik_sekali",
+        annual("kominfo-t3", "nk-kominfo", Y - 3, "opd", "cukup"),
+        # The final evaluation ahead of the end, as the basis of the extension (finalized before the
+        # extension is submitted: the loader waits for it).
+        E("kominfo-akhir", "nk-kominfo", "AKHIR", nk_kominfo_end(today).year, nk_kominfo_end(today), "tkksd",
+          "FINALIZED", "baik_sekali",
           recommendation="dikembangkan", suggestion="Perpanjang dengan menambah keamanan informasi."),
     ]
 

@@ -98,12 +98,16 @@ class AgreementWorkflow:
     ``keys`` makes Idempotency-Keys deterministic (``<keys>:<label>``) so a second run, or a retry
     racing the read models, gets the first answer back; None: a new key per command. ``sent(label,
     response)`` is told about every command sent; ``warn(message)`` about every step given up.
+    ``not_yet``: further refusals that mean "not yet" for this agreement (an extension's
+    ``final_evaluation_required`` while the finalized evaluation travels to the agreements service).
     """
 
     def __init__(self, client: JalinClient, agreement_id: str, *, snapshot: dict | None = None,
                  keys: str | None = None, sent: Callable[[str, requests.Response], None] | None = None,
-                 warn: Callable[[str], None] | None = None, patience: float = 30.0):
+                 warn: Callable[[str], None] | None = None, patience: float = 30.0,
+                 not_yet: frozenset[str] = frozenset()):
         self.client, self.id = client, agreement_id
+        self.not_yet = not_yet
         self.snap = snapshot or {}
         self.keys = keys
         self.sent = sent or (lambda label, response: None)
@@ -140,7 +144,7 @@ class AgreementWorkflow:
         response = post_until_accepted(
             self.client, "agreements", f"/api/v1/agreements/{self.id}/{command}", body, caller,
             key=f"{self.keys}:{label}" if self.keys else None, patience=self.patience,
-            waiting_for=NOT_REPLICATED_YET | {"concurrent_modification"},
+            waiting_for=NOT_REPLICATED_YET | {"concurrent_modification"} | self.not_yet,
             sent=lambda r: self.sent(label, r), **kw)
         self.last = response
         if response.status_code in (200, 201):

@@ -86,9 +86,10 @@ class GapNotFilled(Exception):
 def storable(envelope: dict) -> dict:
     """How an envelope is kept in a dead letter or a parked entry: as is when BSON can hold it,
     else as its JSON text (a key with a NUL byte or an integer beyond 64 bits, the very content
-    that may have made its writes fail, must not make the dead letter's own write fail)."""
+    that may have made its writes fail, must not make the dead letter's own write fail; FerretDB
+    on PostgreSQL refuses a NUL byte in any string, so a NUL anywhere takes the JSON path too)."""
     try:
-        if _plain_keys(envelope):
+        if _plain(envelope):
             bson.encode({"envelope": envelope})
             return {"envelope": envelope}
     except Exception:  # noqa: BLE001 - any encoding failure: keep the JSON text instead
@@ -96,8 +97,9 @@ def storable(envelope: dict) -> dict:
     return {"envelope_json": json.dumps(envelope, ensure_ascii=False, default=str)}
 
 
-def _plain_keys(value) -> bool:
-    """No key anywhere that MongoDB-protocol servers refuse or read as an operator or a path."""
+def _plain(value) -> bool:
+    """No key anywhere that MongoDB-protocol servers refuse or read as an operator or a path, and
+    no NUL byte in any string."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -108,6 +110,8 @@ def _plain_keys(value) -> bool:
                 stack.append(sub)
         elif isinstance(item, list):
             stack.extend(item)
+        elif isinstance(item, str) and "\x00" in item:
+            return False
     return True
 
 

@@ -14,6 +14,7 @@ ports, so the tests can run while the demo is up.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -64,6 +65,10 @@ class Profile:
     ferret_debug_port: int
     api_ports: dict = field(default_factory=dict)
     prefix: str = "jalin"
+    # FerretDB's storage: "sqlite" (embedded files, the default) or "postgresql" (Debian's
+    # PostgreSQL server, started and stopped with the stack). bench/README.md compares the two.
+    db_backend: str = "sqlite"
+    postgres_port: int = 0
 
     @property
     def dir(self) -> Path:
@@ -82,18 +87,35 @@ def _port(env: str, default: int) -> int:
     return int(os.environ.get(env, default))
 
 
+DB_BACKENDS = ("sqlite", "postgresql")
+
+
+def _backend(env: str) -> str:
+    backend = os.environ.get(env, os.environ.get("JALIN_DB_BACKEND", "sqlite"))
+    if backend not in DB_BACKENDS:
+        sys.exit(f"[stack] error: {env}/JALIN_DB_BACKEND must be one of {', '.join(DB_BACKENDS)}, not {backend!r}")
+    return backend
+
+
 PROFILES = {
     "run": Profile("run", _port("JALIN_KAFKA_PORT", 9092), _port("JALIN_KAFKA_CONTROLLER_PORT", 9093),
                    _port("JALIN_MONGO_PORT", 27017), _port("JALIN_FERRETDB_DEBUG_PORT", 28088),
                    {"partners": _port("JALIN_PARTNERS_PORT", 8001), "agreements": _port("JALIN_AGREEMENTS_PORT", 8002),
-                    "evaluation": _port("JALIN_EVALUATION_PORT", 8003)}),
+                    "evaluation": _port("JALIN_EVALUATION_PORT", 8003)},
+                   db_backend=_backend("JALIN_DB_BACKEND"), postgres_port=_port("JALIN_POSTGRES_PORT", 25432)),
     "test": Profile("test", _port("JALIN_TEST_KAFKA_PORT", 19092), _port("JALIN_TEST_KAFKA_CONTROLLER_PORT", 19093),
                     _port("JALIN_TEST_MONGO_PORT", 37017), _port("JALIN_TEST_FERRETDB_DEBUG_PORT", 38088),
                     {"partners": _port("JALIN_TEST_PARTNERS_PORT", 18001),
                      "agreements": _port("JALIN_TEST_AGREEMENTS_PORT", 18002),
-                     "evaluation": _port("JALIN_TEST_EVALUATION_PORT", 18003)}),
-    "bench": Profile("bench", 29092, 29093, 47017, 48088,
-                     {"partners": 28001, "agreements": 28002, "evaluation": 28003}),
+                     "evaluation": _port("JALIN_TEST_EVALUATION_PORT", 18003)},
+                    db_backend=_backend("JALIN_TEST_DB_BACKEND"),
+                    postgres_port=_port("JALIN_TEST_POSTGRES_PORT", 35432)),
+    "bench": Profile("bench", _port("JALIN_BENCH_KAFKA_PORT", 29092), _port("JALIN_BENCH_KAFKA_CONTROLLER_PORT", 29093),
+                     _port("JALIN_BENCH_MONGO_PORT", 47017), _port("JALIN_BENCH_FERRETDB_DEBUG_PORT", 48088),
+                     {"partners": _port("JALIN_BENCH_PARTNERS_PORT", 28001),
+                      "agreements": _port("JALIN_BENCH_AGREEMENTS_PORT", 28002),
+                      "evaluation": _port("JALIN_BENCH_EVALUATION_PORT", 28003)},
+                     db_backend=_backend("JALIN_BENCH_DB_BACKEND"), postgres_port=_port("JALIN_BENCH_POSTGRES_PORT", 45432)),
 }
 
 
@@ -284,21 +306,89 @@ def _kafka_ready(profile: Profile) -> bool:
         admin.close()
 
 
+def postgres_bin(tool: str) -> str:
+    """A PostgreSQL server program: on PATH, else from Debian's versioned folder."""
+    found = shutil.which(tool) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), reverse=True)), None)
+    if not found:
+        sys.exit(f"[stack] error: '{tool}' is not installed; the postgresql backend needs Debian's PostgreSQL "
+                 "server: apt-get install -y postgresql")
+    return found
+
+
+def _as_postgres_user(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: under root, run it as the ``postgres`` system user."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _postgres_url(profile: Profile) -> str:
+    return f"postgres://jalin@127.0.0.1:{profile.postgres_port}/ferretdb"
+
+
+def start_postgres(profile: Profile) -> None:
+    """Start the profile's own PostgreSQL cluster (created on first use) for FerretDB's postgresql backend."""
+    if _running(profile, "postgres"):
+        return
+    if _port_open(profile.postgres_port):
+        sys.exit(f"[stack] error: port {profile.postgres_port} is taken by another program.")
+    data, sockets = profile.dir / "postgres-data", profile.dir / "postgres-run"
+    for folder in (data, sockets):
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres", "postgres")
+    if not (data / "PG_VERSION").exists():
+        # trust on loopback only: the cluster listens on 127.0.0.1 and a private socket folder.
+        subprocess.run(_as_postgres_user([postgres_bin("initdb"), "-D", str(data), "-U", "jalin", "-A", "trust",
+                                          "-E", "UTF8", "--no-instructions"]), check=True, capture_output=True)
+    _spawn(profile, "postgres", _as_postgres_user([
+        postgres_bin("postgres"), "-D", str(data), "-p", str(profile.postgres_port), "-k", str(sockets),
+        "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=256MB"]))
+    _wait("PostgreSQL", lambda: _postgres_ready(profile), 60, profile.dir / "postgres.log")
+    exists = subprocess.run([postgres_bin("psql"), "-h", "127.0.0.1", "-p", str(profile.postgres_port), "-U",
+                             "jalin", "-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname='ferretdb'"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    if exists != "1":
+        subprocess.run([postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(profile.postgres_port), "-U", "jalin",
+                        "ferretdb"], check=True)
+    say(f"PostgreSQL ready on 127.0.0.1:{profile.postgres_port}")
+
+
+def _postgres_ready(profile: Profile) -> bool:
+    return subprocess.run([postgres_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(profile.postgres_port)],
+                          check=False).returncode == 0
+
+
 def start_ferretdb(profile: Profile) -> None:
     if _running(profile, "ferretdb"):
         return
     if _port_open(profile.mongo_port):
         sys.exit(f"[stack] error: port {profile.mongo_port} is taken by another program.")
-    data = profile.dir / "ferretdb-data"
     state = profile.dir / "ferretdb-state"
-    data.mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
+    if profile.db_backend == "postgresql":
+        start_postgres(profile)
+        storage = ["--handler=postgresql", f"--postgresql-url={_postgres_url(profile)}"]
+    else:
+        data = profile.dir / "ferretdb-data"
+        data.mkdir(parents=True, exist_ok=True)
+        storage = ["--handler=sqlite", f"--sqlite-url=file:{data}/"]
     _spawn(profile, "ferretdb", [
-        str(FERRETDB_BIN), "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={state}",
+        str(FERRETDB_BIN), *storage, f"--state-dir={state}",
         f"--listen-addr=127.0.0.1:{profile.mongo_port}", f"--debug-addr=127.0.0.1:{profile.ferret_debug_port}",
         "--telemetry=disable", "--log-level=warn",
     ])
-    say(f"FerretDB starting on {profile.mongo_uri}")
+    say(f"FerretDB ({profile.db_backend}) starting on {profile.mongo_uri}")
+
+
+def restart_ferretdb(profile: Profile, backend: str, fresh: bool = True) -> None:
+    """Switch a running profile's FerretDB to ``backend`` (Kafka keeps running); used by the bench."""
+    for name in ("ferretdb", "postgres"):
+        _stop_named(profile, name)
+    if fresh:
+        for sub in ("ferretdb-data", "ferretdb-state", "postgres-data"):
+            shutil.rmtree(profile.dir / sub, ignore_errors=True)
+    profile.db_backend = backend
+    start_ferretdb(profile)
+    _wait("FerretDB", lambda: _mongo_ready(profile), 60, profile.dir / "ferretdb.log")
 
 
 def _mongo_ready(profile: Profile) -> bool:
@@ -330,7 +420,7 @@ def start(profile: Profile, fresh: bool = False) -> None:
     fetch()
     if fresh:
         stop(profile)
-        for sub in ("kafka-data", "ferretdb-data", "ferretdb-state"):
+        for sub in ("kafka-data", "ferretdb-data", "ferretdb-state", "postgres-data"):
             shutil.rmtree(profile.dir / sub, ignore_errors=True)
     start_ferretdb(profile)
     start_kafka(profile)
@@ -339,9 +429,13 @@ def start(profile: Profile, fresh: bool = False) -> None:
     say(f"ready: Kafka {profile.kafka_bootstrap}, MongoDB protocol {profile.mongo_uri}")
 
 
+# PostgreSQL's SIGTERM waits for its clients to leave; SIGINT is its fast, clean shutdown.
+STOP_SIGNALS = {"postgres": signal.SIGINT}
+
+
 def _stop_pid(pid: int, name: str, timeout: float = 30) -> None:
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, STOP_SIGNALS.get(name, signal.SIGTERM))
     except OSError:
         return
     deadline = time.monotonic() + timeout
@@ -355,19 +449,24 @@ def _stop_pid(pid: int, name: str, timeout: float = 30) -> None:
             pass
 
 
+def _stop_named(profile: Profile, name: str) -> None:
+    pid = _running(profile, name)
+    if pid:
+        _stop_pid(pid, name)
+        say(f"{name} stopped")
+    _pidfile(profile, name).unlink(missing_ok=True)
+
+
 def stop(profile: Profile) -> None:
-    """Stop the profile's Kafka and FerretDB (SIGTERM, then SIGKILL after a timeout)."""
-    for name in ("kafka", "ferretdb"):
-        pid = _running(profile, name)
-        if pid:
-            _stop_pid(pid, name)
-            say(f"{name} stopped")
-        _pidfile(profile, name).unlink(missing_ok=True)
+    """Stop the profile's Kafka, FerretDB and PostgreSQL if any (their stop signal, then SIGKILL after a timeout)."""
+    for name in ("kafka", "ferretdb", "postgres"):  # FerretDB before the PostgreSQL it writes to
+        _stop_named(profile, name)
 
 
 def status(profile: Profile) -> int:
     code = 0
-    for name in ("kafka", "ferretdb"):
+    names = ("kafka", "ferretdb", "postgres") if profile.db_backend == "postgresql" else ("kafka", "ferretdb")
+    for name in names:
         pid = _running(profile, name)
         print(f"{name:10s} {'running (pid %d)' % pid if pid else 'stopped'}")
         code |= 0 if pid else 1
@@ -583,8 +682,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("fetch", "start", "stop", "status", "run"))
     parser.add_argument("--profile", choices=tuple(PROFILES), default="run")
     parser.add_argument("--fresh", action="store_true", help="start with empty Kafka and DB data")
+    parser.add_argument("--db-backend", choices=DB_BACKENDS,
+                        help="FerretDB's storage (default: the profile's, from JALIN_DB_BACKEND or sqlite)")
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
+    if args.db_backend:
+        profile.db_backend = args.db_backend
     if args.command == "fetch":
         fetch()
     elif args.command == "start":

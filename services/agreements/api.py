@@ -85,6 +85,9 @@ command("terminate", s.TerminateSchema, "Terminate early, with the reason",
 command("reject", s.RejectSchema, "Reject (before signing)", AgreementHandlers.reject)
 command("cancel", s.CancelSchema, "Cancel (before signing)", AgreementHandlers.cancel)
 command("amend", s.AmendSchema, "Record a signed addendum (ADENDUM)", AgreementHandlers.amend)
+command("waive-final-evaluation", s.WaiveFinalEvaluationSchema,
+        "Waive the final (AKHIR) evaluation an extension of this agreement needs, with the reason",
+        AgreementHandlers.waive_final_evaluation)
 command("activities", s.AddActivitySchema, "Add an activity to the work plan",
         AgreementHandlers.add_activity)
 command("activities/<activity_id>/update", s.UpdateActivitySchema, "Change an activity",

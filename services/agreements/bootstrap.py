@@ -15,6 +15,8 @@ from shared.http import current_container
 from shared.service import ServiceContainer
 
 from services.agreements.domain import Agreement
+from services.agreements.evaluation_replica import ReplicaEvaluationDirectory
+from services.agreements.extension_index import MongoExtensionIndex
 from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.partner_replica import ReplicaPartnerDirectory
@@ -25,7 +27,7 @@ SERVICE = "agreements"
 @dataclass
 class Container(ServiceContainer):
     """Everything the agreements service's API and workers use, built once per process (its ``db``
-    also holds the GridFS files and the partner replica)."""
+    also holds the GridFS files, the partner and evaluation replicas and the extension index)."""
 
     service: ClassVar[str] = SERVICE
     handlers: AgreementHandlers
@@ -36,6 +38,8 @@ def build(settings: Settings) -> Container:
     db = client[settings.database(SERVICE)]
     handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
                                  GridFSAttachmentStore(db, settings.max_upload_bytes), clock, settings.timezone,
+                                 evaluations=ReplicaEvaluationDirectory(db),
+                                 extensions=MongoExtensionIndex(db),
                                  upload_ttl=timedelta(hours=settings.upload_ttl_hours),
                                  max_pending_uploads=settings.max_pending_uploads)
     return Container(settings, client, clock, store, handlers)

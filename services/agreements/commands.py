@@ -37,6 +37,8 @@ class DraftAgreement:
     ksdd_type: str | None = None
     parent_kb_id: str | None = None
     extends_agreement_id: str | None = None
+    # An extension's parties replaced by their legal successors: {predecessor_id, successor_id, basis}.
+    partner_successions: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,14 @@ class AmendAgreement:
     signed_on: date | None = None
     power_of_attorney_ref: str | None = None
     partner_number: str | None = None
+
+
+@dataclass(frozen=True)
+class WaiveFinalEvaluation:
+    """The leadership lets this agreement be extended without a finalized final (AKHIR) evaluation."""
+
+    agreement_id: str
+    reason: str
 
 
 @dataclass(frozen=True)

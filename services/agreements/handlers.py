@@ -5,6 +5,15 @@ One method per command (``commands.py``), named by its verb like the domain meth
 ``submit`` leads from the route to ``Agreement.submit``. Each is the same three steps: load the
 stream at the client's expected version, call the domain with explicit keyword arguments, save.
 Dates a command leaves out are filled here, from the server clock in the region's time zone.
+
+Extensions need two lookups across streams. The old agreement's finalized final evaluations come
+from the evaluation replica (``EvaluationDirectory``). "One live extension per agreement" is a
+claim on the old agreement in the service's own ``ExtensionIndex``, taken before the extension's
+first event is appended (and again at submission, for drafts older than the index). Of two
+concurrent drafts only one gets the claim (each claim is an insert of the next generation on a
+unique key). A holder that is REJECTED or CANCELLED is taken over by the next draft; so is one
+whose stream was never stored, once ``CLAIM_GRACE`` has passed — until then it is a draft being
+appended, not a crash.
 """
 from __future__ import annotations
 
@@ -18,20 +27,29 @@ from services.agreements.commands import (
     ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
     DraftAgreement, EditDraft, ExpireAgreement, FileReport, RaiseExpiryReminder, RecordReview, RejectAgreement,
     RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
-    UpdateActivity,
+    UpdateActivity, WaiveFinalEvaluation,
 )
 from services.agreements.domain import Agreement, new_agreement_id, rules
-from services.agreements.ports import AttachmentStore, PartnerDirectory, StoredFile
+from services.agreements.ports import (
+    AttachmentStore, EvaluationDirectory, ExtensionIndex, PartnerDirectory, StoredFile,
+)
+
+# How long a claim whose extension stream does not exist yet counts as a draft being appended
+# (milliseconds in practice) rather than one lost to a crash between the claim and the append.
+CLAIM_GRACE = timedelta(minutes=1)
 
 
 class AgreementHandlers:
     """The agreements service's application layer."""
 
     def __init__(self, repository: Repository[Agreement], partners: PartnerDirectory, files: AttachmentStore,
-                 clock: Clock, timezone: str = "Asia/Jakarta", *, upload_ttl: timedelta = timedelta(hours=24),
+                 clock: Clock, timezone: str = "Asia/Jakarta", *, evaluations: EvaluationDirectory,
+                 extensions: ExtensionIndex, upload_ttl: timedelta = timedelta(hours=24),
                  max_pending_uploads: int = 50):
         self.repository = repository
         self.partners = partners
+        self.evaluations = evaluations
+        self.extensions = extensions
         self.files = files
         self.clock = clock
         self.timezone = timezone
@@ -68,6 +86,29 @@ class AgreementHandlers:
         except StreamNotFound:
             raise DomainError(f"{field}_not_found", f"{agreement_id} does not exist",
                               fields={field: [f"unknown agreement {agreement_id}"]}) from None
+
+    def _holds(self, claim: dict) -> bool:
+        """Whether the extension holding ``claim`` is live: stored and not REJECTED or CANCELLED, or
+        not stored yet but claimed within ``CLAIM_GRACE`` (being appended right now)."""
+        holder = claim["extension_id"]
+        if self.repository.store.version(holder) == 0:
+            return self.clock.now() - claim["claimed_at"] < CLAIM_GRACE
+        return self.repository.load(holder).status not in rules.DEAD
+
+    def _claim_extension(self, old_id: str, extension_id: str) -> None:
+        """Make ``extension_id`` the one live extension of ``old_id``, or refuse (``one_live_extension``)."""
+        for _attempt in range(10):  # each round ends, or loses a race for the next generation
+            claim = self.extensions.get(old_id)
+            if claim is not None:
+                if claim["extension_id"] == extension_id:
+                    return
+                if self._holds(claim):
+                    rules.check_one_live_extension(old_id, claim["extension_id"])
+            generation = claim["generation"] + 1 if claim is not None else 1
+            if self.extensions.insert(old_id, generation, extension_id, self.clock.now()):
+                return
+        raise DomainError("concurrent_modification", f"the extension of {old_id} keeps changing; try again",
+                          kind=Refusal.CONFLICT)
 
     def _evidence(self, file_id: str, agreement_id: str, ctx: CommandContext) -> dict:
         """An uploaded file a report may cite: the uploader's own pending upload, or a file of this
@@ -134,25 +175,42 @@ class AgreementHandlers:
             urusan=cmd.urusan, burdens_public=cmd.burdens_public, budgeted_in_apbd=cmd.budgeted_in_apbd,
             value=cmd.value, funding_scheme=cmd.funding_scheme, purpose=cmd.purpose, scope=cmd.scope,
             location=cmd.location, our_number=cmd.our_number, partner_number=cmd.partner_number,
-            ksdd_type=cmd.ksdd_type, parent_kb=parent_kb, extends=extends)
-        return self._save(agreement, events, ctx)
+            ksdd_type=cmd.ksdd_type, parent_kb=parent_kb, extends=extends,
+            partner_successions=cmd.partner_successions)
+        if extends is None:
+            return self._save(agreement, events, ctx)
+        self._claim_extension(extends.stream_id, agreement.stream_id)
+        try:
+            return self._save(agreement, events, ctx)
+        except Exception:
+            # Released only when nothing was stored: an append whose answer was lost keeps its claim.
+            if self.repository.store.version(agreement.stream_id) == 0:
+                self.extensions.release(extends.stream_id, agreement.stream_id)
+            raise
 
     def edit_draft(self, cmd: EditDraft, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``EditDraft``: new partners and a new KB link are resolved before the domain sees them."""
         parent_kb = self._linked(cmd.parent_kb_id, "parent_kb_id")
         partners = self._partner_views(cmd.partner_ids) if cmd.partner_ids is not None else None
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.edit_draft(role=ctx.actor.role, actor=ctx.actor.sub, changes=dict(cmd.changes), partners=partners,
-                                      parent_kb=parent_kb)
+        events = agreement.edit_draft(role=ctx.actor.role, actor=ctx.actor.sub, changes=dict(cmd.changes),
+                                      partners=partners, parent_kb=parent_kb,
+                                      extends=self._linked(agreement.extends_agreement_id, "extends_agreement_id"))
         return self._save(agreement, events, ctx)
 
     # ------------------------------------------------------------ workflow
 
     def submit(self, cmd: SubmitAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
-        """``SubmitAgreement``: the partners and the KB are checked again as they are now."""
+        """``SubmitAgreement``: the partners and the KB are checked again as they are now; an extension
+        also against the agreement it extends and that one's finalized final evaluations."""
         agreement = self._load(cmd.agreement_id, expected)
+        extends = self._linked(agreement.extends_agreement_id, "extends_agreement_id")
+        finals = self.evaluations.finalized(extends.stream_id, rules.FINAL_PERIOD) if extends is not None else []
         events = agreement.submit(role=ctx.actor.role, partners=self._partner_views(agreement.partner_ids),
-                                  parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+                                  parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"), extends=extends,
+                                  final_evaluations=finals)
+        if extends is not None:
+            self._claim_extension(extends.stream_id, agreement.stream_id)
         return self._save(agreement, events, ctx)
 
     def start_review(self, cmd: StartReview, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -196,7 +254,8 @@ class AgreementHandlers:
             signed_on=self._or_today(cmd.signed_on), today=self.today(), power_of_attorney_ref=cmd.power_of_attorney_ref,
             partner_signatory_name=cmd.partner_signatory_name,
             partner_signatory_position=cmd.partner_signatory_position, our_number=cmd.our_number,
-            partner_number=cmd.partner_number, parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+            partner_number=cmd.partner_number, parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"),
+            extends=self._linked(agreement.extends_agreement_id, "extends_agreement_id"))
         return self._save(agreement, events, ctx)
 
     def activate(self, cmd: ActivateAgreement, ctx: CommandContext, expected: int | None = None) -> Agreement:
@@ -241,6 +300,13 @@ class AgreementHandlers:
             changes=dict(cmd.changes), signatory_name=cmd.signatory_name, signatory_position=cmd.signatory_position,
             power_of_attorney_ref=cmd.power_of_attorney_ref, partner_number=cmd.partner_number,
             parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"))
+        return self._save(agreement, events, ctx)
+
+    def waive_final_evaluation(self, cmd: WaiveFinalEvaluation, ctx: CommandContext,
+                               expected: int | None = None) -> Agreement:
+        """``WaiveFinalEvaluation``: recorded on the agreement to be extended, dated today."""
+        agreement = self._load(cmd.agreement_id, expected)
+        events = agreement.waive_final_evaluation(role=ctx.actor.role, reason=cmd.reason, today=self.today())
         return self._save(agreement, events, ctx)
 
     def attach_document(self, cmd: AttachDocument, ctx: CommandContext, expected: int | None = None) -> Agreement:

@@ -31,6 +31,8 @@ RULES = {
     f"POST {A}/reject": allow("tkksd", "pimpinan"),
     f"POST {A}/cancel": allow("kerjasama"),
     f"POST {A}/amend": allow("pimpinan"),
+    # A leadership decision, like signing (not the system administrator's).
+    f"POST {A}/waive-final-evaluation": allow("pimpinan"),
     f"POST {A}/activities": allow("kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/update": allow("kerjasama", "opd", scope="agreement"),
     f"POST {A}/activities/<activity_id>/remove": allow("kerjasama", "opd", scope="agreement"),

@@ -1,13 +1,16 @@
 """The ports the agreements handlers depend on, with their in-memory fakes.
 
 ``PartnerDirectory`` is read from the partner replica on MongoDB (``partner_replica.py``),
-``AttachmentStore`` is GridFS (``files.py``). The fakes stand in for them in the handlers'
+``EvaluationDirectory`` from the evaluation replica (``evaluation_replica.py``), ``ExtensionIndex``
+is a collection of the service's own database (``extension_index.py``), ``AttachmentStore`` is
+GridFS (``files.py``). The fakes stand in for them in the handlers'
 unit tests; tests/integration/test_port_contracts.py runs each fake through the same contract
 as its real adapter so the fakes stay honest.
 """
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from datetime import datetime, timezone
 from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
@@ -47,6 +50,34 @@ class PartnerDirectory(Protocol):
 
     def views(self, partner_ids: Iterable[str]) -> tuple[list[dict], list[str]]:
         """``(views found, ids not found)`` in the order asked, each id once."""
+
+
+class EvaluationDirectory(Protocol):
+    """The finalized evaluations of agreements, as the extension rules see them."""
+
+    def finalized(self, agreement_id: str, period: str) -> list[dict]:
+        """The FINALIZED evaluations of ``agreement_id`` for ``period`` (``AKHIR``…), each
+        ``{id, agreement_id, period, year, overall, rating, finalized_at}``, oldest first."""
+
+
+class ExtensionIndex(Protocol):
+    """Which extension of each agreement holds the claim "the live extension of <old id>".
+
+    Claims are numbered per old agreement (generation 1, 2, …) and only ever inserted: the claim is
+    the latest generation, and taking one over is inserting the next, which only one claimant can
+    do (an insert on a unique key is atomic on every MongoDB-protocol server, where an update
+    filtered on the old holder is not on FerretDB). The handlers decide whether a holder is still
+    live (``AgreementHandlers._claim_extension``).
+    """
+
+    def get(self, old_id: str) -> dict | None:
+        """The latest claim on ``old_id`` (``{extension_id, claimed_at, generation}``), or None."""
+
+    def insert(self, old_id: str, generation: int, extension_id: str, claimed_at: datetime) -> bool:
+        """Claim generation ``generation`` of ``old_id`` for ``extension_id``; False if it is taken."""
+
+    def release(self, old_id: str, extension_id: str) -> None:
+        """Drop ``extension_id``'s claims on ``old_id`` (its draft was not stored after all)."""
 
 
 class AttachmentStore(Protocol):
@@ -98,6 +129,57 @@ class InMemoryPartnerDirectory:
         ids = list(dict.fromkeys(partner_ids))
         return ([dict(self.partners[i]) for i in ids if i in self.partners],
                 [i for i in ids if i not in self.partners])
+
+
+class InMemoryEvaluationDirectory:
+    """Fake ``EvaluationDirectory``: evaluations held in a dict, as the replica would hold them."""
+
+    def __init__(self):
+        self.evaluations: dict[str, dict] = {}
+
+    def add(self, id: str, agreement_id: str, period: str, year: int, status: str = "FINALIZED",
+            overall: float | None = 80.0, rating: int | None = 4,
+            finalized_at: str | None = "2025-01-01T00:00:00.000000Z") -> None:
+        """Record (or replace) an evaluation as the replica would after its events."""
+        finalized = status == "FINALIZED"
+        self.evaluations[id] = {"id": id, "agreement_id": agreement_id, "period": period, "year": year,
+                                "status": status, "overall": overall if finalized else None,
+                                "rating": rating if finalized else None,
+                                "finalized_at": finalized_at if finalized else None}
+
+    def finalized(self, agreement_id: str, period: str) -> list[dict]:
+        found = [e for e in self.evaluations.values() if e["agreement_id"] == agreement_id
+                 and e["period"] == period and e["status"] == "FINALIZED"]
+        return [{k: v for k, v in e.items() if k != "status"}
+                for e in sorted(found, key=lambda e: (e["finalized_at"] or "", e["id"]))]
+
+
+class InMemoryExtensionIndex:
+    """Fake ``ExtensionIndex``: claims in a dict keyed like the database's unique ``_id``."""
+
+    def __init__(self):
+        self.claims: dict[tuple[str, int], dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, old_id: str) -> dict | None:
+        with self._lock:
+            mine = [(generation, claim) for (old, generation), claim in self.claims.items() if old == old_id]
+            if not mine:
+                return None
+            generation, claim = max(mine, key=lambda item: item[0])
+            return {**claim, "generation": generation}
+
+    def insert(self, old_id: str, generation: int, extension_id: str, claimed_at: datetime) -> bool:
+        with self._lock:
+            if (old_id, generation) in self.claims:
+                return False
+            self.claims[(old_id, generation)] = {"extension_id": extension_id, "claimed_at": claimed_at}
+            return True
+
+    def release(self, old_id: str, extension_id: str) -> None:
+        with self._lock:
+            for key in [k for k, claim in self.claims.items() if k[0] == old_id and claim["extension_id"] == extension_id]:
+                del self.claims[key]
 
 
 class InMemoryAttachmentStore:

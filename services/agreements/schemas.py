@@ -18,6 +18,7 @@ from services.agreements.commands import (
     ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
     DraftAgreement, EditDraft, ExpireAgreement, FileReport, RecordReview, RejectAgreement, RemoveActivity,
     ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement, UpdateActivity,
+    WaiveFinalEvaluation,
 )
 from services.agreements.domain import AttachmentKind, Category, DocumentKind, KsddType, SignatoryPosition, Status
 
@@ -77,6 +78,15 @@ class TermsFields(Schema):
     ksdd_type = fields.String(allow_none=True, validate=one_of(KsddType))
 
 
+class PartnerSuccessionSchema(Schema):
+    predecessor_id = fields.String(required=True, validate=SHORT,
+                                   metadata={"description": "a partner of the agreement being extended"})
+    successor_id = fields.String(required=True, validate=SHORT,
+                                 metadata={"description": "its legal successor, a partner of the extension"})
+    basis = fields.String(required=True, validate=validate.Length(min=3, max=500),
+                          metadata={"description": "the legal basis of the succession (e.g. a Perpres)"})
+
+
 class DraftSchema(TermsFields):
     category = fields.String(required=True, validate=one_of(Category))
     document_kind = fields.String(required=True, validate=one_of(DocumentKind))
@@ -90,10 +100,14 @@ class DraftSchema(TermsFields):
     budgeted_in_apbd = fields.Boolean(required=True)
     parent_kb_id = fields.String(allow_none=True, metadata={"description": "the KB a PKS implements"})
     extends_agreement_id = fields.String(allow_none=True, metadata={"description": "the agreement this extends"})
+    partner_successions = fields.List(
+        fields.Nested(PartnerSuccessionSchema), validate=validate.Length(max=10),
+        metadata={"description": "an extension's partners that take the place of the old agreement's"})
 
     @post_load
     def command(self, data, **_):
-        return DraftAgreement(**{**data, "partner_ids": tuple(data["partner_ids"]), "urusan": tuple(data["urusan"])})
+        return DraftAgreement(**{**data, "partner_ids": tuple(data["partner_ids"]), "urusan": tuple(data["urusan"]),
+                                 "partner_successions": tuple(data.get("partner_successions", ()))})
 
 
 class EditDraftSchema(TermsFields, NonEmpty):
@@ -223,6 +237,12 @@ class AmendSchema(Schema):
     @post_load
     def command(self, data, **_):
         return AmendAgreement(agreement_id=path("agreement_id"), **data)
+
+
+class WaiveFinalEvaluationSchema(ReasonSchema):
+    @post_load
+    def command(self, data, **_):
+        return WaiveFinalEvaluation(agreement_id=path("agreement_id"), reason=data["reason"])
 
 
 class ActivityFields(Schema):

@@ -1,7 +1,8 @@
 """Long-running processes of the agreements service:
 
     python -m services.agreements.workers relay            # event store -> jalin.agreements.events
-    python -m services.agreements.workers partner-replica  # jalin.partners.events -> partner_replica
+    python -m services.agreements.workers partner-replica  # jalin.partners.events -> partner_replica,
+                                                           # jalin.evaluation.events -> evaluation_replica
     python -m services.agreements.workers scheduler        # activation, H-90 reminders, expiry
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from shared.streams import HttpStreamSource
 from shared.worker import run_worker
 
 from services.agreements.bootstrap import SERVICE, Container, build
+from services.agreements.evaluation_replica import EvaluationReplicaProjection
 from services.agreements.partner_replica import PartnerReplicaProjection
 from services.agreements.scheduler import tick
 
@@ -25,20 +27,31 @@ log = logging.getLogger("jalin.scheduler")
 REPLICA = "agreements-partner-replica"
 
 
+def replica_runner(container: Container, metrics: Metrics | None = None) -> ConsumerRunner:
+    """The runner of the service's replicas of other services' facts: partners (what agreements are
+    validated against) and evaluations (an extension needs the old agreement's final evaluation).
+    One consumer for both: the same guarantees, dead letters and deployment."""
+    settings = container.settings
+    return ConsumerRunner(REPLICA, container.db, [PartnerReplicaProjection(), EvaluationReplicaProjection()],
+                          source=HttpStreamSource(settings), metrics=metrics, dlq=KafkaPublisher(settings),
+                          dlq_topic=f"{settings.prefix}.{REPLICA}.dlq", max_attempts=settings.consumer_max_attempts)
+
+
+REPLICA_SOURCES = ("partners", "evaluation")
+
+
 def run_partner_replica(container: Container) -> None:
     settings = container.settings
     metrics = Metrics()
     dlq_topic = f"{settings.prefix}.{REPLICA}.dlq"
-    runner = ConsumerRunner(REPLICA, container.db, [PartnerReplicaProjection()], source=HttpStreamSource(settings),
-                            metrics=metrics, dlq=KafkaPublisher(settings), dlq_topic=dlq_topic,
-                            max_attempts=settings.consumer_max_attempts)
-    topic = settings.topic("partners")
+    runner = replica_runner(container, metrics)
+    topics = [settings.topic(source) for source in REPLICA_SOURCES]
 
     def body(stop):
         consumer = None
-        while consumer is None and wait_for_topics(settings, [topic, dlq_topic], stop):
+        while consumer is None and wait_for_topics(settings, [*topics, dlq_topic], stop):
             try:
-                consumer = make_consumer(settings, f"{settings.prefix}.{REPLICA}", [topic])
+                consumer = make_consumer(settings, f"{settings.prefix}.{REPLICA}", topics)
             except Exception:  # Kafka went away again between the two calls
                 stop.wait(2.0)
         if consumer is None:

@@ -15,6 +15,8 @@ from services.agreements.commands import (
     DraftAgreement, EditDraft, RecordReview, SignAgreement, StartReview, SubmitAgreement,
 )
 from services.agreements.domain import Agreement
+from services.agreements.evaluation_replica import ReplicaEvaluationDirectory
+from services.agreements.extension_index import MongoExtensionIndex
 from services.agreements.files import GridFSAttachmentStore
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.partner_replica import COLLECTION, PartnerReplicaProjection, ReplicaPartnerDirectory
@@ -44,7 +46,8 @@ def service(settings, mongo):
     store.ensure_indexes()
     clock = FixedClock(NOW)
     handlers = AgreementHandlers(Repository(store, Agreement, clock), ReplicaPartnerDirectory(db),
-                                 GridFSAttachmentStore(db, 1024 * 1024), clock)
+                                 GridFSAttachmentStore(db, 1024 * 1024), clock,
+                                 evaluations=ReplicaEvaluationDirectory(db), extensions=MongoExtensionIndex(db))
     return db, handlers, clock
 
 

@@ -29,8 +29,12 @@ from shared.uniqueness import InMemoryUniqueKeys, MongoUniqueKeys
 from tests.support import wait_until
 
 from services.agreements.files import GridFSAttachmentStore
+from services.agreements.evaluation_replica import EvaluationReplicaProjection, ReplicaEvaluationDirectory
+from services.agreements.extension_index import MongoExtensionIndex
 from services.agreements.partner_replica import PartnerReplicaProjection, ReplicaPartnerDirectory
-from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory, TooLarge
+from services.agreements.ports import (
+    InMemoryAttachmentStore, InMemoryEvaluationDirectory, InMemoryExtensionIndex, InMemoryPartnerDirectory, TooLarge,
+)
 from services.evaluation.agreement_register import (
     AgreementFacts, InMemoryAgreementRegister, MongoAgreementRegister,
 )
@@ -47,11 +51,14 @@ def ev(stream_id, version, **data):
             "stream_type": "x", "version": version, "data": data, "hash": f"h{version}", "prev_hash": "p"}
 
 
-@pytest.fixture(params=["memory", "mongo"])
-def store(request):
+@pytest.fixture(params=["memory", "mongo", "mongo-postgresql"])
+def store(request, settings):
     if request.param == "memory":
         return InMemoryEventStore()
-    db = request.getfixturevalue("db")
+    if request.param == "mongo-postgresql":  # FerretDB's other backend keeps the same contract
+        db = request.getfixturevalue("postgresql_ferretdb")[settings.database("test")]
+    else:
+        db = request.getfixturevalue("db")
     store = MongoEventStore(db)
     store.ensure_indexes()
     return store
@@ -595,6 +602,107 @@ class TestPartnerDirectoryContract:
         assert partners.views(["partner-a"])[0][0]["name"] == "Pemerintah Kota Jambi"
         given("partner-a", "Pemerintah Kota Jambi", "daerah_lain", status="registered")
         assert partners.views(["partner-a"])[0][0]["status"] == "registered"
+
+
+class EvaluationReplicaFed:
+    """Gives the real ``ReplicaEvaluationDirectory`` its evaluations the way production does: the
+    evaluation service's events applied by the replica's projection."""
+
+    def __init__(self, db):
+        self.db, self.versions = db, {}
+
+    def __call__(self, id, agreement_id, period, year, status="FINALIZED", overall=80.0, rating=4,
+                 finalized_at="2025-01-01T00:00:00.000000Z"):
+        if id not in self.versions:
+            self._apply(id, "evaluation.scheduled", {"agreement_id": agreement_id, "agreement_lead_opd": "DISHUB",
+                                                     "period": period, "year": year, "due_date": "2027-12-31",
+                                                     "assessor_kind": "kerjasama", "rubric_id": "monev",
+                                                     "rubric_version": 1})
+        if status == "FINALIZED":
+            self._apply(id, "evaluation.answers_saved", {"answers": {}})
+            self._apply(id, "evaluation.submitted", {"submission_number": 1})
+            self._apply(id, "evaluation.finalized", {"overall": overall, "rating": rating, "rubric_id": "monev"},
+                        occurred_at=finalized_at)
+        elif status == "CANCELLED":
+            self._apply(id, "evaluation.cancelled", {"reason": "uji", "from_status": "SCHEDULED"})
+
+    def _apply(self, stream_id, event_type, data, occurred_at="2024-12-01T00:00:00.000000Z"):
+        self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
+        if not EvaluationReplicaProjection().handles(event_type):
+            return  # the runner passes the projection only what it handles
+        uow = UnitOfWork(self.db)
+        EvaluationReplicaProjection().apply({"event_type": event_type, "stream_id": stream_id, "data": data,
+                                             "version": self.versions[stream_id], "occurred_at": occurred_at}, uow)
+        uow.flush()
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def evaluations(request):
+    """``(directory, given)``: ``given(id, agreement_id, period, year, status, …)`` makes an evaluation known."""
+    if request.param == "memory":
+        fake = InMemoryEvaluationDirectory()
+        return fake, fake.add
+    db = request.getfixturevalue("db")
+    EvaluationReplicaProjection().setup(db)
+    return ReplicaEvaluationDirectory(db), EvaluationReplicaFed(db)
+
+
+class TestEvaluationDirectoryContract:
+    def test_only_the_finalized_evaluations_of_the_agreement_and_period(self, evaluations):
+        directory, given = evaluations
+        given("evaluation-1", "agreement-a", "AKHIR", 2027, finalized_at="2027-12-02T00:00:00.000000Z")
+        given("evaluation-2", "agreement-a", "TAHUNAN", 2026)
+        given("evaluation-3", "agreement-b", "AKHIR", 2027)
+        given("evaluation-4", "agreement-a", "AKHIR", 2027, status="SCHEDULED")
+        given("evaluation-5", "agreement-a", "AKHIR", 2027, status="CANCELLED")
+        given("evaluation-6", "agreement-a", "AKHIR", 2028, overall=61.98, rating=3,
+              finalized_at="2027-12-01T00:00:00.000000Z")
+        assert [e["id"] for e in directory.finalized("agreement-a", "AKHIR")] == ["evaluation-6", "evaluation-1"]
+        assert directory.finalized("agreement-a", "AKHIR")[0] == {
+            "id": "evaluation-6", "agreement_id": "agreement-a", "period": "AKHIR", "year": 2028, "overall": 61.98,
+            "rating": 3, "finalized_at": "2027-12-01T00:00:00.000000Z"}
+        assert directory.finalized("agreement-x", "AKHIR") == []
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def extension_index(request):
+    if request.param == "memory":
+        return InMemoryExtensionIndex()
+    return MongoExtensionIndex(request.getfixturevalue("db"))
+
+
+class TestExtensionIndexContract:
+    def test_each_generation_is_claimed_once_and_the_latest_is_the_claim(self, extension_index):
+        index, at = extension_index, NOW
+        assert index.get("agreement-old") is None
+        assert index.insert("agreement-old", 1, "agreement-ext-1", at)
+        assert not index.insert("agreement-old", 1, "agreement-ext-2", at + timedelta(seconds=1))
+        assert index.get("agreement-old") == {"extension_id": "agreement-ext-1", "claimed_at": at, "generation": 1}
+        assert index.insert("agreement-old", 2, "agreement-ext-2", at + timedelta(minutes=5))
+        assert index.get("agreement-old") == {"extension_id": "agreement-ext-2", "claimed_at": at + timedelta(minutes=5),
+                                              "generation": 2}
+        assert index.get("agreement-other") is None
+        index.release("agreement-old", "agreement-ext-2")  # its draft was not stored: the claim goes back
+        assert index.get("agreement-old")["extension_id"] == "agreement-ext-1"
+        index.release("agreement-old", "agreement-ext-9")  # never claimed: nothing changes
+        index.release("agreement-old", "agreement-ext-1")
+        assert index.get("agreement-old") is None
+
+    def test_of_concurrent_claims_of_one_generation_one_wins(self, extension_index):
+        index = extension_index
+        index.insert("agreement-old", 1, "agreement-ghost", NOW)
+        barrier, won = threading.Barrier(6), []
+
+        def race(n):
+            barrier.wait()
+            if index.insert("agreement-old", 2, f"agreement-{n}", NOW):
+                won.append(f"agreement-{n}")
+        threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1 and index.get("agreement-old")["extension_id"] == won[0]
 
 
 @dataclass

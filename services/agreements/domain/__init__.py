@@ -4,8 +4,9 @@ from .agreement import (
     new_agreement_id,
 )
 from .rules import (
-    COMMAND_ROLES, COMMAND_STATES, FOREIGN_CATEGORIES, HEAD_POSITIONS, MAX_TERM_YEARS, PARTNER_KIND_FOR_CATEGORY,
-    AttachmentKind, Category, DocumentKind, KsddType, PartnerKind, PartnerStatus, PartnerView, Role, Rule,
+    COMMAND_ROLES, COMMAND_STATES, FOREIGN_CATEGORIES, HEAD_POSITIONS, MAX_EXTENSION_GAP_DAYS, MAX_TERM_YEARS,
+    PARTNER_KIND_FOR_CATEGORY, AttachmentKind, Category, DocumentKind, KsddType, PartnerKind, PartnerStatus,
+    PartnerSuccession, PartnerView, Role, Rule,
     SignatoryPosition, Status, add_years, latest_end, may,
 )
 from .workplan import Activity, Report, activity_progress, agreement_progress, period_bounds, period_key
@@ -13,8 +14,8 @@ from .workplan import Activity, Report, activity_progress, agreement_progress, p
 __all__ = [
     "ACTIVITY_FIELDS", "AMENDABLE_FIELDS", "EDITABLE_FIELDS", "EVENT_TYPES", "REMINDER_DAYS", "Agreement",
     "EventType", "new_agreement_id",
-    "COMMAND_ROLES", "COMMAND_STATES", "FOREIGN_CATEGORIES", "HEAD_POSITIONS", "MAX_TERM_YEARS",
-    "PARTNER_KIND_FOR_CATEGORY", "AttachmentKind", "Category", "DocumentKind", "KsddType", "PartnerKind",
-    "PartnerStatus", "PartnerView", "Role", "Rule", "SignatoryPosition", "Status", "add_years", "latest_end", "may",
+    "COMMAND_ROLES", "COMMAND_STATES", "FOREIGN_CATEGORIES", "HEAD_POSITIONS", "MAX_EXTENSION_GAP_DAYS",
+    "MAX_TERM_YEARS", "PARTNER_KIND_FOR_CATEGORY", "AttachmentKind", "Category", "DocumentKind", "KsddType",
+    "PartnerKind", "PartnerStatus", "PartnerSuccession", "PartnerView", "Role", "Rule", "SignatoryPosition", "Status", "add_years", "latest_end", "may",
     "Activity", "Report", "activity_progress", "agreement_progress", "period_bounds", "period_key",
 ]

@@ -15,7 +15,12 @@ Choices worth knowing:
   numbered 1, 2, … per agreement, and changes the amended terms in place.
 - The H-90 expiry reminder is raised once per end date: a second call returns no events; an
   addendum that moves the end date allows one reminder for the new date.
-- An extension (perpanjangan) is a new agreement drafted with ``extends=<old Agreement>``.
+- An extension (perpanjangan) is a new agreement drafted with ``extends=<old Agreement>``; the
+  rules that make it one (same partners or declared successors, the term right after the old one,
+  the old one's final evaluation or its waiver) are checked at drafting, editing, submission and
+  signing — see ``rules.check_extends``. The waiver is an event on the old agreement
+  (``waive_final_evaluation``); that only one extension is live at a time needs an index across
+  streams and is the handler's (``rules.check_one_live_extension``).
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from typing import Any, Mapping, Sequence
 from shared.domain import Aggregate, InvalidTransition, NewEvent, Refusal
 
 import services.agreements.domain.rules as rules
-from .rules import AttachmentKind, Category, DocumentKind, PartnerView, Rule, Status, refuse
+from .rules import AttachmentKind, Category, DocumentKind, PartnerSuccession, PartnerView, Rule, Status, refuse
 from .workplan import (
     Activity, Report, agreement_progress, check_activity_fields, check_realisation, period_bounds,
 )
@@ -51,6 +56,7 @@ class EventType:
     CANCELLED = "agreement.cancelled"
     EXPIRY_REMINDER_RAISED = "agreement.expiry_reminder_raised"
     AMENDED = "agreement.amended"
+    FINAL_EVALUATION_WAIVED = "agreement.final_evaluation_waived"
     DOCUMENT_ATTACHED = "agreement.document_attached"
     ACTIVITY_ADDED = "agreement.activity_added"
     ACTIVITY_UPDATED = "agreement.activity_updated"
@@ -158,6 +164,8 @@ class Agreement(Aggregate):
         self.partner_ids: list[str] = []
         self.parent_kb_id: str | None = None
         self.extends_agreement_id: str | None = None
+        self.partner_successions: list[PartnerSuccession] = []
+        self.final_evaluation_waiver: dict | None = None
         self.revision_requests: list[dict] = []
         # Token subjects of who drafted and who last edited the draft (None on streams written before
         # authors were recorded): neither may record the TKKSD review of that version.
@@ -223,6 +231,16 @@ class Agreement(Aggregate):
         _parent_kb_id(parent, category=self.category, document_kind=self.document_kind, current=self.parent_kb_id,
                       partner_ids=self.partner_ids, start=self.start_date, end=end, require_signed=True)
 
+    def _check_extends(self, old: Agreement | None, *, partner_ids: Sequence[str], start: date) -> None:
+        """An extension still fits the agreement it extends, as that one is now (it may have been
+        amended or terminated since the draft)."""
+        if self.extends_agreement_id is None:
+            return
+        if old is None or old.stream_id != self.extends_agreement_id:
+            raise ValueError(f"{self.stream_id} extends {self.extends_agreement_id}: that agreement is needed")
+        rules.check_extends(old, category=self.category, document_kind=self.document_kind, partner_ids=partner_ids,
+                            successions=self.partner_successions, start=start)
+
     def _check_work_plan(self, command: str, role: str, opd: str | None) -> None:
         rules.check_role(command, role)
         rules.check_state(command, self.status)
@@ -252,13 +270,15 @@ class Agreement(Aggregate):
         budgeted_in_apbd: bool, value: int = 0, funding_scheme: str | None = None, purpose: str = "",
         scope: str = "", location: str = "", our_number: str | None = None, partner_number: str | None = None,
         ksdd_type: str | None = None, parent_kb: Agreement | None = None, extends: Agreement | None = None,
+        partner_successions: Sequence[PartnerSuccession | Mapping] = (),
     ) -> list[NewEvent]:
         """``DraftAgreement``: Start a new agreement in DRAFT (only on an empty stream).
 
         A PKS names its KB (``parent_kb``; optional for SINERGI); the KB need not be signed yet
         while drafting but must be by submission. ``extends`` makes this an extension of a
-        SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind. ``actor`` (the
-        drafter's token subject) is recorded as the author.
+        SIGNED, ACTIVE or EXPIRED agreement of the same category and document kind, with its
+        partners (or their legal successors, ``partner_successions``), starting after its end. ``actor``
+        (the drafter's token subject) is recorded as the author.
         """
         rules.check_role("draft", role)
         if self.status is not None:
@@ -273,8 +293,12 @@ class Agreement(Aggregate):
         partner_ids = [p.id for p in views]
         parent_kb_id = _parent_kb_id(parent_kb, category=category, document_kind=document_kind, current=None,
                                      partner_ids=partner_ids, start=start_date, end=end_date, require_signed=False)
+        successions = [PartnerSuccession.of(s) for s in partner_successions]
         if extends is not None:
-            rules.check_extension(extends, category=category, document_kind=document_kind)
+            rules.check_extends(extends, category=category, document_kind=document_kind, partner_ids=partner_ids,
+                                successions=successions, start=start_date)
+        else:
+            rules.check_successions(successions, old_partner_ids=None, partner_ids=partner_ids)
         return [self._emit(EventType.DRAFTED, {
             "category": category, "ksdd_type": ksdd_type, "document_kind": document_kind, "title": title,
             "our_number": our_number, "partner_number": partner_number, "urusan": list(urusan),
@@ -283,16 +307,19 @@ class Agreement(Aggregate):
             "funding_scheme": funding_scheme, "burdens_public": bool(burdens_public),
             "budgeted_in_apbd": bool(budgeted_in_apbd), "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
             "extends_agreement_id": extends.stream_id if extends is not None else None,
+            "partner_successions": [s.as_dict() for s in successions],
             "author": actor,
         })]
 
     def edit_draft(self, *, role: str, actor: str, changes: Mapping[str, Any],
                    partners: Sequence[PartnerView | Mapping] | None = None,
-                   parent_kb: Agreement | None = None) -> list[NewEvent]:
+                   parent_kb: Agreement | None = None, extends: Agreement | None = None) -> list[NewEvent]:
         """``EditDraft``: Change fields of a DRAFT (``EDITABLE_FIELDS``; ``partners`` replaces the parties).
 
-        Category and document kind are fixed: cancel and draft again to change them. Returns
-        no events when nothing actually changes. ``actor`` becomes the draft's last editor.
+        Category and document kind are fixed: cancel and draft again to change them (so are the
+        extended agreement and the declared successions; an extension's edit is checked against
+        ``extends``). Returns no events when nothing actually changes. ``actor`` becomes the draft's
+        last editor.
         """
         rules.check_role("edit_draft", role)
         rules.check_state("edit_draft", self.status)
@@ -313,6 +340,7 @@ class Agreement(Aggregate):
             parent_kb_id = _parent_kb_id(parent_kb, category=self.category, document_kind=self.document_kind,
                                          current=None, partner_ids=partner_ids, start=merged["start_date"],
                                          end=merged["end_date"], require_signed=False)
+        self._check_extends(extends, partner_ids=partner_ids, start=merged["start_date"])
         merged["partner_ids"], merged["parent_kb_id"] = partner_ids, parent_kb_id
         diff = {name: _encode(value) for name, value in merged.items()
                 if _encode(value) != _encode(getattr(self, name))}
@@ -323,18 +351,23 @@ class Agreement(Aggregate):
     # --- workflow ----------------------------------------------------------------------------
 
     def submit(self, *, role: str, partners: Sequence[PartnerView | Mapping],
-               parent_kb: Agreement | None = None) -> list[NewEvent]:
+               parent_kb: Agreement | None = None, extends: Agreement | None = None,
+               final_evaluations: Sequence[Mapping[str, Any]] = ()) -> list[NewEvent]:
         """``SubmitAgreement``: DRAFT → SUBMITTED; all parties verified, a PKS's KB signed (``partners``:
-        current views)."""
+        current views). An extension still fits ``extends`` and that agreement's final evaluation is
+        finalized (``final_evaluations``: its finalized AKHIR evaluations) or waived; the submission
+        records which."""
         rules.check_role("submit", role)
         rules.check_state("submit", self.status)
         views = [PartnerView.of(p) for p in partners]
         rules.check_partners_verified(self.partner_ids, views)
         rules.check_partner_kinds(self.category, [p for p in views if p.id in self.partner_ids])
         self._check_parent(parent_kb, end=self.end_date)
-        return [self._emit(EventType.SUBMITTED, {
-            "dprd_required": self.dprd_required, "central_required": self.central_required,
-        })]
+        data = {"dprd_required": self.dprd_required, "central_required": self.central_required}
+        if self.extends_agreement_id is not None:
+            self._check_extends(extends, partner_ids=self.partner_ids, start=self.start_date)
+            data["final_evaluation"] = rules.check_final_evaluation(extends, final_evaluations)
+        return [self._emit(EventType.SUBMITTED, data)]
 
     def start_review(self, *, role: str) -> list[NewEvent]:
         """``StartReview``: SUBMITTED → UNDER_REVIEW (the TKKSD takes it up)."""
@@ -391,11 +424,13 @@ class Agreement(Aggregate):
         self, *, role: str, signatory_name: str, signatory_position: str, signed_on: date, today: date,
         power_of_attorney_ref: str | None = None, partner_signatory_name: str | None = None,
         partner_signatory_position: str | None = None, our_number: str | None = None,
-        partner_number: str | None = None, parent_kb: Agreement | None = None,
+        partner_number: str | None = None, parent_kb: Agreement | None = None, extends: Agreement | None = None,
     ) -> list[NewEvent]:
         """``SignAgreement``: READY_TO_SIGN → SIGNED (even when the start date has passed: ``activate`` is separate).
 
-        Numbers given here (often assigned at signing) replace the draft's.
+        Numbers given here (often assigned at signing) replace the draft's. An extension must
+        still fit the agreement it extends as that one is now (it may have been amended or
+        terminated meanwhile); its final evaluation, checked at submission, cannot be undone.
         """
         rules.check_role("sign", role)
         rules.check_state("sign", self.status)
@@ -408,6 +443,7 @@ class Agreement(Aggregate):
             raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, "no central-government approval is recorded", kind=Refusal.CONFLICT)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
         self._check_parent(parent_kb, end=self.end_date)
+        self._check_extends(extends, partner_ids=self.partner_ids, start=self.start_date)
         partner_signatory = None
         if partner_signatory_name:
             partner_signatory = {"name": partner_signatory_name, "position": partner_signatory_position}
@@ -514,6 +550,18 @@ class Agreement(Aggregate):
             "changes": {name: _encode(value) for name, value in changes.items()}, "previous": previous,
         })]
 
+    def waive_final_evaluation(self, *, role: str, reason: str, today: date) -> list[NewEvent]:
+        """``WaiveFinalEvaluation``: the leadership decides that this agreement may be extended without a
+        finalized final (AKHIR) evaluation, and says why; recorded once, dated by the server."""
+        rules.check_role("waive_final_evaluation", role)
+        rules.check_state("waive_final_evaluation", self.status)
+        reason = rules.check_reason(reason)
+        if self.final_evaluation_waiver is not None:
+            raise refuse(Rule.FINAL_EVALUATION_ALREADY_WAIVED,
+                         f"the final evaluation was waived on {self.final_evaluation_waiver['waived_on']}",
+                         kind=Refusal.CONFLICT)
+        return [self._emit(EventType.FINAL_EVALUATION_WAIVED, {"reason": reason, "waived_on": today.isoformat()})]
+
     def attach_document(self, *, role: str, kind: str, file: Mapping[str, Any]) -> list[NewEvent]:
         """``AttachDocument``: Attach a document (signed scan, KAK, feasibility study, other) in any state but
         REJECTED/CANCELLED."""
@@ -603,6 +651,8 @@ class Agreement(Aggregate):
                      "extends_agreement_id", *EDITABLE_FIELDS):
             setattr(self, name, _decode(name, data[name]))
         self.drafted_by = data.get("author")
+        # Drafts recorded before successions existed carry none.
+        self.partner_successions = [PartnerSuccession.of(s) for s in data.get("partner_successions", ())]
         self.status = Status.DRAFT.value
 
     def when_agreement_draft_edited(self, data: Mapping[str, Any]) -> None:
@@ -669,6 +719,9 @@ class Agreement(Aggregate):
         self.amendments.append({key: data[key] for key in (
             "addendum_no", "number", "partner_number", "signed_on", "reason", "signatory", "changes", "previous")})
 
+    def when_agreement_final_evaluation_waived(self, data: Mapping[str, Any]) -> None:
+        self.final_evaluation_waiver = {"reason": data["reason"], "waived_on": data["waived_on"]}
+
     def when_agreement_document_attached(self, data: Mapping[str, Any]) -> None:
         self.documents.append({"kind": data["kind"], "file": dict(data["file"])})
 
@@ -720,6 +773,8 @@ class Agreement(Aggregate):
             "funding_scheme": self.funding_scheme, "burdens_public": self.burdens_public,
             "budgeted_in_apbd": self.budgeted_in_apbd, "partner_ids": list(self.partner_ids),
             "parent_kb_id": self.parent_kb_id, "extends_agreement_id": self.extends_agreement_id,
+            "partner_successions": [s.as_dict() for s in self.partner_successions],
+            "final_evaluation_waiver": dict(self.final_evaluation_waiver) if self.final_evaluation_waiver else None,
             "dprd_required": self.dprd_required if self.category else None,
             "central_required": self.central_required if self.category else None,
             "revision_requests": [dict(r) for r in self.revision_requests],

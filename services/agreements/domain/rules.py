@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
@@ -156,6 +156,13 @@ class Rule(StrEnum):
     PARENT_KB_NOT_ALLOWED = "parent_kb_not_allowed"
     EXTENSION_REQUIRES_SIGNED_AGREEMENT = "extension_requires_signed_agreement"
     EXTENSION_KIND_MISMATCH = "extension_kind_mismatch"
+    EXTENSION_PARTNER_MISMATCH = "extension_partner_mismatch"
+    PARTNER_SUCCESSION_INVALID = "partner_succession_invalid"
+    EXTENSION_OVERLAPS_OLD_TERM = "extension_overlaps_old_term"
+    EXTENSION_GAP_TOO_LONG = "extension_gap_too_long"
+    FINAL_EVALUATION_REQUIRED = "final_evaluation_required"
+    FINAL_EVALUATION_ALREADY_WAIVED = "final_evaluation_already_waived"
+    ONE_LIVE_EXTENSION = "one_live_extension"
     REASON_REQUIRED = "reason_required"
     DPRD_APPROVAL_REQUIRED = "dprd_approval_required"
     CENTRAL_APPROVAL_REQUIRED = "central_approval_required"
@@ -215,6 +222,7 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "approve_central": frozenset({_P}),
     "sign": frozenset({_P}),
     "amend": frozenset({_P}),
+    "waive_final_evaluation": frozenset({_P}),
     "terminate": frozenset({_P, _K}),
     # Time-driven: normally the scheduler (service account); staff may trigger them by hand.
     "activate": frozenset({_K, _S}),
@@ -284,6 +292,7 @@ COMMAND_STATES: Mapping[str, frozenset[str]] = {
     "expire": IN_FORCE,
     "terminate": IN_FORCE,
     "amend": IN_FORCE,
+    "waive_final_evaluation": frozenset({Status.SIGNED, Status.ACTIVE, Status.EXPIRED}),
     "raise_expiry_reminder": IN_FORCE,
     "reject": PRE_SIGNING,
     "cancel": PRE_SIGNING,
@@ -515,7 +524,54 @@ def check_parent_kb(parent: ParentKB, *, category: str, partner_ids: Sequence[st
                              "end_date": f"<= {parent.end_date.isoformat()}"})
 
 
+# --- extensions (perpanjangan) ----------------------------------------------------------------
+#
+# An extension is a new agreement drafted with ``extends_agreement_id``; it goes through the whole
+# procedure again (DOMAIN.md §2). What makes it an extension rather than a new cooperation:
+# - ``extension_requires_signed_agreement`` / ``extension_kind_mismatch``: it renews a SIGNED,
+#   ACTIVE or EXPIRED agreement of the same category and document kind;
+# - ``extension_partner_mismatch``: the same parties, except where a party's legal successor takes
+#   its place, declared on the draft with its legal basis (``partner_succession_invalid``);
+# - ``extension_overlaps_old_term`` / ``extension_gap_too_long``: it starts after the old end, at
+#   most ``MAX_EXTENSION_GAP_DAYS`` days later;
+# - ``final_evaluation_required``: the old agreement's final (AKHIR) evaluation is finalized, or
+#   its waiver is recorded on the old agreement, before the extension is submitted;
+# - ``one_live_extension``: an agreement has at most one extension that is not REJECTED/CANCELLED.
+
 EXTENDABLE = frozenset({Status.SIGNED, Status.ACTIVE, Status.EXPIRED})
+DEAD = frozenset({Status.REJECTED, Status.CANCELLED})
+# The same span as the H-90 reminder: a procedure started at the reminder and delayed by as much
+# again still continues the old cooperation; later than that it is a new one (draft it without
+# ``extends_agreement_id``).
+MAX_EXTENSION_GAP_DAYS = 90
+FINAL_PERIOD = "AKHIR"  # the evaluation service's name of the final period (its events carry it)
+
+
+class OldAgreement(ParentKB, Protocol):
+    """What the extension rules read of the agreement being extended (an ``Agreement``)."""
+
+    final_evaluation_waiver: dict | None
+
+
+@dataclass(frozen=True)
+class PartnerSuccession:
+    """A party of the old agreement replaced in the extension by its legal successor (a ministry
+    renamed and reorganised by presidential regulation, a merged company, a regency split off),
+    with the legal basis that says so."""
+
+    predecessor_id: str
+    successor_id: str
+    basis: str
+
+    @classmethod
+    def of(cls, value: "PartnerSuccession | Mapping[str, Any]") -> "PartnerSuccession":
+        if isinstance(value, PartnerSuccession):
+            return value
+        return cls(predecessor_id=value["predecessor_id"], successor_id=value["successor_id"],
+                   basis=value.get("basis") or "")
+
+    def as_dict(self) -> dict:
+        return {"predecessor_id": self.predecessor_id, "successor_id": self.successor_id, "basis": self.basis}
 
 
 def check_extension(old: ParentKB, *, category: str, document_kind: str) -> None:
@@ -528,6 +584,101 @@ def check_extension(old: ParentKB, *, category: str, document_kind: str) -> None
         raise refuse(Rule.EXTENSION_KIND_MISMATCH,
                      f"an extension keeps the category and document kind ({old.category} {old.document_kind})",
                      fields={"category": old.category, "document_kind": old.document_kind})
+
+
+def check_successions(successions: Sequence[PartnerSuccession], *, old_partner_ids: Sequence[str] | None,
+                      partner_ids: Sequence[str]) -> None:
+    """A declared succession replaces one party of the old agreement (``old_partner_ids``; None: this
+    is no extension) by one party of the new that was not a party before, on a stated legal basis."""
+    if not successions:
+        return
+    if old_partner_ids is None:
+        raise refuse(Rule.PARTNER_SUCCESSION_INVALID, "a partner succession is declared only on an extension",
+                     fields={"partner_successions": "only with extends_agreement_id"})
+    old, new = set(old_partner_ids), set(partner_ids)
+    predecessors = [s.predecessor_id for s in successions]
+    successors = [s.successor_id for s in successions]
+    problems = {}
+    for i, s in enumerate(successions):
+        if s.predecessor_id not in old or s.predecessor_id in new:
+            problems[f"partner_successions.{i}.predecessor_id"] = "must be a party of the old agreement only"
+        if s.successor_id not in new or s.successor_id in old:
+            problems[f"partner_successions.{i}.successor_id"] = "must be a new party of the extension"
+        if not s.basis.strip():
+            problems[f"partner_successions.{i}.basis"] = "the legal basis of the succession is required"
+    if len(set(predecessors)) != len(predecessors) or len(set(successors)) != len(successors):
+        problems["partner_successions"] = "each party succeeds or is succeeded once"
+    if problems:
+        raise refuse(Rule.PARTNER_SUCCESSION_INVALID, "the declared partner succession does not fit the parties",
+                     fields=problems)
+
+
+def check_extension_partners(old_partner_ids: Sequence[str], partner_ids: Sequence[str],
+                             successions: Sequence[PartnerSuccession] = ()) -> None:
+    """The extension binds the same parties as the old agreement, each predecessor replaced by its
+    declared successor."""
+    check_successions(successions, old_partner_ids=old_partner_ids, partner_ids=partner_ids)
+    successor_of = {s.predecessor_id: s.successor_id for s in successions}
+    expected = {successor_of.get(p, p) for p in old_partner_ids}
+    if expected != set(partner_ids):
+        missing, extra = sorted(expected - set(partner_ids)), sorted(set(partner_ids) - expected)
+        raise refuse(Rule.EXTENSION_PARTNER_MISMATCH,
+                     "an extension binds the same partners as the agreement it extends (or their declared legal "
+                     f"successors); missing: {', '.join(missing) or '-'}; not a party before: {', '.join(extra) or '-'}",
+                     fields={"partner_ids": [f"expected: {', '.join(sorted(expected))}"]})
+
+
+def latest_extension_start(old_end: date) -> date:
+    """The last start date an extension of an agreement ending on ``old_end`` may have."""
+    return old_end + timedelta(days=1 + MAX_EXTENSION_GAP_DAYS)
+
+
+def check_extension_term(old_end: date, start: date) -> None:
+    """The extension starts after the old term (no overlap), at most ``MAX_EXTENSION_GAP_DAYS`` days
+    after the day following the old end."""
+    first = old_end + timedelta(days=1)
+    if start < first:
+        raise refuse(Rule.EXTENSION_OVERLAPS_OLD_TERM,
+                     f"the extension starts on {start.isoformat()}, within the old term ending on "
+                     f"{old_end.isoformat()}; it may start on {first.isoformat()} at the earliest",
+                     fields={"start_date": [f"on or after {first.isoformat()}"]})
+    last = latest_extension_start(old_end)
+    if start > last:
+        raise refuse(Rule.EXTENSION_GAP_TOO_LONG,
+                     f"the extension starts {(start - first).days} days after the old term ended "
+                     f"({old_end.isoformat()}); at most {MAX_EXTENSION_GAP_DAYS} days may lie between them",
+                     fields={"start_date": [f"on or before {last.isoformat()}"]})
+
+
+def check_extends(old: OldAgreement, *, category: str, document_kind: str, partner_ids: Sequence[str],
+                  successions: Sequence[PartnerSuccession], start: date) -> None:
+    """Every rule of an extension that the two agreements decide by themselves (draft, edit, submit,
+    signing); the final evaluation and the one live extension need lookups (see below)."""
+    check_extension(old, category=category, document_kind=document_kind)
+    check_extension_partners(old.partner_ids, partner_ids, successions)
+    check_extension_term(old.end_date, start)
+
+
+def check_final_evaluation(old: OldAgreement, finalized_final_evaluations: Sequence[Mapping[str, Any]]) -> dict:
+    """Before an extension is submitted, the old agreement's AKHIR evaluation is finalized or waived;
+    returns what satisfied the rule (recorded in the submission)."""
+    if finalized_final_evaluations:
+        latest = max(finalized_final_evaluations, key=lambda e: (e.get("finalized_at") or "", e["id"]))
+        return {"evaluation_id": latest["id"]}
+    if old.final_evaluation_waiver:
+        return {"waived": True, "waived_on": old.final_evaluation_waiver["waived_on"]}
+    raise refuse(Rule.FINAL_EVALUATION_REQUIRED,
+                 f"{old.stream_id} has no finalized {FINAL_PERIOD} evaluation and no recorded waiver: finalize its "
+                 "final evaluation, or have the leadership waive it, before submitting the extension",
+                 kind=Refusal.CONFLICT, fields={"extends_agreement_id": [f"needs a finalized {FINAL_PERIOD} evaluation"]})
+
+
+def check_one_live_extension(old_id: str, live_extension_id: str | None) -> None:
+    """At most one extension of an agreement is live (not REJECTED or CANCELLED) at a time."""
+    if live_extension_id is not None:
+        raise refuse(Rule.ONE_LIVE_EXTENSION,
+                     f"{old_id} already has a live extension, {live_extension_id}: reject or cancel it first",
+                     kind=Refusal.CONFLICT, fields={"extends_agreement_id": [f"already extended by {live_extension_id}"]})
 
 
 # --- signing ----------------------------------------------------------------------------------

@@ -47,6 +47,16 @@ CASES = [
     (s.CancelSchema, PATH, {"reason": "Ditarik"}, c.CancelAgreement(AID, "Ditarik")),
     (s.AmendSchema, PATH, {"number": "ADD-1", "reason": "Nilai bertambah", "changes": {"value": 3}, **SIGNATORY},
      c.AmendAgreement(AID, number="ADD-1", reason="Nilai bertambah", changes={"value": 3}, **SIGNATORY)),
+    (s.WaiveFinalEvaluationSchema, PATH, {"reason": "Evaluasi digantikan audit Inspektorat"},
+     c.WaiveFinalEvaluation(AID, "Evaluasi digantikan audit Inspektorat")),
+    (s.DraftSchema, {}, {**DRAFT, "extends_agreement_id": "agreement-0", "partner_successions": [
+        {"predecessor_id": "partner-kominfo", "successor_id": "partner-kota", "basis": "Perpres 174/2024"}]},
+     c.DraftAgreement(
+         category="KSDD", ksdd_type="sukarela", document_kind="KB", title="Kerja sama angkutan",
+         partner_ids=("partner-kota",), start_date=date(2025, 4, 1), end_date=date(2027, 3, 31), lead_opd="DISHUB",
+         urusan=("perhubungan",), burdens_public=False, budgeted_in_apbd=True, extends_agreement_id="agreement-0",
+         partner_successions=({"predecessor_id": "partner-kominfo", "successor_id": "partner-kota",
+                               "basis": "Perpres 174/2024"},))),
     (s.AddActivitySchema, PATH, {"activity_id": "bus-sekolah", "name": "Bus sekolah", "indicator": "rute aktif",
                                  "target": 4, "unit": "rute", "schedule_start": "2025-04-01",
                                  "schedule_end": "2025-12-31", "responsible_opd": "DISHUB"},

@@ -22,11 +22,13 @@ from services.agreements.commands import (
     ActivateAgreement, AddActivity, AmendAgreement, ApproveCentral, ApproveDprd, AttachDocument, CancelAgreement,
     DraftAgreement, EditDraft, ExpireAgreement, FileReport, RaiseExpiryReminder, RecordReview, RejectAgreement,
     RemoveActivity, ReturnForRevision, SignAgreement, StartReview, SubmitAgreement, TerminateAgreement,
-    UpdateActivity,
+    UpdateActivity, WaiveFinalEvaluation,
 )
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
-from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory, TooLarge
+from services.agreements.ports import (
+    InMemoryAttachmentStore, InMemoryEvaluationDirectory, InMemoryExtensionIndex, InMemoryPartnerDirectory, TooLarge,
+)
 from services.agreements.scheduler import tick
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)  # 09:00 WIB
@@ -53,6 +55,8 @@ class Jalin:
     partners: InMemoryPartnerDirectory
     files: InMemoryAttachmentStore
     clock: FixedClock
+    evaluations: InMemoryEvaluationDirectory
+    extensions: InMemoryExtensionIndex
 
     def types(self, agreement_id: str) -> list[str]:
         return [e["event_type"] for e in self.store.load(agreement_id)]
@@ -73,8 +77,10 @@ def jalin() -> Jalin:
         {"id": MY, "name": "Kerajaan Negeri Johor", "kind": "pemda_luar_negeri", "country": "MY"},
     ])
     files = InMemoryAttachmentStore(max_bytes=64 * 1024)
-    return Jalin(AgreementHandlers(Repository(store, Agreement, clock), partners, files, clock), store, partners,
-                 files, clock)
+    evaluations, extensions = InMemoryEvaluationDirectory(), InMemoryExtensionIndex()
+    return Jalin(AgreementHandlers(Repository(store, Agreement, clock), partners, files, clock,
+                                   evaluations=evaluations, extensions=extensions),
+                 store, partners, files, clock, evaluations, extensions)
 
 
 def draft_cmd(**overrides) -> DraftAgreement:

@@ -382,7 +382,7 @@ def test_extension_keeps_category_and_document_kind():
 
 
 def test_every_event_type_is_a_past_tense_agreement_event_and_unique():
-    assert len(set(EVENT_TYPES)) == len(EVENT_TYPES) == 21
+    assert len(set(EVENT_TYPES)) == len(EVENT_TYPES) == 22
     assert all(t.startswith("agreement.") for t in EVENT_TYPES)
     assert all(hasattr(Agreement, "when_" + t.replace(".", "_")) for t in EVENT_TYPES)
 

@@ -29,6 +29,7 @@ EXPECTED = {
     "approve_central": {"pimpinan"},
     "sign": {"pimpinan"},
     "amend": {"pimpinan"},
+    "waive_final_evaluation": {"pimpinan"},
     "terminate": {"pimpinan", "kerjasama"},
     "activate": {"kerjasama", "service"},
     "expire": {"kerjasama", "service"},
@@ -68,9 +69,10 @@ def scenario(command: str):
         return at("AWAITING_CENTRAL", "KSDPL"), {"approval_ref": "PUSAT-1", "approved_on": SIGNED_ON}
     if command == "sign":
         return at("READY_TO_SIGN"), SIGN
-    if command in ("amend", "terminate", "activate", "expire", "raise_expiry_reminder"):
+    if command in ("amend", "terminate", "activate", "expire", "raise_expiry_reminder", "waive_final_evaluation"):
         return at("SIGNED"), {
             "amend": {"number": "ADD-1", "reason": "Ubah", "changes": {"title": "Baru"}, **SIGN},
+            "waive_final_evaluation": {"reason": "Dievaluasi melalui audit kinerja Inspektorat"},
             "terminate": {"reason": "Diakhiri", "on": date(2025, 6, 1)},
             "activate": {"on": START},
             "expire": {"on": END + timedelta(days=1)},

@@ -19,7 +19,7 @@ from services.agreements.bootstrap import Container
 from services.agreements.domain import Agreement
 from services.agreements.handlers import AgreementHandlers
 from services.agreements.policy import build_policy
-from services.agreements.ports import InMemoryAttachmentStore, InMemoryPartnerDirectory
+from services.agreements.ports import InMemoryAttachmentStore, InMemoryEvaluationDirectory, InMemoryExtensionIndex, InMemoryPartnerDirectory
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=timezone.utc)
 DRAFT = {"category": "KSDD", "ksdd_type": "sukarela", "document_kind": "KB", "title": "Kerja sama angkutan",
@@ -36,8 +36,10 @@ class Api:
             {"id": "partner-kota", "name": "Kota Jambi", "kind": "daerah_lain"},
             {"id": "partner-johor", "name": "Negeri Johor", "kind": "pemda_luar_negeri", "country": "MY"}])
         self.files = InMemoryAttachmentStore(settings.max_upload_bytes)
+        self.evaluations = InMemoryEvaluationDirectory()
         handlers = AgreementHandlers(Repository(self.store, Agreement, self.clock), self.partners, self.files,
-                                     self.clock, settings.timezone)
+                                     self.clock, settings.timezone, evaluations=self.evaluations,
+                                     extensions=InMemoryExtensionIndex())
         container = Container(settings, None, self.clock, self.store, handlers)
         app, api = create_service_app("agreements", settings, title="t", idempotency=InMemoryIdempotencyStore(),
                                       policy=build_policy(container))
@@ -164,3 +166,18 @@ def test_a_body_field_cannot_name_another_target(api):
     aid = api.draft()
     response = api.call(f"/agreements/{aid}/submit", "kerjasama", {"agreement_id": "agreement-other"})
     assert response.status_code == 422 and response.get_json()["rule"] == "validation_failed"
+
+
+def test_the_final_evaluation_is_waived_by_the_leadership_only(api):
+    aid = api.draft()
+    api.walk(aid, ("submit", "kerjasama", {}), ("start-review", "tkksd", {}), ("review", "tkksd", {"recommended": True}),
+             ("sign", "pimpinan", SIGN))
+    for role in ("admin", "kerjasama", "tkksd"):
+        response = api.call(f"/agreements/{aid}/waive-final-evaluation", role, {"reason": "Diaudit Inspektorat"})
+        assert response.status_code == 403 and response.get_json()["rule"] == "access_denied"
+    response = api.call(f"/agreements/{aid}/waive-final-evaluation", "pimpinan", {"reason": "Diaudit Inspektorat"})
+    assert response.status_code == 200
+    assert response.get_json()["final_evaluation_waiver"] == {"reason": "Diaudit Inspektorat", "waived_on": "2025-03-03"}
+    assert api.last(aid)["event_type"] == "agreement.final_evaluation_waived"
+    again = api.call(f"/agreements/{aid}/waive-final-evaluation", "pimpinan", {"reason": "Sekali lagi"})
+    assert again.status_code == 409 and again.get_json()["rule"] == "final_evaluation_already_waived"
