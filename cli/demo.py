@@ -673,10 +673,12 @@ class EvaluationRun:
         s = self.spec
         body = {"agreement_id": agreement_id, "period": s.period, "year": s.year, "due_date": s.due.isoformat(),
                 "assessor_kind": s.assessor}
-        # The evaluation service learns of the agreement (and of its signing) through Kafka.
+        # The evaluation service learns of the agreement (its signing, its termination — which ends the
+        # term an AKHIR evaluation covers) through Kafka.
         r = post_until_accepted(self.c, "evaluation", "/api/v1/evaluations", body, STAFF,
                                 key=f"demo:evaluation:{s.key}:schedule", patience=min(15.0, max(self.L.remaining(), 1)),
-                                waiting_for=frozenset({"agreement_not_found", "agreement_not_evaluable"}),
+                                waiting_for=frozenset({"agreement_not_found", "agreement_not_evaluable",
+                                                       "period_outside_term"}),
                                 sent=lambda r: self.L.count("commands"))
         if r.status_code == 201:
             self.snap, self.id = r.json(), r.json()["stream_id"]

@@ -12,6 +12,12 @@ activity's responsible OPD is theirs. A rule names the *scope* it needs (``agree
 and query into the set of OPD codes responsible for the resource (``None``: not found — the view
 then answers 404 as it would for anyone). Lists are not resolved here: their queries filter by
 ``Policy.opd_of(actor)`` (see the read side's scope filters).
+
+Segregation of duties (issue 11): ``admin`` runs the system — configuration, dead letters — and
+reads; it never sends a workflow command (review, approval, signing, scheduling, …). That is the
+rule here, in one place: a policy whose table gives ``admin`` any non-GET operation that is not a
+``system`` rule (built with ``operate``) is refused when it is built, so a new workflow route that
+lists ``admin`` stops the service at start-up with the reason, instead of opening a hole.
 """
 from __future__ import annotations
 
@@ -24,17 +30,21 @@ from shared.envelope import Actor
 # resource the request names, or None when that resource does not exist.
 Resolver = Callable[[Mapping[str, str], Mapping[str, str]], "set[str] | None"]
 
-EVERYONE = frozenset({"admin", "kerjasama", "tkksd", "pimpinan", "opd", "auditor", "publik", "service"})
+ADMIN = "admin"
+EVERYONE = frozenset({ADMIN, "kerjasama", "tkksd", "pimpinan", "opd", "auditor", "publik", "service"})
 STAFF = frozenset({"admin", "kerjasama", "tkksd", "pimpinan", "auditor", "service"})
 
 
 @dataclass(frozen=True)
 class Rule:
     """Who may call one operation: ``roles``; for ``opd``, the resource named by ``scope`` must be
-    theirs (``scope=None``: the operation is not about one agreement, e.g. a scoped list)."""
+    theirs (``scope=None``: the operation is not about one agreement, e.g. a scoped list).
+    ``system``: an operation on the system itself (dead letters, configuration), the only kind of
+    write ``admin`` may be given."""
 
     roles: frozenset[str]
     scope: str | None = None
+    system: bool = False
 
     def __post_init__(self):
         unknown = set(self.roles) - EVERYONE
@@ -45,6 +55,17 @@ class Rule:
 def allow(*roles: str, scope: str | None = None) -> Rule:
     """A rule allowing ``roles`` (``"*"``: every role), OPD-scoped by ``scope`` when given."""
     return Rule(EVERYONE if roles == ("*",) else frozenset(roles), scope)
+
+
+def operate(*roles: str) -> Rule:
+    """A rule for an operation on the system itself (configuration, dead letters): the writes
+    ``admin`` may be allowed (see the module docstring)."""
+    return Rule(frozenset(roles), None, system=True)
+
+
+def is_write(operation: str) -> bool:
+    """Whether ``"METHOD /rule"`` changes something (anything but GET/HEAD/OPTIONS)."""
+    return operation.split(" ", 1)[0].upper() not in ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,11 @@ class Policy:
         missing = {r.scope for r in self.rules.values() if r.scope} - set(self.resolvers)
         if missing:
             raise ValueError(f"no resolver for scope(s) {sorted(missing)}")
+        workflow_admin = sorted(op for op, r in self.rules.items() if is_write(op) and ADMIN in r.roles
+                                and not r.system)
+        if workflow_admin:
+            raise ValueError(f"admin may not send workflow commands (segregation of duties): {workflow_admin}; "
+                             "drop 'admin' from these rules, or use operate() for an operation on the system")
 
     def rule_for(self, method: str, url_rule: str) -> Rule | None:
         return self.rules.get(f"{method.upper()} {url_rule}")
@@ -106,6 +132,6 @@ STREAM_API = {
 DEADLETTER_API = {
     "GET /api/v1/deadletters": allow("admin", "auditor"),
     "GET /api/v1/deadletters/<path:letter_id>": allow("admin", "auditor"),
-    "POST /api/v1/deadletters/<path:letter_id>/retry": allow("admin"),
-    "POST /api/v1/deadletters/<path:letter_id>/discard": allow("admin"),
+    "POST /api/v1/deadletters/<path:letter_id>/retry": operate("admin"),
+    "POST /api/v1/deadletters/<path:letter_id>/discard": operate("admin"),
 }

@@ -3,11 +3,19 @@
 A key is claimed by a stream before its events are appended. If the append then fails, the
 claim is left behind pointing at a stream that does not exist; the next claimant notices
 (``owner_exists`` is false) and takes it over, so a crash can never lock a key for ever.
+
+A claim whose stream does not exist *yet* may also be one whose append is still in flight (two
+requests racing for the same key). A claimant that passes ``pending_for`` and whose ``owner_exists``
+answers ``None`` for "no such stream" (rather than ``False``: "it exists but no longer holds the
+key", e.g. a cancelled evaluation) treats such a claim as live for that long after it was made, so
+of two concurrent claimants only one goes on to append; without it (the default) an unbacked claim
+is taken over at once.
 """
 from __future__ import annotations
 
 import abc
 import threading
+import time
 from typing import Callable
 
 from pymongo.database import Database
@@ -18,64 +26,82 @@ class UniqueKeys(abc.ABC):
     """Port: claim ``key`` for ``owner``; return the other owner if someone holds it."""
 
     @abc.abstractmethod
-    def _insert(self, key: str, owner: str) -> str | None:
-        """Insert the claim, or return the current owner if the key exists."""
+    def _insert(self, key: str, owner: str, at: float) -> tuple[str, float] | None:
+        """Insert the claim made at ``at`` (epoch seconds), or return the current (owner, claimed at)."""
 
     @abc.abstractmethod
-    def _replace(self, key: str, old_owner: str, owner: str) -> bool: ...
+    def _replace(self, key: str, old_owner: str, owner: str, at: float) -> bool: ...
 
     @abc.abstractmethod
-    def release(self, key: str, owner: str) -> None: ...
+    def release(self, key: str, owner: str) -> None:
+        """Free ``key`` if ``owner`` holds it (anyone else's claim is left alone)."""
 
-    def claim(self, key: str, owner: str, owner_exists: Callable[[str], bool]) -> str | None:
-        """Claim ``key``; return None on success or the id of the live stream that holds it."""
-        holder = self._insert(key, owner)
-        if holder is None or holder == owner:
+    def claim(self, key: str, owner: str, owner_exists: Callable[[str], bool | None], *,
+              pending_for: float = 0.0, now: Callable[[], float] = time.time) -> str | None:
+        """Claim ``key``; return None on success or the id of the stream that holds it: one that
+        ``owner_exists`` (True), or one not stored at all (None) within ``pending_for`` seconds of
+        its claim — its append may still be under way. ``False``: the holder gave the key up."""
+        at = now()
+        held = self._insert(key, owner, at)
+        if held is None or held[0] == owner:
             return None
-        if owner_exists(holder):
+        holder, claimed_at = held
+        exists = owner_exists(holder)
+        if exists or (exists is None and at - claimed_at < pending_for):
             return holder
-        return None if self._replace(key, holder, owner) else self._insert(key, owner)
+        if self._replace(key, holder, owner, at):
+            return None
+        held = self._insert(key, owner, at)
+        return None if held is None or held[0] == owner else held[0]
 
 
 class InMemoryUniqueKeys(UniqueKeys):
+    """Fake ``UniqueKeys`` for unit tests (one process, a lock for concurrent claims); ``keys`` maps
+    each key to its owner."""
+
     def __init__(self):
         self.keys: dict[str, str] = {}
+        self.claimed_at: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _insert(self, key, owner):
+    def _insert(self, key, owner, at):
         with self._lock:
-            holder = self.keys.get(key)
-            if holder is None:
-                self.keys[key] = owner
-            return holder
+            if key in self.keys:
+                return self.keys[key], self.claimed_at[key]
+            self.keys[key], self.claimed_at[key] = owner, at
+            return None
 
-    def _replace(self, key, old_owner, owner):
+    def _replace(self, key, old_owner, owner, at):
         with self._lock:
             if self.keys.get(key) == old_owner:
-                self.keys[key] = owner
+                self.keys[key], self.claimed_at[key] = owner, at
                 return True
             return False
 
     def release(self, key, owner):
         with self._lock:
             if self.keys.get(key) == owner:
-                del self.keys[key]
+                del self.keys[key], self.claimed_at[key]
 
 
 class MongoUniqueKeys(UniqueKeys):
+    """``UniqueKeys`` on a MongoDB collection: the key is the document ``_id``, so the server decides races."""
+
     def __init__(self, db: Database, collection: str = "unique_keys"):
         self._col = db[collection]
 
-    def _insert(self, key, owner):
+    def _insert(self, key, owner, at):
         try:
-            self._col.insert_one({"_id": key, "owner": owner})
+            self._col.insert_one({"_id": key, "owner": owner, "claimed_at": at})
             return None
         except DuplicateKeyError:
             doc = self._col.find_one({"_id": key})
-            return doc["owner"] if doc else self._insert(key, owner)
+            # claims written before claimed_at was recorded count as old
+            return (doc["owner"], doc.get("claimed_at", 0.0)) if doc else self._insert(key, owner, at)
 
-    def _replace(self, key, old_owner, owner):
-        return self._col.update_one({"_id": key, "owner": old_owner}, {"$set": {"owner": owner}}).modified_count == 1
+    def _replace(self, key, old_owner, owner, at):
+        return self._col.update_one({"_id": key, "owner": old_owner},
+                                    {"$set": {"owner": owner, "claimed_at": at}}).modified_count == 1
 
     def release(self, key, owner):
         self._col.delete_one({"_id": key, "owner": owner})

@@ -173,7 +173,7 @@ class AgreementHandlers:
         extends = self._linked(cmd.extends_agreement_id, "extends_agreement_id")
         agreement = Agreement(new_agreement_id())
         events = agreement.draft(
-            role=ctx.actor.role, category=cmd.category, document_kind=cmd.document_kind, title=cmd.title,
+            role=ctx.actor.role, actor=ctx.actor.sub, category=cmd.category, document_kind=cmd.document_kind, title=cmd.title,
             partners=partners, start_date=cmd.start_date, end_date=cmd.end_date, lead_opd=cmd.lead_opd,
             urusan=cmd.urusan, burdens_public=cmd.burdens_public, funding=[dict(f) for f in cmd.funding],
             value=cmd.value, funding_scheme=cmd.funding_scheme, purpose=cmd.purpose, scope=cmd.scope,
@@ -196,8 +196,8 @@ class AgreementHandlers:
         parent_kb = self._linked(cmd.parent_kb_id, "parent_kb_id")
         partners = self._partner_views(cmd.partner_ids) if cmd.partner_ids is not None else None
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.edit_draft(role=ctx.actor.role, changes=dict(cmd.changes), partners=partners,
-                                      parent_kb=parent_kb,
+        events = agreement.edit_draft(role=ctx.actor.role, actor=ctx.actor.sub, changes=dict(cmd.changes),
+                                      partners=partners, parent_kb=parent_kb,
                                       extends=self._linked(agreement.extends_agreement_id, "extends_agreement_id"),
                                       vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
@@ -229,9 +229,10 @@ class AgreementHandlers:
         return self._save(agreement, agreement.return_for_revision(role=ctx.actor.role, reason=cmd.reason), ctx)
 
     def record_review(self, cmd: RecordReview, ctx: CommandContext, expected: int | None = None) -> Agreement:
-        """``RecordReview``: ``reviewed_on`` defaults to today."""
+        """``RecordReview``: ``reviewed_on`` defaults to today; the reviewer is the token's subject (not the
+        draft's author: segregation of duties)."""
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.record_review(role=ctx.actor.role, recommended=cmd.recommended, notes=cmd.notes,
+        events = agreement.record_review(role=ctx.actor.role, actor=ctx.actor.sub, recommended=cmd.recommended, notes=cmd.notes,
                                          reviewed_on=self._or_today(cmd.reviewed_on), today=self.today())
         return self._save(agreement, events, ctx)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable, Protocol
 
 from pymongo.database import Database
@@ -19,11 +20,25 @@ from services.evaluation.projections.agreements import COLLECTION as AGREEMENTS
 
 @dataclass(frozen=True)
 class AgreementFacts:
-    """An agreement as the register last saw it: its status and its lead OPD."""
+    """An agreement as the register last saw it: its status, its lead OPD and its term."""
 
     agreement_id: str
     status: str  # a services.evaluation.vocabulary.AgreementStatus value
     lead_opd: str | None
+    start_date: date | None = None
+    end_date: date | None = None
+    terminated_on: date | None = None
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day the agreement is (or was) in force: its end date, or its termination if earlier."""
+        if self.end_date is None or self.terminated_on is None:
+            return self.end_date
+        return min(self.end_date, self.terminated_on)
+
+
+def _day(value) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 class AgreementRegister(Protocol):
@@ -41,10 +56,13 @@ class MongoAgreementRegister:
         self.read_db = read_db
 
     def lookup(self, agreement_id: str) -> AgreementFacts | None:
-        doc = self.read_db()[AGREEMENTS].find_one({"_id": agreement_id}, {"status": 1, "lead_opd": 1})
+        doc = self.read_db()[AGREEMENTS].find_one(
+            {"_id": agreement_id}, {"status": 1, "lead_opd": 1, "start_date": 1, "end_date": 1, "terminated_on": 1})
         if doc is None:
             return None
-        return AgreementFacts(agreement_id=agreement_id, status=doc["status"], lead_opd=doc.get("lead_opd"))
+        return AgreementFacts(agreement_id=agreement_id, status=doc["status"], lead_opd=doc.get("lead_opd"),
+                              start_date=_day(doc.get("start_date")), end_date=_day(doc.get("end_date")),
+                              terminated_on=_day(doc.get("terminated_on")))
 
 
 class InMemoryAgreementRegister:
@@ -54,10 +72,12 @@ class InMemoryAgreementRegister:
         self._facts: dict[str, AgreementFacts] = {}
         self._lock = threading.Lock()
 
-    def record(self, agreement_id: str, status: str, lead_opd: str | None) -> None:
+    def record(self, agreement_id: str, status: str, lead_opd: str | None, start_date: date | None,
+               end_date: date | None, terminated_on: date | None = None) -> None:
         """Know (or update) ``agreement_id``."""
         with self._lock:
-            self._facts[agreement_id] = AgreementFacts(agreement_id=agreement_id, status=status, lead_opd=lead_opd)
+            self._facts[agreement_id] = AgreementFacts(agreement_id, status, lead_opd, start_date, end_date,
+                                                       terminated_on)
 
     def lookup(self, agreement_id: str) -> AgreementFacts | None:
         with self._lock:

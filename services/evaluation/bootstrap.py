@@ -26,6 +26,7 @@ from shared.service import ServiceContainer
 from shared.streams import HttpStreamSource
 from shared.vocabularies import Vocabularies, default as default_vocabularies, load as load_vocabularies
 from shared.vocabularies.funding import agreement_upcasters
+from shared.uniqueness import MongoUniqueKeys
 
 from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
 from services.evaluation.domain import Evaluation
@@ -91,7 +92,8 @@ def build(settings: Settings) -> Container:
     readside = ReadModelPointer(client, settings)
     rubrics = RubricCatalog.load(settings.rubric_dir)
     agreements = MongoAgreementRegister(readside.db)
-    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone)
+    handlers = EvaluationHandlers(Repository(store, Evaluation, clock), rubrics, agreements, clock, settings.timezone,
+                                  unique_keys=MongoUniqueKeys(client[settings.database(SERVICE)]))
     return Container(settings, client, clock, store, readside, rubrics, agreements, handlers,
                      load_vocabularies(settings.vocabulary_dir))
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from shared.policy import STREAM_API, Policy, allow
 
-STEWARDS = ("admin", "kerjasama")          # keep the registry
-STATUS_DECIDERS = ("admin", "kerjasama", "pimpinan")
+STEWARDS = ("kerjasama",)          # keep the registry (not admin: it runs the system)
+STATUS_DECIDERS = ("kerjasama", "pimpinan")
 
 RULES = {
     "POST /api/v1/partners": allow(*STEWARDS),

@@ -140,7 +140,8 @@ def seed(stack) -> dict:
     for command, body in (("answers", {"answers": answers}), ("submit", {}), ("finalize", {})):
         post(stack, "evaluation", f"/api/v1/evaluations/{evaluation}/{command}", body)
     overdue_due = today - timedelta(days=20)
-    overdue = _evaluation(stack, pks["id"], period="TW1", year=overdue_due.year, due_date=overdue_due.isoformat(),
+    # a quarter that had ended long before its (past) due date: the guards refuse one due before it ends
+    overdue = _evaluation(stack, pks["id"], period="TW1", year=overdue_due.year - 1, due_date=overdue_due.isoformat(),
                           assessor_kind="opd")
 
     ids = {"kota": kota, "unja": unja, "jica": jica, "kb": kb["id"], "pks": pks["id"], "unja_kb": unja_kb["id"],

@@ -4,7 +4,7 @@ import hashlib
 import io
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 import pytest
@@ -222,6 +222,18 @@ class TestUniqueKeysContract:
         keys.release("region:15.71", "s2")
         assert keys.claim("region:15.71", "s3", exists) is None
 
+    def test_a_fresh_claim_counts_while_its_append_may_be_in_flight(self, keys):
+        clock = iter([100.0, 100.5, 131.0]).__next__
+        nothing_appended = lambda _: None  # noqa: E731  (None: no such stream, perhaps not yet)
+        assert keys.claim("evaluation:a:2026:TW1:opd", "e1", nothing_appended, pending_for=30, now=clock) is None
+        # half a second later e1 may still be appending: a second claimant is refused, not let in
+        assert keys.claim("evaluation:a:2026:TW1:opd", "e2", nothing_appended, pending_for=30, now=clock) == "e1"
+        # thirty seconds on, e1's append evidently failed: its claim is taken over
+        assert keys.claim("evaluation:a:2026:TW1:opd", "e2", nothing_appended, pending_for=30, now=clock) is None
+        # a holder that exists but gave the key up (False) is taken over at once, pending or not
+        assert keys.claim("evaluation:a:2026:TW1:opd", "e3", lambda _: False, pending_for=30, now=lambda: 131.5) \
+            is None
+
 
 # ---------------------------------------------------------------- Publisher (InMemoryPublisher, KafkaPublisher)
 
@@ -400,11 +412,16 @@ class MemoryRegister:
         self.register = InMemoryAgreementRegister()
 
     def drafted(self, agreement_id: str, lead_opd: str) -> None:
-        self.register.record(agreement_id, AgreementStatus.DRAFT, lead_opd)
+        self.register.record(agreement_id, AgreementStatus.DRAFT, lead_opd, date(2025, 1, 1), date(2027, 12, 31))
 
     def signed(self, agreement_id: str) -> None:
         facts = self.register.lookup(agreement_id)
-        self.register.record(agreement_id, AgreementStatus.SIGNED, facts.lead_opd)
+        self.register.record(agreement_id, AgreementStatus.SIGNED, facts.lead_opd, facts.start_date, facts.end_date)
+
+    def terminated(self, agreement_id: str, on: str) -> None:
+        facts = self.register.lookup(agreement_id)
+        self.register.record(agreement_id, AgreementStatus.TERMINATED, facts.lead_opd, facts.start_date,
+                             facts.end_date, date.fromisoformat(on))
 
 
 class MongoRegister:
@@ -430,6 +447,9 @@ class MongoRegister:
     def signed(self, agreement_id: str) -> None:
         self._apply(agreement_id, 2, "agreement.signed", {"signed_on": "2025-02-01"})
 
+    def terminated(self, agreement_id: str, on: str) -> None:
+        self._apply(agreement_id, 3, "agreement.terminated", {"reason": "Diakhiri", "terminated_on": on})
+
     def close(self) -> None:
         self.readside.client.drop_database(self.readside.db().name)
 
@@ -452,11 +472,21 @@ class TestAgreementRegisterContract:
     def test_the_status_and_lead_opd_follow_the_agreement(self, agreements):
         agreements.drafted("agreement-1", "DINAS-PUPR")
         assert agreements.register.lookup("agreement-1") == AgreementFacts(
-            agreement_id="agreement-1", status=AgreementStatus.DRAFT, lead_opd="DINAS-PUPR")
+            agreement_id="agreement-1", status=AgreementStatus.DRAFT, lead_opd="DINAS-PUPR",
+            start_date=date(2025, 1, 1), end_date=date(2027, 12, 31))
         agreements.signed("agreement-1")
         facts = agreements.register.lookup("agreement-1")
         assert facts.status == AgreementStatus.SIGNED and facts.status in EVALUABLE
-        assert facts.lead_opd == "DINAS-PUPR"
+        assert facts.lead_opd == "DINAS-PUPR" and facts.last_day == date(2027, 12, 31)
+
+    def test_the_term_ends_at_a_termination(self, agreements):
+        agreements.drafted("agreement-1", "DINAS-PUPR")
+        agreements.signed("agreement-1")
+        agreements.terminated("agreement-1", "2026-05-20")
+        facts = agreements.register.lookup("agreement-1")
+        assert (facts.status, facts.terminated_on, facts.last_day) == (
+            AgreementStatus.TERMINATED, date(2026, 5, 20), date(2026, 5, 20))
+        assert facts.start_date == date(2025, 1, 1) and facts.end_date == date(2027, 12, 31)
 
 
 def test_the_mongo_register_follows_a_rebuild_switch(mongo, settings):

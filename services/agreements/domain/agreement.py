@@ -202,6 +202,10 @@ class Agreement(Aggregate):
         self.partner_successions: list[PartnerSuccession] = []
         self.final_evaluation_waiver: dict | None = None
         self.revision_requests: list[dict] = []
+        # Token subjects of who drafted and who last edited the draft (None on streams written before
+        # authors were recorded): neither may record the TKKSD review of that version.
+        self.drafted_by: str | None = None
+        self.last_edited_by: str | None = None
         self.review: dict | None = None
         self.dprd_approval: dict | None = None
         self.central_approval: dict | None = None
@@ -306,7 +310,8 @@ class Agreement(Aggregate):
     # --- drafting ----------------------------------------------------------------------------
 
     def draft(
-        self, *, role: str, category: str, document_kind: str, title: str, partners: Sequence[PartnerView | Mapping],
+        self, *, role: str, actor: str, category: str, document_kind: str, title: str,
+        partners: Sequence[PartnerView | Mapping],
         start_date: date, end_date: date, lead_opd: str, urusan: Sequence[str], burdens_public: bool,
         funding: Sequence[Mapping[str, Any]] = (), value: int | None = None, funding_scheme: str | None = None,
         purpose: str = "", scope: str = "", location: str = "", our_number: str | None = None,
@@ -322,7 +327,8 @@ class Agreement(Aggregate):
         partners (or their legal successors, ``partner_successions``), starting after its end.
         ``funding`` lists the sources with amounts; ``value`` (their sum when left out) must equal it.
         Urusan, lead OPD and funding sources are codes of the controlled vocabularies (``vocab``,
-        default: packaged).
+        default: packaged). ``actor``
+        (the drafter's token subject) is recorded as the author.
         """
         vocab = vocab or default_vocabularies()
         rules.check_role("draft", role)
@@ -358,9 +364,10 @@ class Agreement(Aggregate):
             "partner_ids": partner_ids, "parent_kb_id": parent_kb_id,
             "extends_agreement_id": extends.stream_id if extends is not None else None,
             "partner_successions": [s.as_dict() for s in successions],
+            "author": actor,
         }, TERMS_SCHEMA_VERSION)]
 
-    def edit_draft(self, *, role: str, changes: Mapping[str, Any],
+    def edit_draft(self, *, role: str, actor: str, changes: Mapping[str, Any],
                    partners: Sequence[PartnerView | Mapping] | None = None,
                    parent_kb: Agreement | None = None, extends: Agreement | None = None,
                    vocab: Vocabularies | None = None) -> list[NewEvent]:
@@ -368,7 +375,8 @@ class Agreement(Aggregate):
 
         Category and document kind are fixed: cancel and draft again to change them (so are the
         extended agreement and the declared successions; an extension's edit is checked against
-        ``extends``). Returns no events when nothing actually changes.
+        ``extends``). Returns no events when nothing actually changes. ``actor`` becomes the draft's
+        last editor.
         """
         vocab = vocab or default_vocabularies()
         rules.check_role("edit_draft", role)
@@ -402,7 +410,7 @@ class Agreement(Aggregate):
                 if _encode(value) != _encode(getattr(self, name))}
         if not diff:
             return []
-        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff}, TERMS_SCHEMA_VERSION)]
+        return [self._emit(EventType.DRAFT_EDITED, {"changes": diff, "author": actor}, TERMS_SCHEMA_VERSION)]
 
     # --- workflow ----------------------------------------------------------------------------
 
@@ -440,14 +448,17 @@ class Agreement(Aggregate):
         rules.check_state("return_for_revision", self.status)
         return [self._emit(EventType.RETURNED_FOR_REVISION, {"reason": rules.check_reason(reason)})]
 
-    def record_review(self, *, role: str, recommended: bool, notes: str, reviewed_on: date,
+    def record_review(self, *, role: str, actor: str, recommended: bool, notes: str, reviewed_on: date,
                       today: date) -> list[NewEvent]:
         """``RecordReview``: The TKKSD's recommendation: favourable → next approval or READY_TO_SIGN;
         unfavourable → back to DRAFT for revision, its notes (required) being what to revise. The
-        head of region may still ``reject`` the draft."""
+        head of region may still ``reject`` the draft. ``actor``, the reviewer's token subject, must not be
+        the draft's author or last editor."""
         rules.check_role("record_review", role)
         rules.check_state("record_review", self.status)
-        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
+        rules.check_reviewer_not_author(actor, (self.drafted_by, self.last_edited_by))
+        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         if not recommended:
             notes = rules.check_reason(notes, "notes")
         next_status = self._state_after_review() if recommended else Status.DRAFT.value
@@ -460,7 +471,8 @@ class Agreement(Aggregate):
         """``ApproveDprd``: AWAITING_DPRD → AWAITING_CENTRAL (foreign) or READY_TO_SIGN."""
         rules.check_role("approve_dprd", role)
         rules.check_state("approve_dprd", self.status)
-        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         return [self._emit(EventType.DPRD_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": self._state_after_dprd(),
@@ -470,7 +482,8 @@ class Agreement(Aggregate):
         """``ApproveCentral``: AWAITING_CENTRAL → READY_TO_SIGN (foreign cooperation only)."""
         rules.check_role("approve_central", role)
         rules.check_state("approve_central", self.status)
-        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         return [self._emit(EventType.CENTRAL_APPROVED, {
             "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": Status.READY_TO_SIGN.value,
@@ -490,7 +503,8 @@ class Agreement(Aggregate):
         """
         rules.check_role("sign", role)
         rules.check_state("sign", self.status)
-        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         # A stream imported or written under older rules could sit in READY_TO_SIGN without them.
         if self.dprd_required and self.dprd_approval is None:
             raise refuse(Rule.DPRD_APPROVAL_REQUIRED, "no DPRD approval is recorded", kind=Refusal.CONFLICT)
@@ -550,7 +564,7 @@ class Agreement(Aggregate):
         vocab = vocab or default_vocabularies()
         rules.check_role("terminate", role)
         rules.check_state("terminate", self.status)
-        rules.check_act_date("on", on, today=today, previous=self.previous_step())
+        rules.check_act_date("on", on, today=today, previous=self.previous_step(), end=self.end_date)
         reason_code = rules.check_termination_reason(reason_code, vocab)
         return [self._emit(EventType.TERMINATED, {"reason": rules.check_reason(reason), "reason_code": reason_code,
                                                   "terminated_on": on.isoformat()})]
@@ -693,7 +707,8 @@ class Agreement(Aggregate):
         the amended terms require, else READY_TO_SIGN; unfavourable → back to DRAFT for revision (notes
         required)."""
         addendum = self._addendum("record_addendum_review", role, addendum_no)
-        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step())
+        rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         if not recommended:
             notes = rules.check_reason(notes, "notes")
         needs = self._addendum_requirements(self._addendum_changes(addendum))
@@ -715,7 +730,8 @@ class Agreement(Aggregate):
                               today: date) -> list[NewEvent]:
         """``ApproveAddendumDprd``: AWAITING_DPRD → AWAITING_CENTRAL (when required) or READY_TO_SIGN."""
         addendum = self._addendum("approve_addendum_dprd", role, addendum_no)
-        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         next_status = AddendumStatus.AWAITING_CENTRAL if addendum["central_required"] else AddendumStatus.READY_TO_SIGN
         return [self._emit(EventType.ADDENDUM_DPRD_APPROVED, {
             "addendum_no": addendum_no, "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
@@ -726,7 +742,8 @@ class Agreement(Aggregate):
                                  today: date) -> list[NewEvent]:
         """``ApproveAddendumCentral``: AWAITING_CENTRAL → READY_TO_SIGN."""
         self._addendum("approve_addendum_central", role, addendum_no)
-        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step())
+        rules.check_act_date("approved_on", approved_on, today=today, previous=self.previous_step(),
+                             end=self.end_date)
         return [self._emit(EventType.ADDENDUM_CENTRAL_APPROVED, {
             "addendum_no": addendum_no, "approval_ref": approval_ref, "approved_on": approved_on.isoformat(),
             "next_status": AddendumStatus.READY_TO_SIGN.value,
@@ -756,7 +773,10 @@ class Agreement(Aggregate):
         if needs["central_required"] and addendum["central_approval"] is None:
             raise refuse(Rule.CENTRAL_APPROVAL_REQUIRED, "the amended terms need the central government's approval",
                          kind=Refusal.CONFLICT)
-        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step())
+        # Signed while the term runs, and not after a new end date it sets itself.
+        new_end = changes.get("end_date")
+        rules.check_act_date("signed_on", signed_on, today=today, previous=self.previous_step(),
+                             end=min(self.end_date, new_end) if new_end else self.end_date)
         rules.check_signatory(self.document_kind, signatory_position, power_of_attorney_ref)
         self._check_addendum_changes(changes, parent_kb)
         previous = {name: _encode(getattr(self, name)) for name in changes}
@@ -929,6 +949,7 @@ class Agreement(Aggregate):
         for name in ("category", "ksdd_type", "document_kind", "partner_ids", "parent_kb_id",
                      "extends_agreement_id", *EDITABLE_FIELDS):
             setattr(self, name, _decode(name, data[name]))
+        self.drafted_by = data.get("author")
         # Drafts recorded before successions existed carry none.
         self.partner_successions = [PartnerSuccession.of(s) for s in data.get("partner_successions", ())]
         self._legacy_budgeted = data.get(LEGACY_FLAG)
@@ -936,6 +957,7 @@ class Agreement(Aggregate):
 
     def when_agreement_draft_edited(self, data: Mapping[str, Any]) -> None:
         self._apply_terms(data["changes"])
+        self.last_edited_by = data.get("author")
 
     def _apply_terms(self, changes: Mapping[str, Any]) -> None:
         """Changed terms (a draft edit or an addendum); an agreement from before funding sources

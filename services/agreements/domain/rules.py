@@ -160,8 +160,10 @@ class Rule(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     DATE_IN_FUTURE = "date_in_future"
     DATE_BEFORE_PREVIOUS_STEP = "date_before_previous_step"
+    DATE_AFTER_END = "date_after_end"
     DATE_SET_BY_SERVER = "date_set_by_server"
     ROLE_NOT_ALLOWED = "role_not_allowed"
+    REVIEWER_IS_AUTHOR = "reviewer_is_author"
     OPD_NOT_RESPONSIBLE = "opd_not_responsible"
     INVALID_VALUE = "invalid_value"
     FIELD_NOT_EDITABLE = "field_not_editable"
@@ -245,7 +247,8 @@ def is_foreign(category: str) -> bool:
 
 _K, _T, _P, _O, _S = Role.KERJASAMA.value, Role.TKKSD.value, Role.PIMPINAN.value, Role.OPD.value, Role.SERVICE.value
 
-# Who may send each command; admin may send every command and is not listed.
+# Who may send each command. ``admin`` is in none of them: it manages configuration and dead letters,
+# never the workflow (segregation of duties, DOMAIN.md §5 and issue 11).
 COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "draft": frozenset({_K}),
     "edit_draft": frozenset({_K}),
@@ -291,12 +294,22 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
 
 def may(command: str, role: str) -> bool:
     """Whether ``role`` may send ``command`` (before any OPD scoping)."""
-    return role == Role.ADMIN.value or role in COMMAND_ROLES[command]
+    return role in COMMAND_ROLES[command]
 
 
 def check_role(command: str, role: str) -> None:
     if not may(command, role):
         raise refuse(Rule.ROLE_NOT_ALLOWED, f"role '{role}' may not {command.replace('_', ' ')}", kind=Refusal.FORBIDDEN)
+
+
+def check_reviewer_not_author(reviewer: str | None, authors: Iterable[str | None]) -> None:
+    """Segregation of duties: whoever drafted or last edited the version under review does not record
+    the TKKSD review of it (``reviewer`` and ``authors`` are token subjects; an unknown author — a stream
+    written before authors were recorded — binds no one)."""
+    if reviewer is not None and reviewer in {a for a in authors if a}:
+        raise refuse(Rule.REVIEWER_IS_AUTHOR,
+                     f"'{reviewer}' drafted or last edited this version and may not record its TKKSD review",
+                     kind=Refusal.FORBIDDEN)
 
 
 def check_opd_scope(role: str, opd: str | None, responsible_opd: str) -> None:
@@ -589,10 +602,12 @@ def check_amount(field: str, value: Any) -> int:
     return value
 
 
-def check_act_date(field: str, day: date, *, today: date, previous: tuple[str, date] | None = None) -> date:
+def check_act_date(field: str, day: date, *, today: date, previous: tuple[str, date] | None = None,
+                   end: date | None = None) -> date:
     """The date of an act (signed, approved, reviewed, filed, terminated) given by the client: in the
-    past at most up to today (the region's date, from the server clock) and not before the previous
-    dated step of the same agreement, so every recorded history is in order."""
+    past at most up to today (the region's date, from the server clock), not before the previous
+    dated step of the same agreement, and — for acts about a term (``end`` given) — not after the
+    term's end, so every recorded history is in order and within its term."""
     if day > today:
         raise refuse(Rule.DATE_IN_FUTURE, f"{field} {day.isoformat()} is after today ({today.isoformat()})",
                      fields={field: [f"on or before {today.isoformat()}"]})
@@ -600,6 +615,9 @@ def check_act_date(field: str, day: date, *, today: date, previous: tuple[str, d
         raise refuse(Rule.DATE_BEFORE_PREVIOUS_STEP,
                      f"{field} {day.isoformat()} is before the {previous[0]} ({previous[1].isoformat()})",
                      fields={field: [f"on or after {previous[1].isoformat()}"]})
+    if end is not None and day > end:
+        raise refuse(Rule.DATE_AFTER_END, f"{field} {day.isoformat()} is after the end of the term ({end.isoformat()})",
+                     fields={field: [f"on or before {end.isoformat()}"]})
     return day
 
 

@@ -16,9 +16,11 @@ from .evaluation import (
     Evaluation,
     Status,
     check_answers,
+    check_period,
     is_valid_stream_id,
     missing_answers,
     new_stream_id,
+    period_bounds,
 )
 from .rubric import (
     CHOICE,
@@ -41,7 +43,8 @@ __all__ = [
     "ASSESSOR_KERJASAMA", "ASSESSOR_KINDS", "ASSESSOR_OPD", "ASSESSOR_TKKSD",
     "EVALUATION_ANSWERS_SAVED", "EVALUATION_CANCELLED", "EVALUATION_FINALIZED", "EVALUATION_RETURNED",
     "EVALUATION_SCHEDULED", "EVALUATION_SUBMITTED", "EVENT_TYPES", "PERIODS", "STREAM_TYPE",
-    "Evaluation", "Status", "check_answers", "is_valid_stream_id", "missing_answers", "new_stream_id",
+    "Evaluation", "Status", "check_answers", "check_period", "is_valid_stream_id", "missing_answers",
+    "new_stream_id", "period_bounds",
     "CHOICE", "DEFAULT_RATING_THRESHOLDS", "DEFAULT_SCALE_SCORES", "INDICATOR_KINDS", "REFS", "SCALE3",
     "SCALE4", "TEXT", "Group", "Indicator", "Option", "Rubric", "RubricError",
     "NothingToScore", "ScoreResult", "rate", "round_score", "score",

@@ -10,13 +10,14 @@ Lifecycle::
 
 Who may do what:
 
-* ``kerjasama`` and ``admin`` schedule, return for revision, finalize and cancel; they may
+* ``kerjasama`` schedules, returns for revision, finalizes and cancels; it may
   also answer and submit any evaluation (the Bagian Kerja Sama runs the workflow and enters
   answers on an assessor's behalf, e.g. from a signed paper form; the envelope records who);
 * ``opd`` may answer and submit only evaluations assessed by the OPD (``assessor_kind`` opd)
   of agreements whose lead OPD is the user's own OPD;
 * ``tkksd`` may answer and submit only evaluations assessed by the TKKSD;
-* everybody else is refused (``role_not_allowed``, 403).
+* everybody else is refused (``role_not_allowed``, 403) — ``admin`` too: it runs the system, not
+  the monev workflow (segregation of duties).
 
 Finalisation scores the answers with the rubric version recorded at scheduling and stores
 the scores, the weights, the rating and the rubric identity in ``evaluation.finalized``, so a
@@ -49,17 +50,18 @@ EVENT_TYPES = (
 )
 
 PERIODS = ("TW1", "TW2", "TW3", "TW4", "TAHUNAN", "AKHIR")
+QUARTERS = {"TW1": 1, "TW2": 2, "TW3": 3, "TW4": 4}
+ANNUAL, FINAL = "TAHUNAN", "AKHIR"
 
 ASSESSOR_OPD = "opd"
 ASSESSOR_KERJASAMA = "kerjasama"
 ASSESSOR_TKKSD = "tkksd"
 ASSESSOR_KINDS = (ASSESSOR_OPD, ASSESSOR_KERJASAMA, ASSESSOR_TKKSD)
 
-ROLE_ADMIN = "admin"
 ROLE_KERJASAMA = "kerjasama"
 ROLE_OPD = "opd"
 ROLE_TKKSD = "tkksd"
-MANAGING_ROLES = frozenset({ROLE_ADMIN, ROLE_KERJASAMA})
+MANAGING_ROLES = frozenset({ROLE_KERJASAMA})
 
 MIN_YEAR = 2000
 MAX_YEAR = 2100
@@ -147,6 +149,41 @@ def check_answers(rubric: Rubric, answers: Any) -> dict[str, Any]:
     if malformed:
         raise DomainError("invalid_answer", "malformed answer(s): " + ", ".join(sorted(malformed)), fields=malformed)
     return normalised
+
+
+def period_bounds(period: str, year: int, term_start: date, term_end: date) -> tuple[date, date]:
+    """The first and last day of the term that ``period`` of ``year`` evaluates: a quarter (TW1–TW4) or
+    the calendar year (TAHUNAN) cut to the term, or the whole term (AKHIR). First after last: the
+    period lies outside the term."""
+    if period in QUARTERS:
+        quarter = QUARTERS[period]
+        first = date(year, 3 * quarter - 2, 1)
+        last = date(year, 12, 31) if quarter == 4 else date.fromordinal(date(year, 3 * quarter + 1, 1).toordinal() - 1)
+    elif period == ANNUAL:
+        first, last = date(year, 1, 1), date(year, 12, 31)
+    else:
+        first, last = term_start, term_end
+    return max(first, term_start), min(last, term_end)
+
+
+def check_period(period: str, year: int, due: date, *, term_start: date, term_end: date, today: date) -> None:
+    """Scheduling rules of a period (issue 11): it lies within the agreement's term
+    (``period_outside_term``; an AKHIR evaluation is of the year the term ends); a quarter is not
+    evaluated before it has started (``period_not_started``); and the period has ended by today or
+    ends by the due date (``period_not_ended``), so an evaluation is never due before there is
+    something to evaluate. ``term_end`` is the last day in force (the termination day if earlier)."""
+    first, last = period_bounds(period, year, term_start, term_end)
+    if first > last or (period == FINAL and year != term_end.year):
+        raise DomainError("period_outside_term", f"{period} {year} lies outside the agreement's term "
+                          f"{term_start.isoformat()} to {term_end.isoformat()}",
+                          fields={"period": [f"within {term_start.isoformat()} to {term_end.isoformat()}"]})
+    if period in QUARTERS and today < first:
+        raise DomainError("period_not_started", f"{period} {year} starts on {first.isoformat()}, after today "
+                          f"({today.isoformat()})", kind=Refusal.CONFLICT,
+                          fields={"period": [f"starts on {first.isoformat()}"]})
+    if last >= today and last > due:
+        raise DomainError("period_not_ended", f"{period} {year} ends on {last.isoformat()}, after the due date "
+                          f"{due.isoformat()}", fields={"due_date": [f"on or after {last.isoformat()}"]})
 
 
 def missing_answers(rubric: Rubric, answers: Mapping[str, Any]) -> list[str]:
@@ -275,8 +312,11 @@ class Evaluation(Aggregate):
 
     # -- commands ---------------------------------------------------------------------------
     def schedule(self, *, role: str, agreement_id: str, agreement_lead_opd: str, period: str, year: int,
-                 due_date: date | str, assessor_kind: str, rubric: Rubric) -> list[NewEvent]:
-        """Plan an evaluation of ``agreement_id`` for ``period``/``year`` with ``rubric``."""
+                 due_date: date | str, assessor_kind: str, rubric: Rubric, term_start: date, term_end: date,
+                 today: date) -> list[NewEvent]:
+        """Plan an evaluation of ``agreement_id`` for ``period``/``year`` with ``rubric``; the period must
+        fit the agreement's term (``term_start`` to ``term_end``) and ``today`` (``check_period``).
+        Uniqueness among evaluations is the handler's (it spans streams)."""
         self._require_manager("schedule", role)
         if self.status is not None:
             raise InvalidTransition("schedule", self.status, rule="already_scheduled")
@@ -305,6 +345,7 @@ class Evaluation(Aggregate):
                               fields={f: m for _, f, m in problems})
 
         assert due is not None
+        check_period(period, year, due, term_start=term_start, term_end=term_end, today=today)
         return [self._emit(EVALUATION_SCHEDULED, {
             "agreement_id": agreement_id.strip(),
             "agreement_lead_opd": agreement_lead_opd.strip(),

@@ -82,8 +82,11 @@ class Stream:
 
     def do(self, command: str, **kwargs):
         method = getattr(self.agreement, command)
-        if "today" in inspect.signature(method).parameters:
+        parameters = inspect.signature(method).parameters
+        if "today" in parameters:
             kwargs.setdefault("today", TODAY)  # the server's date, as the handler passes it
+        if "actor" in parameters:  # the token subject, as the handler passes it: one user per role here
+            kwargs.setdefault("actor", f"user-{kwargs.get('role')}")
         new = method(**kwargs)
         self.events.extend(new)
         return new

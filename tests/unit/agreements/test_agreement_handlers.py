@@ -194,7 +194,7 @@ def test_draft_of_a_pks_links_its_kb_and_an_extension_its_predecessor(jalin):
 def test_edit_draft_resolves_new_partners_and_records_only_what_changed(jalin):
     aid = jalin.handlers.draft(draft_cmd(), STAFF).stream_id
     jalin.handlers.edit_draft(EditDraft(aid, {"title": "Judul baru", "value": 250_000_000}), STAFF, 1)
-    assert jalin.last(aid) == {"changes": {"title": "Judul baru"}}
+    assert jalin.last(aid) == {"changes": {"title": "Judul baru"}, "author": "siti"}
     with refused("partner_not_found"):
         jalin.handlers.edit_draft(EditDraft(aid, partner_ids=("partner-ghost",)), STAFF)
     jalin.partners.add(id="partner-batanghari", name="Kabupaten Batang Hari", kind="daerah_lain")
@@ -258,6 +258,20 @@ def test_a_review_date_given_is_kept(jalin):
     assert jalin.last(aid)["reviewed_on"] == "2025-02-27" and jalin.status(aid) == "DRAFT"
     h.reject(RejectAgreement(aid, reason="Kepala daerah mengikuti rekomendasi TKKSD"), LEADER)
     assert jalin.status(aid) == "REJECTED"
+
+
+def test_the_reviewer_is_the_token_subject_and_not_the_drafter(jalin):
+    """Segregation of duties: siti drafted; a TKKSD token of the same subject may not record the review."""
+    h = jalin.handlers
+    aid = h.draft(draft_cmd(), STAFF).stream_id
+    h.submit(SubmitAgreement(aid), STAFF)
+    h.start_review(StartReview(aid), TKKSD)
+    with pytest.raises(DomainError) as err:
+        h.record_review(RecordReview(aid, recommended=True), CommandContext(Actor("siti", "tkksd")))
+    assert err.value.rule == "reviewer_is_author" and err.value.kind == Refusal.FORBIDDEN
+    assert jalin.status(aid) == "UNDER_REVIEW"
+    h.record_review(RecordReview(aid, recommended=True), TKKSD)
+    assert jalin.store.load(aid)[0]["data"]["author"] == "siti" and jalin.status(aid) == "READY_TO_SIGN"
 
 
 def test_the_role_comes_from_the_context(jalin):

@@ -356,7 +356,7 @@ def test_edit_draft_changes_only_what_differs_and_replaces_partners():
     events = stream.do("edit_draft", role="kerjasama", changes={"title": "Baru", "end_date": date(2026, 12, 31),
                                                                  "urusan": ["perhubungan", "lingkungan_hidup"]}, partners=[other])
     assert events[0].data == {"changes": {"title": "Baru", "end_date": "2026-12-31", "urusan": ["perhubungan", "lingkungan_hidup"],
-                                          "partner_ids": ["partner-kota-jambi"]}}
+                                          "partner_ids": ["partner-kota-jambi"]}, "author": "user-kerjasama"}
     snap = stream.agreement.snapshot()
     assert (snap["title"], snap["end_date"], snap["partner_ids"]) == ("Baru", "2026-12-31", ["partner-kota-jambi"])
 
@@ -397,7 +397,7 @@ def test_extension_is_a_new_agreement_linked_to_the_old(old_status):
 def test_only_signed_active_or_expired_agreements_can_be_extended(old_status):
     if old_status in ("TERMINATED", "CANCELLED"):
         old = at("ACTIVE" if old_status == "TERMINATED" else "DRAFT")
-        old.do("terminate" if old_status == "TERMINATED" else "cancel", role="admin", reason="x", **(
+        old.do("terminate" if old_status == "TERMINATED" else "cancel", role="kerjasama", reason="x", **(
             {"on": date(2026, 1, 1)} if old_status == "TERMINATED" else {}))
     else:
         old = at(old_status)

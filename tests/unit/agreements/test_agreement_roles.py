@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from shared.domain import Refusal
-from services.agreements.domain import COMMAND_ROLES, Role
+from services.agreements.domain import COMMAND_ROLES, Agreement, Role
 from tests.unit.agreements.test_agreement_builders import (
     funded, END, LEAD_OPD, SIGNED_ON, START, Stream, at, draft_kwargs, file_meta, kb_amended, partner_for, refused,
     signed_pks, with_activity,
@@ -14,7 +14,8 @@ from tests.unit.agreements.test_agreement_builders import (
 
 ROLES = [r.value for r in Role]
 
-# The policy, written out from DOMAIN.md §5 (admin may do everything and is not listed).
+# The policy, written out from DOMAIN.md §5. ``admin`` sends none of them: it manages configuration and dead
+# letters, not the workflow (segregation of duties).
 EXPECTED = {
     "draft": {"kerjasama"},
     "edit_draft": {"kerjasama"},
@@ -127,7 +128,8 @@ def addendum_scenario(command: str):
     for name, kwargs in stages:
         if name == command:
             return stream, {**one, **kwargs}
-        stream.do(name, role="admin", **one, **kwargs)
+        stream.do(name, role={"submit_addendum": "kerjasama", "record_addendum_review": "tkksd"}.get(name, "pimpinan"),
+                  **one, **kwargs)
     raise AssertionError(command)
 
 
@@ -140,7 +142,7 @@ def test_the_domain_table_is_the_documented_policy():
 def test_each_role_may_send_exactly_its_commands(command, role):
     stream, kwargs = scenario(command)
     before = stream.agreement.snapshot()
-    if role == "admin" or role in EXPECTED[command]:
+    if role in EXPECTED[command]:
         events = stream.do(command, role=role, opd=LEAD_OPD, **kwargs) if role == "opd" else \
             stream.do(command, role=role, **kwargs)
         assert len(events) == 1
@@ -182,11 +184,56 @@ def test_a_report_is_filed_by_the_activity_s_responsible_opd_or_kerjasama():
             stream.do("file_report", role="opd", opd=other, **report)
     stream.do("file_report", role="opd", opd="DINKES", **report)
     stream.do("file_report", role="kerjasama", **{**report, "period": "2025-TW2", "filed_on": date(2025, 4, 1)})
-    stream.do("file_report", role="admin", **{**report, "period": "2025-TW3", "filed_on": date(2025, 7, 1)})
-    assert sorted(stream.agreement.activities["act-1"].reports) == ["2025-TW1", "2025-TW2", "2025-TW3"]
+    with refused("role_not_allowed", Refusal.FORBIDDEN):  # admin runs the system, not the work plan
+        stream.do("file_report", role="admin", **{**report, "period": "2025-TW3", "filed_on": date(2025, 7, 1)})
+    assert sorted(stream.agreement.activities["act-1"].reports) == ["2025-TW1", "2025-TW2"]
 
 
 def test_opd_of_other_roles_is_ignored():
     stream = with_activity(signed_pks(), responsible_opd="DINKES")
     stream.do("file_report", role="kerjasama", opd="BAPPEDA", activity_id="act-1", period="2025-TW1", realisation=5,
               filed_on=date(2025, 4, 1))
+
+
+# --- segregation of duties ------------------------------------------------------------------------
+
+REVIEW = dict(role="tkksd", recommended=True, notes="Layak", reviewed_on=date(2024, 12, 1))
+
+
+def test_the_drafter_may_not_record_the_review_of_their_draft():
+    stream = at("UNDER_REVIEW", actor="siti")
+    before = stream.agreement.snapshot()
+    with refused("reviewer_is_author", Refusal.FORBIDDEN):
+        stream.do("record_review", actor="siti", **REVIEW)
+    assert stream.agreement.snapshot() == before
+    stream.do("record_review", actor="budi", **REVIEW)
+    assert stream.status == "READY_TO_SIGN"
+
+
+def test_the_last_editor_may_not_record_the_review_and_the_rule_survives_a_rebuild():
+    stream = at("DRAFT", actor="siti")
+    stream.do("edit_draft", role="kerjasama", actor="andi", changes={"title": "Judul revisi"})
+    stream.do("submit", role="kerjasama", partners=[partner_for("KSDD")])
+    stream.do("start_review", role="tkksd")
+    rebuilt = Stream(stream.rebuilt())
+    for author in ("siti", "andi"):  # the drafter and the last editor
+        with refused("reviewer_is_author", Refusal.FORBIDDEN):
+            rebuilt.do("record_review", actor=author, **REVIEW)
+    rebuilt.do("record_review", actor="budi", **REVIEW)
+
+
+def test_a_stream_without_recorded_authors_binds_no_reviewer():
+    stream = at("UNDER_REVIEW")
+    legacy = [{"event_type": e.type, "data": {k: v for k, v in e.data.items() if k != "author"}}
+              for e in stream.events]
+    old = Stream(Agreement.rebuild(stream.agreement.stream_id, legacy))
+    old.do("record_review", actor="anyone", **REVIEW)
+    assert old.status == "READY_TO_SIGN"
+
+
+@pytest.mark.parametrize("command", sorted(EXPECTED))
+def test_admin_runs_the_system_not_the_workflow(command):
+    """Segregation of duties: admin is refused every agreement command, whatever the state."""
+    stream, kwargs = scenario(command)
+    with refused("role_not_allowed", Refusal.FORBIDDEN):
+        stream.do(command, role="admin", **kwargs)

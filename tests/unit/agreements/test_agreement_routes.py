@@ -80,7 +80,7 @@ def test_the_workflow_routes_reach_their_handlers(api):
     assert api.last(aid)["data"]["partner_ids"] == ["partner-kota"]
     response = api.call(f"/agreements/{aid}/edit", "kerjasama", {"title": "Judul baru"}, version=1)
     assert response.status_code == 200 and response.headers["ETag"] == '"2"'
-    assert api.last(aid)["data"] == {"changes": {"title": "Judul baru"}}
+    assert api.last(aid)["data"] == {"changes": {"title": "Judul baru"}, "author": "kerjasama-user"}
     api.walk(aid, ("submit", "kerjasama", {}), ("start-review", "tkksd", {}),
              ("return", "tkksd", {"reason": "Lengkapi KAK"}), ("submit", "kerjasama", {}),
              ("start-review", "tkksd", {}), ("review", "tkksd", {"recommended": True}))

@@ -12,6 +12,8 @@ from services.evaluation.domain import Evaluation, Rubric
 
 RUBRIC_FILE = Path(__file__).resolve().parents[3] / "services" / "evaluation" / "rubric_default.json"
 LEAD_OPD = "DINAS-PUPR"
+# The agreement's term and the server's today an evaluation is scheduled against (TW2 2025 has started).
+TERM = dict(term_start=date(2025, 1, 1), term_end=date(2027, 12, 31), today=date(2025, 7, 1))
 
 
 def load_default_rubric() -> Rubric:
@@ -40,7 +42,8 @@ def make_evaluation(rubric):
     def make(status: str = "SCHEDULED", *, assessor_kind: str = "opd", due_date: date = date(2025, 7, 15)) -> Evaluation:
         evaluation = Evaluation(f"evaluation-{uuid.uuid4()}")
         evaluation.schedule(role="kerjasama", agreement_id="agreement-1", agreement_lead_opd=LEAD_OPD,
-                            period="TW2", year=2025, due_date=due_date, assessor_kind=assessor_kind, rubric=rubric)
+                            period="TW2", year=2025, due_date=due_date, assessor_kind=assessor_kind, rubric=rubric,
+                            **TERM)
         if status == "SCHEDULED":
             return evaluation
         if status == "CANCELLED":

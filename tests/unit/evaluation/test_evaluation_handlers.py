@@ -8,6 +8,7 @@ from shared.application import CommandContext, FixedClock, Repository, StreamNot
 from shared.domain import DomainError, InvalidTransition, Refusal
 from shared.envelope import Actor, verify_chain
 from shared.eventstore import InMemoryEventStore
+from shared.uniqueness import InMemoryUniqueKeys
 
 from services.evaluation.agreement_register import InMemoryAgreementRegister
 from services.evaluation.commands import (
@@ -31,6 +32,7 @@ OTHER_OPD = CommandContext(Actor("opd-kominfo", "opd", opd="DISKOMINFO"))
 TKKSD = CommandContext(Actor("tkksd-1", "tkksd"))
 AUDITOR = CommandContext(Actor("bpk", "auditor"))
 SIGNED = "agreement-signed"
+TERM = (date(2025, 1, 1), date(2027, 12, 31))
 SCHEDULE = ScheduleEvaluation(agreement_id=SIGNED, period="TW2", year=2025, due_date=date(2025, 7, 15),
                               assessor_kind="opd")
 
@@ -43,7 +45,7 @@ def store():
 @pytest.fixture
 def register():
     register = InMemoryAgreementRegister()
-    register.record(SIGNED, AgreementStatus.SIGNED, LEAD_OPD)
+    register.record(SIGNED, AgreementStatus.SIGNED, LEAD_OPD, *TERM)
     return register
 
 
@@ -53,8 +55,14 @@ def catalog(rubric):
 
 
 @pytest.fixture
-def handlers(store, register, catalog):
-    return EvaluationHandlers(Repository(store, Evaluation, FixedClock(NOW)), catalog, register, FixedClock(NOW))
+def keys():
+    return InMemoryUniqueKeys()
+
+
+@pytest.fixture
+def handlers(store, register, catalog, keys):
+    return EvaluationHandlers(Repository(store, Evaluation, FixedClock(NOW)), catalog, register, FixedClock(NOW),
+                              unique_keys=keys)
 
 
 def types_of(store, evaluation_id):
@@ -87,7 +95,7 @@ def test_schedule_records_the_agreement_its_lead_opd_and_the_current_rubric(hand
 
 @pytest.mark.parametrize("status", list(EVALUABLE))
 def test_every_signed_or_later_agreement_can_be_evaluated(handlers, register, status):
-    register.record("agreement-x", status, "DINAS-X")
+    register.record("agreement-x", status, "DINAS-X", *TERM)
     cmd = ScheduleEvaluation(agreement_id="agreement-x", period="TAHUNAN", year=2025, due_date=date(2025, 12, 31),
                              assessor_kind="tkksd")
     assert handlers.schedule(cmd, STAFF).agreement_lead_opd == "DINAS-X"
@@ -95,7 +103,7 @@ def test_every_signed_or_later_agreement_can_be_evaluated(handlers, register, st
 
 @pytest.mark.parametrize("status", [s for s in AgreementStatus if s not in EVALUABLE])
 def test_an_agreement_not_yet_signed_is_not_evaluable(handlers, register, store, status):
-    register.record("agreement-x", status, "DINAS-X")
+    register.record("agreement-x", status, "DINAS-X", *TERM)
     with pytest.raises(DomainError) as refused:
         handlers.schedule(ScheduleEvaluation(agreement_id="agreement-x", period="TW1", year=2025,
                                              due_date=date(2025, 4, 15), assessor_kind="opd"), STAFF)
@@ -118,6 +126,97 @@ def test_only_managers_schedule(handlers, store, ctx):
         handlers.schedule(SCHEDULE, ctx)
     assert refused.value.rule == "role_not_allowed" and refused.value.kind is Refusal.FORBIDDEN
     assert list(store.stream_ids()) == []
+
+
+def refusal(call) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        call()
+    return refused.value
+
+
+def test_the_same_agreement_year_period_and_assessor_is_scheduled_once(handlers, store):
+    first = handlers.schedule(SCHEDULE, STAFF)
+    again = refusal(lambda: handlers.schedule(SCHEDULE, STAFF))
+    assert again.rule == "evaluation_already_scheduled" and again.kind is Refusal.CONFLICT
+    assert first.stream_id in again.detail and list(store.stream_ids()) == [first.stream_id]
+    # another assessor, period or year is another evaluation
+    for other in ({"assessor_kind": "tkksd"}, {"period": "TW1", "due_date": date(2025, 4, 30)},
+                  {"period": "TAHUNAN", "due_date": date(2026, 1, 31)}):
+        handlers.schedule(ScheduleEvaluation(**{**SCHEDULE.__dict__, **other}), STAFF)
+    assert len(list(store.stream_ids())) == 4
+
+
+def test_a_cancelled_evaluation_frees_its_slot(handlers):
+    first = handlers.schedule(SCHEDULE, STAFF)
+    handlers.cancel(CancelEvaluation(reason="jadwal salah").addressed(first.stream_id, 1), STAFF)
+    second = handlers.schedule(SCHEDULE, STAFF)
+    assert second.stream_id != first.stream_id and second.status == "SCHEDULED"
+    # and the new one holds it again
+    assert refusal(lambda: handlers.schedule(SCHEDULE, STAFF)).rule == "evaluation_already_scheduled"
+
+
+def test_a_slot_left_by_a_schedule_that_never_appended_is_taken_over_after_a_while(handlers, keys, store):
+    key = f"evaluation:{SIGNED}:2025:TW2:opd"
+    keys.claim(key, "evaluation-crashed", lambda _: None)  # claimed now; its append never happened
+    assert refusal(lambda: handlers.schedule(SCHEDULE, STAFF)).rule == "evaluation_already_scheduled"
+    keys.claimed_at[key] -= 60  # a minute later the claim is evidently dead
+    assert handlers.schedule(SCHEDULE, STAFF).status == "SCHEDULED"
+
+
+def test_two_concurrent_schedules_give_one_evaluation(handlers, store):
+    import threading
+    barrier, outcomes = threading.Barrier(6), []
+
+    def schedule():
+        barrier.wait()
+        try:
+            outcomes.append(handlers.schedule(SCHEDULE, STAFF).stream_id)
+        except DomainError as error:
+            outcomes.append(error.rule)
+
+    threads = [threading.Thread(target=schedule) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o for o in outcomes if not o.startswith("evaluation-")) == ["evaluation_already_scheduled"] * 5
+    assert len(list(store.stream_ids())) == 1
+
+
+@pytest.mark.parametrize("period, year, due, rule", [
+    ("TW4", 2024, date(2025, 1, 31), "period_outside_term"),        # before the term starts
+    ("TAHUNAN", 2028, date(2029, 1, 31), "period_outside_term"),    # after it ends
+    ("AKHIR", 2025, date(2028, 1, 31), "period_outside_term"),      # AKHIR is of the year the term ends
+    ("TW4", 2025, date(2026, 1, 31), "period_not_started"),         # today is 1 July 2025
+    ("TW3", 2025, date(2025, 8, 31), "period_not_ended"),           # due before the quarter ends
+    ("TAHUNAN", 2025, date(2025, 11, 30), "period_not_ended"),
+])
+def test_the_period_must_fit_the_term_and_today(handlers, store, period, year, due, rule):
+    error = refusal(lambda: handlers.schedule(ScheduleEvaluation(agreement_id=SIGNED, period=period, year=year,
+                                                                 due_date=due, assessor_kind="opd"), STAFF))
+    assert error.rule == rule, error.detail
+    assert list(store.stream_ids()) == []
+
+
+@pytest.mark.parametrize("period, year, due", [
+    ("TW2", 2025, date(2025, 7, 15)),       # started, due after it ends
+    ("TW1", 2025, date(2025, 3, 1)),        # already ended: a due date before its end is only late
+    ("TAHUNAN", 2025, date(2026, 1, 31)),   # planned ahead, due after the year
+    ("AKHIR", 2027, date(2028, 2, 28)),     # the final evaluation, planned ahead
+])
+def test_periods_that_fit(handlers, period, year, due):
+    cmd = ScheduleEvaluation(agreement_id=SIGNED, period=period, year=year, due_date=due, assessor_kind="opd")
+    assert handlers.schedule(cmd, STAFF).status == "SCHEDULED"
+
+
+def test_a_terminated_agreement_ends_at_its_termination(handlers, register):
+    register.record("agreement-t", AgreementStatus.TERMINATED, LEAD_OPD, *TERM, terminated_on=date(2025, 5, 20))
+    schedule = lambda period, year, due: handlers.schedule(  # noqa: E731
+        ScheduleEvaluation(agreement_id="agreement-t", period=period, year=year, due_date=due,
+                           assessor_kind="kerjasama"), STAFF)
+    assert refusal(lambda: schedule("TW3", 2025, date(2025, 10, 31))).rule == "period_outside_term"
+    assert schedule("TW2", 2025, date(2025, 7, 31)).status == "SCHEDULED"  # TW2 up to 20 May
+    assert schedule("AKHIR", 2025, date(2025, 8, 31)).status == "SCHEDULED"
 
 
 # ---------------------------------------------------------------- save_answers
@@ -161,15 +260,15 @@ def test_an_evaluation_is_answered_with_the_rubric_it_was_scheduled_with(store, 
     doc = json.loads(RUBRIC_FILE.read_text(encoding="utf-8"))
     newer = Rubric.from_json(json.dumps({**doc, "rubric_version": rubric.rubric_version + 1}))
     old_only = EvaluationHandlers(Repository(store, Evaluation), RubricCatalog([rubric], rubric.rubric_id), register,
-                                  FixedClock(NOW))
+                                  FixedClock(NOW), unique_keys=InMemoryUniqueKeys())
     evaluation = old_only.schedule(SCHEDULE, STAFF)
     both = EvaluationHandlers(Repository(store, Evaluation), RubricCatalog([rubric, newer], rubric.rubric_id),
-                              register, FixedClock(NOW))
+                              register, FixedClock(NOW), unique_keys=InMemoryUniqueKeys())
     assert both.rubrics.current.rubric_version == rubric.rubric_version + 1
     saved = both.save_answers(SaveAnswers(answers=best_answers(rubric)).addressed(evaluation.stream_id, 1), STAFF)
     assert saved.rubric_version == rubric.rubric_version
     newer_only = EvaluationHandlers(Repository(store, Evaluation), RubricCatalog([newer], rubric.rubric_id),
-                                    register, FixedClock(NOW))
+                                    register, FixedClock(NOW), unique_keys=InMemoryUniqueKeys())
     with pytest.raises(DomainError) as gone:
         newer_only.submit(SubmitEvaluation().addressed(evaluation.stream_id, 2), STAFF)
     assert gone.value.rule == "rubric_unknown" and gone.value.kind is Refusal.CONFLICT
@@ -260,7 +359,8 @@ def test_a_submission_cannot_be_cancelled_nor_by_an_assessor(handlers, rubric):
     with pytest.raises(DomainError) as forbidden:
         handlers.cancel(CancelEvaluation(reason="tidak jadi").addressed(evaluation.stream_id, 1), LEAD)
     assert forbidden.value.rule == "role_not_allowed"
-    later = submitted(handlers, rubric)
+    handlers.cancel(CancelEvaluation(reason="jadwal diganti").addressed(evaluation.stream_id, 1), STAFF)
+    later = submitted(handlers, rubric)  # the same slot, free again
     with pytest.raises(InvalidTransition):
         handlers.cancel(CancelEvaluation(reason="tidak jadi").addressed(later.stream_id, 3), STAFF)
 

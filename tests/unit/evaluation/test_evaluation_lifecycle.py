@@ -13,12 +13,14 @@ from services.evaluation.domain import (
 )
 from shared.domain import DomainError, InvalidTransition, Refusal
 
+from .conftest import TERM
+
 LEAD_OPD = "DINAS-PUPR"
 
 
 def schedule_args(rubric, **overrides):
     args = dict(role="kerjasama", agreement_id="agreement-1", agreement_lead_opd=LEAD_OPD, period="TW2",
-                year=2025, due_date=date(2025, 7, 15), assessor_kind="opd", rubric=rubric)
+                year=2025, due_date=date(2025, 7, 15), assessor_kind="opd", rubric=rubric, **TERM)
     args.update(overrides)
     return args
 
@@ -50,7 +52,10 @@ def test_schedule_records_the_plan_and_the_rubric(rubric):
 @pytest.mark.parametrize("assessor_kind", ["opd", "kerjasama", "tkksd"])
 def test_every_period_and_assessor_kind_can_be_scheduled(rubric, period, assessor_kind):
     evaluation = new_evaluation()
-    evaluation.schedule(**schedule_args(rubric, period=period, assessor_kind=assessor_kind, role="admin"))
+    # AKHIR evaluates the whole term: of the year it ends, due after it
+    year, due = (2027, date(2028, 1, 31)) if period == "AKHIR" else (2025, date(2026, 1, 31))
+    evaluation.schedule(**schedule_args(rubric, period=period, assessor_kind=assessor_kind, year=year, due_date=due,
+                                        today=date(2026, 1, 5)))
     assert (evaluation.period, evaluation.assessor_kind) == (period, assessor_kind)
 
 
@@ -95,8 +100,8 @@ def test_schedule_needs_an_evaluation_stream_id(rubric):
     assert caught.value.rule == "invalid_stream_id"
 
 
-@pytest.mark.parametrize("role", ["opd", "tkksd", "pimpinan", "auditor", "publik"])
-def test_only_kerjasama_and_admin_schedule(rubric, role):
+@pytest.mark.parametrize("role", ["admin", "opd", "tkksd", "pimpinan", "auditor", "publik"])
+def test_only_kerjasama_schedules(rubric, role):
     with pytest.raises(DomainError) as caught:
         new_evaluation().schedule(**schedule_args(rubric, role=role))
     assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
@@ -227,7 +232,7 @@ def test_answers_need_the_scheduled_rubric_version(rubric, make_evaluation):
     ("opd", "opd", None, ("opd_not_responsible", Refusal.FORBIDDEN)),
     ("opd", "tkksd", None, ("role_not_allowed", Refusal.FORBIDDEN)),
     ("opd", "kerjasama", None, None),
-    ("opd", "admin", None, None),
+    ("opd", "admin", None, ("role_not_allowed", Refusal.FORBIDDEN)),  # admin runs the system, not monev
     ("tkksd", "tkksd", None, None),
     ("tkksd", "opd", LEAD_OPD, ("role_not_allowed", Refusal.FORBIDDEN)),
     ("kerjasama", "opd", LEAD_OPD, ("role_not_allowed", Refusal.FORBIDDEN)),
@@ -304,8 +309,8 @@ def test_return_only_from_submitted(make_evaluation, status):
         make_evaluation(status).return_for_revision("alasan", role="kerjasama")
 
 
-@pytest.mark.parametrize("role", ["opd", "tkksd", "pimpinan"])
-def test_only_kerjasama_and_admin_return(make_evaluation, role):
+@pytest.mark.parametrize("role", ["admin", "opd", "tkksd", "pimpinan"])
+def test_only_kerjasama_returns(make_evaluation, role):
     with pytest.raises(DomainError) as caught:
         make_evaluation("SUBMITTED").return_for_revision("alasan", role=role)
     assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
@@ -314,7 +319,7 @@ def test_only_kerjasama_and_admin_return(make_evaluation, role):
 @pytest.mark.parametrize("reason", ["", "   ", None, "x" * 2001])
 def test_return_needs_a_reason(make_evaluation, reason):
     with pytest.raises(DomainError) as caught:
-        make_evaluation("SUBMITTED").return_for_revision(reason, role="admin")
+        make_evaluation("SUBMITTED").return_for_revision(reason, role="kerjasama")
     assert caught.value.rule in ("reason_required", "reason_too_long")
     assert "reason" in caught.value.fields
 
@@ -383,8 +388,8 @@ def test_finalize_rechecks_completeness_of_a_recorded_submission(rubric, envelop
     assert "koordinasi" in caught.value.fields
 
 
-@pytest.mark.parametrize("role", ["opd", "tkksd", "pimpinan", "auditor"])
-def test_only_kerjasama_and_admin_finalize(rubric, make_evaluation, role):
+@pytest.mark.parametrize("role", ["admin", "opd", "tkksd", "pimpinan", "auditor"])
+def test_only_kerjasama_finalizes(rubric, make_evaluation, role):
     with pytest.raises(DomainError) as caught:
         make_evaluation("SUBMITTED").finalize(role=role, rubric=rubric)
     assert rule_of(caught) == ("role_not_allowed", Refusal.FORBIDDEN)
@@ -421,7 +426,7 @@ def test_a_later_rubric_change_does_not_rewrite_a_finalized_result(rubric, compl
 @pytest.mark.parametrize("status", ["SCHEDULED", "IN_PROGRESS"])
 def test_cancel_from_scheduled_or_in_progress(make_evaluation, status):
     evaluation = make_evaluation(status)
-    events = evaluation.cancel("kerja sama diakhiri", role="admin")
+    events = evaluation.cancel("kerja sama diakhiri", role="kerjasama")
     assert [e.type for e in events] == [EVALUATION_CANCELLED]
     assert events[0].data == {"reason": "kerja sama diakhiri", "from_status": status}
     assert evaluation.status == Status.CANCELLED

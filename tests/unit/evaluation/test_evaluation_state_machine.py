@@ -75,7 +75,8 @@ class EvaluationMachine(RuleBasedStateMachine):
     @rule(assessor_kind=st.sampled_from(["opd", "kerjasama", "tkksd"]), role=MANAGER_ROLES)
     def schedule(self, assessor_kind, role):
         self._run("schedule", role=role, agreement_id="agreement-9", agreement_lead_opd=LEAD_OPD, period="TAHUNAN",
-                  year=2025, due_date=date(2025, 12, 31), assessor_kind=assessor_kind, rubric=RUBRIC)
+                  year=2025, due_date=date(2025, 12, 31), assessor_kind=assessor_kind, rubric=RUBRIC,
+                  term_start=date(2025, 1, 1), term_end=date(2027, 12, 31), today=date(2025, 11, 1))
 
     @rule(answers=ANSWERS, role=ROLES, opd=OPDS)
     def save_answers(self, answers, role, opd):

@@ -22,9 +22,9 @@ class ItemIn(Schema):
 def app():
     settings = Settings.from_env({"max_body_bytes": 2048})
     app, api = create_service_app("test", settings, title="t", idempotency=InMemoryIdempotencyStore(), policy=Policy({
-        "POST /api/v1/items": allow("admin", "kerjasama"),
+        "POST /api/v1/items": allow("pimpinan", "kerjasama"),
         "GET /api/v1/items/<item_id>": allow("*"),
-        "DELETE /api/v1/items/<item_id>": allow("*")}))
+        "DELETE /api/v1/items/<item_id>": allow("kerjasama")}))
     blp = Blueprint("items", __name__, url_prefix="/api/v1/items")
     created = []
 
@@ -93,7 +93,7 @@ def test_auth_401_403(app):
                        headers={"Authorization": "Bearer nonsense"}).status_code == 401
     r = client.post("/api/v1/items", json={"name": "ok"}, headers=auth("publik"))
     assert r.status_code == 403 and r.mimetype == "application/problem+json"
-    assert client.post("/api/v1/items", json={"name": "ok"}, headers=auth("admin")).status_code == 201
+    assert client.post("/api/v1/items", json={"name": "ok"}, headers=auth("pimpinan")).status_code == 201
 
 
 def test_etag_and_if_match(app):

@@ -2,7 +2,7 @@
 import pytest
 
 from shared.envelope import Actor
-from shared.policy import EVERYONE, Policy, allow
+from shared.policy import EVERYONE, Policy, allow, is_write, operate
 
 RESOURCES = {"agreement-1": {"DINKES", "DISDIK"}, "agreement-2": {"DPUPR"}}
 POLICY = Policy({
@@ -50,3 +50,31 @@ def test_a_scope_without_a_resolver_and_an_unknown_role_are_configuration_errors
 
 def test_lists_are_filtered_to_the_officers_opd():
     assert Policy.opd_of(officer("DINKES")) == "DINKES" and Policy.opd_of(Actor("k", "kerjasama")) is None
+
+
+# --- segregation of duties: admin runs the system, not the workflow -------------------------------
+
+def test_a_workflow_write_that_lists_admin_stops_the_policy_from_being_built():
+    with pytest.raises(ValueError, match="segregation of duties") as err:
+        Policy({"GET /api/v1/things": allow("admin", "kerjasama"),  # reading is fine
+                "POST /api/v1/things/<thing_id>/sign": allow("admin", "pimpinan"),
+                "DELETE /api/v1/things/<thing_id>": allow("*")})  # "*" includes admin
+    assert "POST /api/v1/things/<thing_id>/sign" in str(err.value) and "DELETE" in str(err.value)
+
+
+def test_admin_is_given_system_operations_only():
+    policy = Policy({"POST /api/v1/deadletters/<letter_id>/retry": operate("admin"),
+                     "POST /api/v1/things/<thing_id>/sign": allow("pimpinan")})
+    assert policy.decide(Actor("root", "admin"), "POST", "/api/v1/deadletters/<letter_id>/retry").allowed
+    refused = policy.decide(Actor("root", "admin"), "POST", "/api/v1/things/<thing_id>/sign")
+    assert not refused.allowed and "admin" in refused.reason
+
+
+@pytest.mark.parametrize("service", ["partners", "agreements", "evaluation"])
+def test_no_service_gives_admin_a_workflow_command(service):
+    """Every write admin may call in the real services is a dead-letter operation."""
+    import importlib
+    rules = importlib.import_module(f"services.{service}.policy").RULES
+    admin_writes = sorted(op for op, rule in rules.items() if is_write(op) and "admin" in rule.roles)
+    assert all("/deadletters/" in op and rules[op].system for op in admin_writes), admin_writes
+    assert any(not is_write(op) and "admin" in rule.roles for op, rule in rules.items())  # it still reads
