@@ -99,6 +99,8 @@ class AgreementItem(Schema):
     expiring_within_90_days = fields.Boolean()
     days_to_end = fields.Integer(allow_none=True)
     report_overdue = fields.Boolean()
+    activities = fields.List(fields.Dict(), metadata={
+        "description": "the work plan, in GET /api/v1/agreements/<id> only (register list items leave it out)"})
 
 
 class AgreementPage(Schema):
