@@ -28,7 +28,8 @@ class EvaluationsProjection(Projection):
         self.rows = rows or AgreementRows()
 
     def setup(self, db: Database) -> None:
-        for field in ("agreement_id", "status", "due_date", "lead_opd", "year"):
+        # every filter and sort of GET /api/v1/evaluations (schemas.EvaluationListQuery)
+        for field in ("agreement_id", "status", "due_date", "lead_opd", "year", "period", "overall", "updated_at"):
             db[EVALUATIONS].create_index([(field, ASCENDING)])
 
     def handles(self, event_type: str) -> bool:
@@ -100,6 +101,7 @@ class FeedProjection(Projection):
 
     def setup(self, db: Database) -> None:
         db[FEED].create_index([("subject_ids", ASCENDING), ("occurred_at", DESCENDING)])
+        db[FEED].create_index([("occurred_at", DESCENDING)])  # the whole feed, newest first
         db[FEED].create_index([("occurred_at", DESCENDING)])
 
     def handles(self, event_type: str) -> bool:
