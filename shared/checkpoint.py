@@ -33,8 +33,14 @@ def bump(db: Database, consumer: str, collections: Iterable[str], epoch: bool = 
                                    upsert=True)
 
 
-def position(db: Database, consumer: str, collections: Iterable[str]) -> tuple:
-    """``(epoch, n₁, n₂, …)`` for ``collections`` (in the order given): equal positions, same data."""
+def read(db: Database, consumer: str) -> tuple[int, dict[str, int]]:
+    """``(epoch, {collection: counter})`` of ``consumer`` (one lookup by ``_id``)."""
     doc = db[CHECKPOINTS].find_one({"_id": consumer}) or {}
-    counters: Mapping[str, int] = doc.get("collections") or {}
-    return (doc.get("epoch", 0), *(counters.get(name, 0) for name in collections))
+    return doc.get("epoch", 0), dict(doc.get("collections") or {})
+
+
+def position(state: tuple[int, Mapping[str, int]], collections: Iterable[str]) -> tuple:
+    """``(epoch, n₁, n₂, …)`` of ``collections`` (in the order given) in ``state`` (from ``read``):
+    equal positions, same data."""
+    epoch, counters = state
+    return (epoch, *(counters.get(name, 0) for name in collections))

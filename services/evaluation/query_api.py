@@ -19,7 +19,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from shared import checkpoint
 from shared.auth import current_actor
 from shared.http import Problem
 from shared.personal_data import public_agreement, public_partner
@@ -29,7 +28,7 @@ from services.evaluation.bootstrap import current
 from services.evaluation.projections.agreement_rows import ROWS
 from services.evaluation.projections.statistics import StatisticsProjection
 from services.evaluation.queries import Page
-from services.evaluation.read_cache import AnswerCache, etag_of, normalised
+from services.evaluation.read_cache import AnswerCache, Positions, etag_of, normalised
 from services.evaluation.read_model_pointer import CONSUMER
 from services.evaluation.schemas import (
     AgreementItem, AgreementListQuery, AgreementPage, EvaluationListQuery, EvaluationPage, PageQuery, PartnerListQuery,
@@ -50,8 +49,9 @@ def answer(route: str, reads: tuple[str, ...], args: Mapping[str, Any],
     db = container.client[pointer["database"]]
     on = container.today()
     # The position is read before the data (shared/checkpoint.py).
+    positions: Positions = current_app.extensions.setdefault("jalin.read_positions", Positions(CONSUMER))
     key = (route, normalised(args), queries.scope_of(actor), pointer["generation"], pointer["database"],
-           checkpoint.position(db, CONSUMER, reads), on.isoformat())
+           positions.of(db, reads), on.isoformat())
     etag = etag_of(key)
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)

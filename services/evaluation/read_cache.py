@@ -9,14 +9,20 @@ officers opening the same register page cost one query per process (concurrent i
 wait for the first one's answer instead of querying alongside it).
 
 The checkpoint is read before the data (see ``shared.checkpoint``), so a cached answer is never
-older than the position it is filed under.
+older than the position it is filed under; it is read at most every quarter second per process
+(``Positions``), so a burst of requests costs one lookup of it.
 """
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable, Hashable, Mapping
+
+from pymongo.database import Database
+
+from shared import checkpoint
 
 
 def normalised(args: Mapping[str, Any]) -> tuple:
@@ -29,6 +35,29 @@ def normalised(args: Mapping[str, Any]) -> tuple:
 def etag_of(key: Hashable) -> str:
     """The entity tag of the answer filed under ``key`` (opaque, without quotes)."""
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+class Positions:
+    """The projector's checkpoint position, read at most every ``ttl`` seconds per database.
+
+    A burst of requests (50 officers opening the register) then costs one lookup, not one each;
+    an answer is at most ``ttl`` older than the checkpoint (the projector's own lag is larger).
+    """
+
+    def __init__(self, consumer: str, ttl: float = 0.25):
+        self.consumer, self.ttl = consumer, ttl
+        self._read: dict[str, tuple[float, tuple]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, db: Database, collections: tuple[str, ...]) -> tuple:
+        """``checkpoint.position`` of ``collections``, from a read at most ``ttl`` old."""
+        with self._lock:
+            read_at, state = self._read.get(db.name, (0.0, None))
+        if state is None or time.monotonic() - read_at >= self.ttl:
+            state = checkpoint.read(db, self.consumer)
+            with self._lock:
+                self._read[db.name] = (time.monotonic(), state)
+        return checkpoint.position(state, collections)
 
 
 class AnswerCache:
