@@ -13,7 +13,10 @@ now sends at most 40 statements per command). The services are then started unde
 
 Measured: 50 client threads, a bounded number of requests per endpoint, against
 ``GET /api/v1/stats/overview``, ``GET /api/v1/agreements?per_page=20``, a filtered register query,
-and the raw ceiling ``GET /healthz`` of the same app at the same concurrency.
+the same register page asked conditionally (``If-None-Match`` of its ``ETag``: ``304``), and the raw
+ceiling ``GET /healthz`` of the same app at the same concurrency. Then cold register pages: one
+client, every request a page no process has answered yet (another page or sort), so each is a
+query (the API caches answers per process, keyed by the read model's checkpoint).
 """
 from __future__ import annotations
 
@@ -73,6 +76,19 @@ def build_read_model(settings, client, expected: dict, timeout: float) -> dict:
     return {"seconds": done, "database": db.name}
 
 
+def _cold_pages(api, queries: list[dict]):
+    """A call per query, in order (one client): each a page of the register not asked before."""
+    pending = list(queries)
+    lock = threading.Lock()
+
+    def call(_session):
+        with lock:
+            params = pending.pop(0)
+        r = api.send("GET", "evaluation", "/api/v1/agreements", params=params)
+        return r.status_code, (1 if r.status_code == 200 and r.json().get("items") else None)
+    return call
+
+
 def run(ctx: Context) -> dict:
     if not requested(NAME):
         return skipped(NAME, TITLE)
@@ -122,10 +138,10 @@ def run(ctx: Context) -> dict:
         sessions = {name: proc.pid for name, proc in supervisor.procs.items()}
         sessions.update(infra_sessions(ctx.profile))
 
-        def getter(path, params=None, check=None):
+        def getter(path, params=None, check=None, headers=None, expect=200):
             def call(_session):
-                r = api.send("GET", "evaluation", path, params=params)
-                ok = r.status_code == 200 and (check is None or check(r.json()))
+                r = api.send("GET", "evaluation", path, params=params, headers=headers)
+                ok = r.status_code == expect and (check is None or check(r.json()))
                 return r.status_code, (1 if ok else None)
             return call
 
@@ -134,7 +150,8 @@ def run(ctx: Context) -> dict:
         if ov.get("agreements", {}).get("total") != expected["agreements"]:
             raise BenchError(f"overview shows {ov.get('agreements', {}).get('total')} agreements, "
                              f"expected {expected['agreements']}")
-        page = api.get("evaluation", "/api/v1/agreements", per_page=20).json()
+        first = api.get("evaluation", "/api/v1/agreements", per_page=20)
+        page, etag = first.json(), first.headers.get("ETag")
         filtered = {"status": "ACTIVE", "category": "KSDD", "opd": "DISKOMINFO", "per_page": 20}
         fpage = api.get("evaluation", "/api/v1/agreements", **filtered).json()
         notes.append(f"Answers: register total {page.get('total')}, filtered total {fpage.get('total')} "
@@ -147,10 +164,18 @@ def run(ctx: Context) -> dict:
                   lambda j: len(j.get("items", [])) == 20, per_register),
                  ("GET /api/v1/agreements?status=ACTIVE&category=KSDD&opd=DISKOMINFO&per_page=20",
                   "/api/v1/agreements", filtered, None, per_register)]
+        if etag:  # the API answers conditional requests (ETag / 304)
+            cases.append(("GET /api/v1/agreements?per_page=20 with If-None-Match (304)", "/api/v1/agreements",
+                          {"per_page": 20}, None, per_endpoint))
         raw_name = f"GET /healthz (evaluation API), {THREADS} client threads"
         for label, path, params, check, count in cases:
             meter = CpuMeter(sessions).start()
-            wall, lat, statuses, _ = burst(count, THREADS, getter(path, params, check))
+            conditional = "If-None-Match" in label
+            if conditional:  # the current tag (the projector's start, after ours, moves the position once)
+                etag = api.get("evaluation", path, **params).headers.get("ETag")
+            call = getter(path, params, None if conditional else check,
+                          headers={"If-None-Match": etag} if conditional else None, expect=304 if conditional else 200)
+            wall, lat, statuses, _ = burst(count, THREADS, call)
             cpu = meter.stop()
             if label.startswith("GET /healthz"):
                 rows.append(row(raw_name, "raw", len(lat), wall, "req/s", lat=latency(lat),
@@ -159,6 +184,15 @@ def run(ctx: Context) -> dict:
                 rows.append(row(f"{label}, {THREADS} client threads", "jalin", len(lat), wall, "req/s",
                                 lat=latency(lat), baseline=raw_name, statuses={str(k): v for k, v in statuses.items()},
                                 bad_answers=count - len(lat), cpu_seconds=cpu))
+        # Cold pages: one client, each request one no process answered before (other pages and sorts).
+        sorts = ("-start_date", "start_date", "title", "-title", "end_date", "-end_date", "progress", "updated_at")
+        pages = max(1, min(5, expected["agreements"] // 20))
+        cold = [{"per_page": 20, "page": p, "sort": s} for s in sorts for p in range(1, pages + 1)][:ctx.size(30, 20)]
+        meter = CpuMeter(sessions).start()
+        wall, lat, statuses, _ = burst(len(cold), 1, _cold_pages(api, cold))
+        rows.append(row("GET /api/v1/agreements, cold pages (distinct page/sort, not cached), 1 client", "jalin",
+                        len(lat), wall, "req/s", lat=latency(lat), statuses={str(k): v for k, v in statuses.items()},
+                        cpu_seconds=meter.stop()))
         notes.append(f"{per_endpoint} requests to /healthz and the overview, {per_register} to each register query, "
                      f"from {THREADS} threads (requests.Session each, keep-alive); "
                      f"gunicorn gthread, JALIN_WEB_WORKERS={__import__('os').environ.get('JALIN_WEB_WORKERS', '2')}, "

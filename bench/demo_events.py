@@ -163,8 +163,9 @@ def generate_events(target: int, seed: int = 7) -> list[tuple[str, str, dict]]:
     return generate(max(1.0, target / per_unit), seed)
 
 
-def publish(settings, events, chunk: int = 2000) -> float:
-    """Publish ``(service, key, envelope)`` to ``<prefix>.<service>.events``; returns seconds."""
+def publish(settings, events, chunk: int = 250) -> float:
+    """Publish ``(service, key, envelope)`` to ``<prefix>.<service>.events``; returns seconds.
+    ``chunk`` events per call: each call must fit the publisher's send budget (5 s), also on a busy machine."""
     ensure_topics(settings, [settings.topic(svc) for svc in ("partners", "agreements", "evaluation")])
     publisher = KafkaPublisher(settings)
     start = time.perf_counter()

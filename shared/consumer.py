@@ -38,6 +38,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from shared import checkpoint
 from shared.envelope import compute_hash
 from shared.kafka import decode
 from shared.logs import correlation_id_var
@@ -69,6 +70,11 @@ class Projection(abc.ABC):
 
     @abc.abstractmethod
     def apply(self, event: dict, uow: UnitOfWork) -> None: ...
+
+    def before_flush(self, uow: UnitOfWork) -> None:
+        """Queue writes derived from what this batch changed (called once per batch, after every
+        event of the batch was applied and before the flush; e.g. list rows built from the state
+        documents the batch touched). Must be idempotent: a batch may be applied again."""
 
     def refresh(self, db: Database) -> None:
         """Recompute derived documents (statistics) from the state documents.
@@ -137,6 +143,7 @@ class ConsumerRunner:
         # partition): that costs a gap fill or a skipped duplicate, never a wrong read model.
         # Cleared when the partition assignment changes and when it grows past POSITION_CACHE.
         self._positions: dict[str, dict] = {}
+        self._touched: set[str] = set()  # collections written by the batch in hand (shared.checkpoint)
         self.source, self.upcasters = source, upcasters or Upcasters()
         self.dlq, self.dlq_topic, self.max_attempts = dlq, dlq_topic, max_attempts
         metrics = metrics or Metrics()
@@ -155,12 +162,14 @@ class ConsumerRunner:
     # ------------------------------------------------------------ setup
 
     def setup(self) -> None:
-        """Create the runner's and the projections' indexes."""
+        """Create the runner's and the projections' indexes; start a new checkpoint epoch (see
+        ``shared.checkpoint``: writes of a batch flushed before a crash may not have been counted)."""
         self.db[PARKED].create_index([("stream_id", ASCENDING), ("version", ASCENDING)])
         self.db[DEAD_LETTERS].create_index([("status", ASCENDING)])
         self.db[DEAD_LETTERS].create_index([("stream_id", ASCENDING)])
         for projection in self.projections:
             projection.setup(self.db)
+        checkpoint.bump(self.db, self.name, (), epoch=True)
 
     # ------------------------------------------------------------ core
 
@@ -206,6 +215,7 @@ class ConsumerRunner:
         blocked = self._blocked(sids) - draining
         uow = UnitOfWork(self.db)
         applied: dict[str, dict] = {}
+        self._touched: set[str] = set()
         for envelope in envelopes:
             sid, version = envelope["stream_id"], envelope["version"]
             last = applied.get(sid) or positions.get(sid) or {"version": 0, "hash": None}
@@ -231,6 +241,9 @@ class ConsumerRunner:
                     blocked.add(sid)
                     break
                 applied[sid] = {"version": event["version"], "hash": event["hash"]}
+        if applied:
+            for projection in self.projections:
+                projection.before_flush(uow)
         for sid, pos in applied.items():
             uow.versioned(POSITIONS, sid, "self", pos["version"],
                           set_fields={"version": pos["version"], "hash": pos["hash"],
@@ -238,6 +251,7 @@ class ConsumerRunner:
                           set_on_insert=UNAPPLIED, create=sid not in positions)
         uow.flush()
         self._positions.update(applied)
+        checkpoint.bump(self.db, self.name, self._touched)  # after the writes it counts
 
     POSITION_CACHE = 200_000
 
@@ -272,6 +286,7 @@ class ConsumerRunner:
                 try:
                     for projection in handlers:
                         projection.apply(event, uow)
+                    self._touched.update(c for p in handlers for c in p.collections)
                     self._events.labels(self.name, "applied").inc()
                     self._dirty = True
                     return True
@@ -358,6 +373,8 @@ class ConsumerRunner:
         for projection in self.projections:
             try:
                 projection.refresh(self.db)
+                if type(projection).refresh is not Projection.refresh:  # it derives documents
+                    checkpoint.bump(self.db, self.name, projection.collections)
             except Exception as exc:
                 if is_transient(exc):
                     self._dirty = True

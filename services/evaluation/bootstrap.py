@@ -31,6 +31,7 @@ from shared.uniqueness import MongoUniqueKeys
 from services.evaluation.agreement_register import AgreementRegister, MongoAgreementRegister
 from services.evaluation.domain import Evaluation
 from services.evaluation.handlers import EvaluationHandlers
+from services.evaluation.projections.agreement_rows import AgreementRows
 from services.evaluation.projections.agreements import AgreementsProjection
 from services.evaluation.projections.evaluations import EvaluationsProjection, FeedProjection
 from services.evaluation.projections.partners import PartnersProjection
@@ -43,8 +44,10 @@ SOURCE_SERVICES = ("partners", "agreements", "evaluation")
 
 
 def projections():
-    """Every projection the evaluation projector maintains."""
-    return [PartnersProjection(), AgreementsProjection(), EvaluationsProjection(), FeedProjection(),
+    """Every projection the evaluation projector maintains (the register rows are rebuilt from the
+    agreement documents the agreements and evaluations projections touch)."""
+    rows = AgreementRows()
+    return [PartnersProjection(), AgreementsProjection(rows), EvaluationsProjection(rows), FeedProjection(),
             StatisticsProjection()]
 
 

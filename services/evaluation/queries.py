@@ -18,11 +18,12 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from shared.envelope import Actor
-from shared.personal_data import public_partner, public_partner_name
+from shared.personal_data import public_partner
 from shared.policy import Policy
 from shared.readmodel import FILLED
 
 from services.evaluation.domain import Status as EvaluationStatus
+from services.evaluation.projections.agreement_rows import ROWS
 from services.evaluation.projections.statistics import (
     OPD_PORTFOLIOS, OPEN_EVALUATION, OVERVIEW, PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS, PUBLIC_OVERVIEW,
     PUBLIC_PARTNER_PORTFOLIOS, STATISTICS)
@@ -38,6 +39,13 @@ PORTFOLIOS = {"partners": (PARTNER_PORTFOLIOS, PUBLIC_PARTNER_PORTFOLIOS),
 
 def is_public(actor: Actor) -> bool:
     return Policy.sees_public_view(actor)
+
+
+def scope_of(actor: Actor) -> tuple[str, str]:
+    """Everything about the caller that changes a read-model answer: the public view or not, and the
+    OPD a list is filtered to. Two callers with the same scope get the same answers (the query API
+    shares its cached pages between them, never across scopes)."""
+    return ("publik" if is_public(actor) else "internal", Policy.opd_of(actor) or "")
 
 
 # ---------------------------------------------------------------- sorting and paging
@@ -60,11 +68,21 @@ class Page:
 
 def page_of(collection: Collection, query: dict, sort: list, page: int, per_page: int,
             projection: Mapping[str, int] | None = None) -> Page:
-    """Page ``page`` (from 1) of the filled-in documents matching ``query``, and how many match."""
+    """Page ``page`` (from 1) of the filled-in documents matching ``query``, and how many match, in
+    one pass over the collection.
+
+    The pass reads the ``_id`` and sort keys of every match, sorted (their number is the total);
+    the page's documents are then read by ``_id``, each with the filter again (a document that
+    stopped matching meanwhile is left out, never shown out of scope). FerretDB v1 implements
+    neither ``$facet`` nor ``$push`` in ``$group`` and decodes the whole collection for any query not
+    by ``_id``, so a count beside the page query cost two such passes; lookups by ``_id`` are cheap.
+    """
     query = {**query, **FILLED}
-    total = collection.count_documents(query)
-    cursor = collection.find(query, projection).sort(sort).skip((page - 1) * per_page).limit(per_page)
-    return Page(list(cursor), page, per_page, total)
+    keys = {name: 1 for name, _ in sort if name != "_id"} or {"_id": 1}
+    ids = [doc["_id"] for doc in collection.find(query, keys).sort(sort)]
+    docs = [collection.find_one({**query, "_id": doc_id}, projection)
+            for doc_id in ids[(page - 1) * per_page:page * per_page]]
+    return Page([d for d in docs if d is not None], page, per_page, len(ids))
 
 
 def all_of(collection: Collection, query: dict, sort: list) -> list[dict]:
@@ -155,7 +173,8 @@ def register_filter(args: Mapping[str, Any], on: date, actor: Actor) -> dict:
 
 
 def register_page(db: Database, args: Mapping[str, Any], on: date, actor: Actor) -> Page:
-    return page_of(db["agreements"], register_filter(args, on, actor), sort_spec(args["sort"]),
+    """A page of the register's slim rows (``projections.agreement_rows``)."""
+    return page_of(db[ROWS], register_filter(args, on, actor), sort_spec(args["sort"]),
                    args["page"], args["per_page"])
 
 
@@ -246,14 +265,10 @@ def _portfolio_collection(kind: str, actor: Actor) -> str:
     return PORTFOLIOS[kind][is_public(actor)]
 
 
-def portfolio_name(db: Database, kind: str, key: str, actor: Actor) -> str:
-    """A partner portfolio is named after the partner (an individual is not named to the public);
-    an OPD's by its code."""
-    if kind == "partners":
-        partner = db["partners"].find_one({"_id": key}, {"name": 1, "subtype": 1}) or {}
-        name = partner.get("name", key)
-        return public_partner_name(name, partner.get("subtype")) if is_public(actor) else name
-    return key
+def portfolio_name(doc: Mapping, key: str) -> str:
+    """A portfolio's name, stored in it by the statistics refresh: the partner's (an individual is not
+    named to the public), an OPD's code."""
+    return doc.get("name") or key
 
 
 def portfolios(db: Database, kind: str, actor: Actor) -> list[dict]:

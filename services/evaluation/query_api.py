@@ -4,12 +4,17 @@ portfolios and the activity feed.
 Routes parse the query, ask ``queries`` (filters, paging, sorting and who sees what live there) and
 shape the documents into answers; they build no Mongo filter themselves. The evaluation commands'
 routes are ``monev_api``, the exports' ``export_api``.
+
+Every route answers through ``answer``: with an ``ETag``, ``304 Not Modified`` to a matching
+``If-None-Match``, and from the per-process cache of answers while the read models it reads are
+unchanged (``read_cache``).
 """
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Callable, Mapping
 
-from flask import jsonify
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
@@ -20,7 +25,11 @@ from shared.personal_data import public_agreement, public_partner
 
 from services.evaluation import queries
 from services.evaluation.bootstrap import current
+from services.evaluation.projections.agreement_rows import ROWS
+from services.evaluation.projections.statistics import StatisticsProjection
 from services.evaluation.queries import Page
+from services.evaluation.read_cache import AnswerCache, Positions, etag_of, normalised
+from services.evaluation.read_model_pointer import CONSUMER
 from services.evaluation.schemas import (
     AgreementItem, AgreementListQuery, AgreementPage, EvaluationListQuery, EvaluationPage, PageQuery, PartnerListQuery,
     PartnerPage,
@@ -28,6 +37,33 @@ from services.evaluation.schemas import (
 
 blp = Blueprint("read_partners", __name__, url_prefix="/api/v1/partners",
                 description="Partners read model (for dashboards and other systems)")
+
+
+def answer(route: str, reads: tuple[str, ...], args: Mapping[str, Any],
+           compute: Callable[[Any, date, Any], dict]) -> Response:
+    """The JSON answer ``compute(db, today, actor)`` of ``route`` for ``args``, revalidated and cached
+    by what it depends on: the caller's scope, the live generation, the checkpoint counters of the
+    collections in ``reads``, today (see ``read_cache``)."""
+    container, actor = current(), current_actor()
+    pointer = container.read_model.pointer()
+    db = container.client[pointer["database"]]
+    on = container.today()
+    # The position is read before the data (shared/checkpoint.py).
+    positions: Positions = current_app.extensions.setdefault("jalin.read_positions", Positions(CONSUMER))
+    key = (route, normalised(args), queries.scope_of(actor), pointer["generation"], pointer["database"],
+           positions.of(db, reads), on.isoformat())
+    etag = etag_of(key)
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        cache: AnswerCache = current_app.extensions.setdefault("jalin.read_answers", AnswerCache())
+        response = Response(cache.get(key, lambda: jsonify(compute(db, on, actor)).get_data()),
+                            mimetype="application/json")
+    response.set_etag(etag)
+    # Revalidate every time (the answer changes with the read model), per caller (its scope).
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Authorization")
+    return response
 
 
 def page_answer(page: Page, shape) -> dict:
@@ -47,10 +83,10 @@ class PartnerList(MethodView):
     @blp.response(200, PartnerPage)
     def get(self, args):
         """List partners with filters (kind, status, scope, text in the name), sorting and pages."""
-        actor = current_actor()
-        public = queries.is_public(actor)
-        return jsonify(page_answer(queries.partners_page(current().read_db(), args, actor),
-                                   lambda d: partner_item(d, public)))
+        def compute(db, _on, actor):
+            public = queries.is_public(actor)
+            return page_answer(queries.partners_page(db, args, actor), lambda d: partner_item(d, public))
+        return answer("partners", ("partners",), args, compute)
 
 
 agreements_blp = Blueprint("read_agreements", __name__, url_prefix="/api/v1/agreements",
@@ -66,7 +102,8 @@ def agreement_item(doc: dict, on: date, public: bool = False) -> dict:
                          "kind": (doc.get("partner_kind_of") or {}).get(pid),
                          "subtype": (doc.get("partner_subtype_of") or {}).get(pid)}
                         for pid in doc.get("partner_ids") or []]
-    item["activities"] = [{"activity_id": aid, **a} for aid, a in (doc.get("activities") or {}).items()]
+    if "activities" in doc:  # the full document; a register row (a list item) has no work plan
+        item["activities"] = [{"activity_id": aid, **a} for aid, a in doc["activities"].items()]
     item["days_to_end"] = queries.days_to_end(doc, on)
     item["expiring_within_90_days"] = queries.expiring_within(doc, on, 90)
     item["report_overdue"] = queries.report_overdue(doc, on)
@@ -80,10 +117,11 @@ class AgreementList(MethodView):
     @agreements_blp.response(200, AgreementPage)
     def get(self, args):
         """The register: filters, text search, sorting, pages; flags computed for today (Asia/Jakarta)."""
-        on, actor = current().today(), current_actor()
-        page = queries.register_page(current().read_db(), args, on, actor)
-        public = queries.is_public(actor)
-        return jsonify({**page_answer(page, lambda d: agreement_item(d, on, public)), "as_of": on.isoformat()})
+        def compute(db, on, actor):
+            page = queries.register_page(db, args, on, actor)
+            public = queries.is_public(actor)
+            return {**page_answer(page, lambda d: agreement_item(d, on, public)), "as_of": on.isoformat()}
+        return answer("agreements", (ROWS,), args, compute)
 
 
 @agreements_blp.route("/<agreement_id>")
@@ -91,11 +129,12 @@ class AgreementView(MethodView):
     @agreements_blp.response(200, AgreementItem)
     def get(self, agreement_id):
         """One agreement of the register (read model; the write side has the full history)."""
-        actor = current_actor()
-        doc = queries.agreement(current().read_db(), agreement_id, actor)
-        if doc is None:
-            raise Problem(404, "Not Found", f"{agreement_id} is not in the register", rule="not_found")
-        return jsonify(agreement_item(doc, current().today(), queries.is_public(actor)))
+        def compute(db, on, actor):
+            doc = queries.agreement(db, agreement_id, actor)
+            if doc is None:
+                raise Problem(404, "Not Found", f"{agreement_id} is not in the register", rule="not_found")
+            return agreement_item(doc, on, queries.is_public(actor))
+        return answer("agreement", ("agreements",), {"id": agreement_id}, compute)
 
 
 # ---------------------------------------------------------------- evaluations register
@@ -117,12 +156,16 @@ class EvaluationList(MethodView):
     @evaluations_blp.response(200, EvaluationPage)
     def get(self, args):
         """Evaluations with filters; ``due=overdue`` lists those past due and not finalized."""
-        on = current().today()
-        page = queries.evaluations_page(current().read_db(), args, on, current_actor())
-        return jsonify({**page_answer(page, lambda d: evaluation_item(d, on)), "as_of": on.isoformat()})
+        def compute(db, on, actor):
+            page = queries.evaluations_page(db, args, on, actor)
+            return {**page_answer(page, lambda d: evaluation_item(d, on)), "as_of": on.isoformat()}
+        return answer("evaluations", ("evaluations",), args, compute)
 
 
 # ---------------------------------------------------------------- statistics, portfolios, feed
+
+# What the statistics routes read: the documents one statistics refresh writes.
+STATISTICS = StatisticsProjection.collections
 
 stats_blp = Blueprint("statistics", __name__, url_prefix="/api/v1",
                       description="Dashboard statistics, portfolios and the activity feed")
@@ -132,10 +175,11 @@ stats_blp = Blueprint("statistics", __name__, url_prefix="/api/v1",
 @stats_blp.doc(summary="Headline numbers and chart data for the dashboard (precomputed + today's counts); "
                         "publik gets the same figures over signed agreements only")
 def overview():
-    on = current().today()
-    doc = queries.overview(current().read_db(), current_actor())
-    calendar = doc.pop("calendar", {})
-    return jsonify({**doc, "today": queries.live_counts(calendar, on), "as_of": on.isoformat()})
+    def compute(db, on, actor):
+        doc = queries.overview(db, actor)
+        calendar = doc.pop("calendar", {})
+        return {**doc, "today": queries.live_counts(calendar, on), "as_of": on.isoformat()}
+    return answer("overview", STATISTICS, {}, compute)
 
 
 def portfolio_routes(kind: str):
@@ -144,21 +188,21 @@ def portfolio_routes(kind: str):
     @stats_blp.route(f"/portfolios/{kind}", endpoint=f"portfolios_{kind}")
     @stats_blp.doc(summary=f"Portfolios per {kind[:-1]}: agreements, categories, average score and progress")
     def listing():
-        db = current().read_db()
-        actor = current_actor()
-        items = [{"id": d["_id"], "name": queries.portfolio_name(db, kind, d.pop("_id"), actor), **d}
-                 for d in queries.portfolios(db, kind, actor)]
-        return jsonify({"items": items, "total": len(items)})
+        def compute(db, _on, actor):
+            items = [{"id": d["_id"], "name": queries.portfolio_name(d, d.pop("_id")), **d}
+                     for d in queries.portfolios(db, kind, actor)]
+            return {"items": items, "total": len(items)}
+        return answer(f"portfolios/{kind}", STATISTICS, {}, compute)
 
     @stats_blp.route(f"/portfolios/{kind}/<key>", endpoint=f"portfolio_{kind}")
     def single(key):
-        db = current().read_db()
-        actor = current_actor()
-        doc = queries.portfolio(db, kind, key, actor)
-        if doc is None:
-            raise Problem(404, "Not Found", f"no portfolio for {key}", rule="not_found")
-        doc.pop("_id")
-        return jsonify({"id": key, "name": queries.portfolio_name(db, kind, key, actor), **doc})
+        def compute(db, _on, actor):
+            doc = queries.portfolio(db, kind, key, actor)
+            if doc is None:
+                raise Problem(404, "Not Found", f"no portfolio for {key}", rule="not_found")
+            doc.pop("_id")
+            return {"id": key, "name": queries.portfolio_name(doc, key), **doc}
+        return answer(f"portfolio/{kind}", STATISTICS, {"key": key}, compute)
 
 
 portfolio_routes("partners")
@@ -174,8 +218,10 @@ class FeedQuery(PageQuery):
 @stats_blp.arguments(FeedQuery, location="query")
 @stats_blp.doc(summary="The activity feed, newest first; ?subject= gives an agreement's timeline")
 def feed(args):
-    page = queries.feed_page(current().read_db(), args.get("subject"), args["page"], args["per_page"])
-    return jsonify(page_answer(page, lambda d: {"event_id": d.pop("_id"), **d}))
+    def compute(db, _on, _actor):
+        page = queries.feed_page(db, args.get("subject"), args["page"], args["per_page"])
+        return page_answer(page, lambda d: {"event_id": d.pop("_id"), **d})
+    return answer("feed", ("feed",), args, compute)
 
 
 BLUEPRINTS = [blp, agreements_blp, evaluations_blp, stats_blp]

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from kafka.structs import OffsetAndMetadata
 from pymongo.database import Database
 
+from shared.checkpoint import CHECKPOINTS
 from shared.config import Settings
 from shared.consumer import DEAD_LETTERS, PARKED, POSITIONS, ConsumerRunner
 from shared.kafka import decode, make_consumer
@@ -34,7 +35,9 @@ from shared.kafka import decode, make_consumer
 from services.evaluation.read_model_pointer import ReadModelPointer, generation_names
 
 log = logging.getLogger("jalin.rebuild")
-OPERATIONAL = (PARKED, DEAD_LETTERS)        # compared by count only, reported
+# Compared by count only, reported: operational state, and the projector's checkpoint (its counters
+# count batches, which differ between a live projector and a replay of the same events).
+OPERATIONAL = (PARKED, DEAD_LETTERS, CHECKPOINTS)
 VOLATILE_FIELDS = ("computed_at",)          # recomputation times, not content
 
 

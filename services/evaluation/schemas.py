@@ -105,6 +105,8 @@ class AgreementItem(Schema):
     parent_changed = fields.Boolean(metadata={
         "description": "a change of its KB left this PKS outside the KB; awaits review (acknowledge-parent-change)"})
     parent_changes = fields.List(fields.Dict(), metadata={"description": "the changes of its KB recorded on a PKS"})
+    activities = fields.List(fields.Dict(), metadata={
+        "description": "the work plan, in GET /api/v1/agreements/<id> only (register list items leave it out)"})
 
 
 class AgreementPage(Schema):

@@ -8,7 +8,9 @@ from unittest.mock import ANY
 import pytest
 
 from services.evaluation.bootstrap import projections
+from services.evaluation.projections.agreement_rows import ROWS, row_of
 from services.evaluation.rebuild import collection_digest
+from shared.checkpoint import CHECKPOINTS
 from shared.consumer import DEAD_LETTERS, PARKED, POSITIONS, ConsumerRunner
 from shared.envelope import GENESIS_HASH, Actor, seal
 
@@ -106,7 +108,7 @@ def batches(events, size):
 
 
 def snapshot(db) -> dict:
-    names = sorted(set(db.list_collection_names()) - {POSITIONS, PARKED, DEAD_LETTERS})
+    names = sorted(set(db.list_collection_names()) - {POSITIONS, PARKED, DEAD_LETTERS, CHECKPOINTS})
     return {name: collection_digest(db, name) for name in names}
 
 
@@ -136,6 +138,11 @@ def test_the_recorded_log_gives_exactly_the_expected_documents(fresh):
     assert (kb["status"], kb["title"], kb["version"], kb["cooperation_scope"]) == \
         ("SUBMITTED", "KB Kota Cerdas", 3, "dalam_negeri")
     assert "latest_evaluation" not in kb
+    # every filled-in agreement has its register row, shaped from its document, without the work plan
+    filled = {d["_id"]: d for d in db["agreements"].find({"version": {"$exists": True}})}
+    rows = {r["_id"]: r for r in db[ROWS].find()}
+    assert set(rows) == set(filled) and all(rows[aid] == row_of(doc) for aid, doc in filled.items())
+    assert rows[PKS]["latest_score"] == 81.25 and "activities" not in rows[PKS]
 
     evaluations = {d["_id"]: d for d in db["evaluations"].find()}
     assert {k: (d["status"], d.get("overall"), d["agreement_title"]) for k, d in evaluations.items()} == {

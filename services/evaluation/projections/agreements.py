@@ -9,6 +9,7 @@ from pymongo.database import Database
 from shared.consumer import Projection
 from shared.readmodel import UnitOfWork
 
+from services.evaluation.projections.agreement_rows import ROWS, AgreementRows
 from services.evaluation.projections.progress import (
     activity_progress, agreement_progress, period_key, report_due_by,
 )
@@ -34,13 +35,22 @@ PARENT_CHANGE_EVENTS = ("parent_changed", "parent_change_acknowledged")
 
 class AgreementsProjection(Projection):
     name = "agreements"
-    collections = ("agreements", PARTNER_LINKS)
+    collections = ("agreements", PARTNER_LINKS, ROWS)
+
+    def __init__(self, rows: AgreementRows | None = None):
+        """``rows``: the register rows, rebuilt from the agreements written in a batch (shared with
+        ``EvaluationsProjection``, which writes agreements too)."""
+        self.rows = rows or AgreementRows()
 
     def setup(self, db: Database) -> None:
+        self.rows.setup(db)
         col = db[COLLECTION]
         for field in ("status", "category", "partner_ids", "opds", "year", "end_date", "cooperation_scope",
                       "report_due_by", "parent_changed"):
             col.create_index([(field, ASCENDING)])
+
+    def before_flush(self, uow: UnitOfWork) -> None:
+        self.rows.before_flush(uow)  # the register rows of the agreements this batch wrote
 
     def handles(self, event_type: str) -> bool:
         kind, _, name = event_type.partition(".")
@@ -90,6 +100,7 @@ class AgreementsProjection(Projection):
             fields.update(self._parent_change(name, data, event, uow))
         uow.versioned(COLLECTION, event["stream_id"], event["stream_id"], event["version"], set_fields=fields, inc=inc,
                       create=event["version"] == 1)
+        self.rows.touch(event["stream_id"])
         shown = {f"agreement_{k}" if k == "title" else k: fields[k] for k in ("title", "category", "partner_ids")
                  if k in fields}
         if shown:  # the evaluations register shows these; set here too, whatever order events arrive in
@@ -215,3 +226,4 @@ class AgreementsProjection(Projection):
             links = uow.find_one(PARTNER_LINKS, {"_id": pid}) or {}
             for aid in sorted(links.get("agreements") or {}):
                 uow.add(COLLECTION, UpdateOne({"_id": aid, "partner_ids": pid}, {"$set": fields}))
+                self.rows.touch(aid)

@@ -9,6 +9,7 @@ from shared.consumer import Projection
 from shared.readmodel import UnitOfWork
 
 from services.evaluation.domain.evaluation import PERIODS
+from services.evaluation.projections.agreement_rows import ROWS, AgreementRows
 
 EVALUATIONS, AGREEMENTS, FEED = "evaluations", "agreements", "feed"
 STATUS_OF = {"evaluation.scheduled": "SCHEDULED", "evaluation.answers_saved": "IN_PROGRESS",
@@ -19,10 +20,16 @@ PERIOD_RANK = {period: rank for rank, period in enumerate(PERIODS)}
 
 class EvaluationsProjection(Projection):
     name = "evaluations"
-    collections = (EVALUATIONS, AGREEMENTS)
+    collections = (EVALUATIONS, AGREEMENTS, ROWS)
+
+    def __init__(self, rows: AgreementRows | None = None):
+        """``rows``: the ``AgreementsProjection``'s register rows, told which agreements this
+        projection writes (without it, as when run alone, no rows are kept)."""
+        self.rows = rows or AgreementRows()
 
     def setup(self, db: Database) -> None:
-        for field in ("agreement_id", "status", "due_date", "lead_opd", "year"):
+        # every filter and sort of GET /api/v1/evaluations (schemas.EvaluationListQuery)
+        for field in ("agreement_id", "status", "due_date", "lead_opd", "year", "period", "overall", "updated_at"):
             db[EVALUATIONS].create_index([(field, ASCENDING)])
 
     def handles(self, event_type: str) -> bool:
@@ -52,8 +59,7 @@ class EvaluationsProjection(Projection):
                                           upsert=True))
         self._agreement_side(event, fields, uow)
 
-    @staticmethod
-    def _agreement_side(event, fields, uow):
+    def _agreement_side(self, event, fields, uow):
         """The agreement's latest evaluation (any status) and latest score (finalized ones).
 
         "Latest" is by the evaluation's own order — year, period, when it was scheduled, its id —
@@ -67,6 +73,7 @@ class EvaluationsProjection(Projection):
         if not evaluation or not evaluation.get("agreement_id"):
             return
         aid, sid = evaluation["agreement_id"], event["stream_id"]
+        self.rows.touch(aid)
         order = (f"{evaluation.get('year') or 0:04d}|{PERIOD_RANK.get(evaluation.get('period'), 99):02d}|"
                  f"{evaluation.get('scheduled_at') or ''}|{sid}")
         seen = f"{order}|{event['version']:08d}"
@@ -95,6 +102,7 @@ class FeedProjection(Projection):
 
     def setup(self, db: Database) -> None:
         db[FEED].create_index([("subject_ids", ASCENDING), ("occurred_at", DESCENDING)])
+        db[FEED].create_index([("occurred_at", DESCENDING)])  # the whole feed, newest first
         db[FEED].create_index([("occurred_at", DESCENDING)])
 
     def handles(self, event_type: str) -> bool:

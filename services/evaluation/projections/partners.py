@@ -15,10 +15,9 @@ class PartnersProjection(Projection):
     collections = ("partners",)
 
     def setup(self, db: Database) -> None:
-        col = db[COLLECTION]
-        col.create_index([("kind", ASCENDING)])
-        col.create_index([("status", ASCENDING)])
-        col.create_index([("name_lower", ASCENDING)])
+        # every filter and sort of GET /api/v1/partners (schemas.PartnerListQuery)
+        for field in ("kind", "status", "cooperation_scope", "name_lower", "registered_at", "updated_at"):
+            db[COLLECTION].create_index([(field, ASCENDING)])
 
     def handles(self, event_type: str) -> bool:
         return event_type.startswith("partner.") and hasattr(self, "on_" + event_type.split(".", 1)[1])

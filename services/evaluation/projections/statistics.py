@@ -16,6 +16,7 @@ from pymongo import ReplaceOne
 from pymongo.database import Database
 
 from shared.consumer import Projection
+from shared.personal_data import public_partner_name
 from shared.readmodel import FILLED, safe_key
 
 from services.evaluation.domain import Status as EvaluationStatus
@@ -131,7 +132,7 @@ class StatisticsProjection(Projection):
         now = datetime.now(timezone.utc).isoformat()
         agreements = list(db["agreements"].find(FILLED, dict.fromkeys(AGREEMENT_FIELDS, 1)))
         evaluations = list(db["evaluations"].find(FILLED, dict.fromkeys(EVALUATION_FIELDS, 1)))
-        partners = list(db["partners"].find(FILLED, {"kind": 1, "status": 1}))
+        partners = list(db["partners"].find(FILLED, {"kind": 1, "status": 1, "name": 1, "subtype": 1}))
         # The public view counts what the public register shows: agreements once signed, and
         # their evaluations. Drafts under negotiation stay internal.
         public = [a for a in agreements if a.get("status") in SIGNED_OR_LATER]
@@ -141,11 +142,16 @@ class StatisticsProjection(Projection):
                                                       PUBLIC_OVERVIEW: (public, public_evaluations)}.items():
             db[STATISTICS].replace_one({"_id": view}, {**overview_figures(agreements_of, evaluations_of, partners),
                                                        "computed_at": now}, upsert=True)
-        self._portfolios(db, agreements, now, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS)
-        self._portfolios(db, public, now, PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS)
+        # Each portfolio carries its name, so a listing is one read (an individual partner is not
+        # named to the public: shared/personal_data.py).
+        names = {p["_id"]: p.get("name", p["_id"]) for p in partners}
+        public_names = {p["_id"]: public_partner_name(p.get("name", p["_id"]), p.get("subtype")) for p in partners}
+        self._portfolios(db, agreements, now, PARTNER_PORTFOLIOS, OPD_PORTFOLIOS, names)
+        self._portfolios(db, public, now, PUBLIC_PARTNER_PORTFOLIOS, PUBLIC_OPD_PORTFOLIOS, public_names)
 
     @staticmethod
-    def _portfolios(db: Database, agreements: list[dict], now: str, per_partner: str, per_opd: str) -> None:
+    def _portfolios(db: Database, agreements: list[dict], now: str, per_partner: str, per_opd: str,
+                    partner_names: dict[str, str]) -> None:
         """One pass over the agreements, accumulating per partner and per lead OPD."""
         books: dict[str, dict] = {per_partner: {}, per_opd: {}}
         for doc in agreements:
@@ -168,6 +174,7 @@ class StatisticsProjection(Projection):
                         book["progress"]["sum"] += doc.get("progress") or 0.0
         for target, book_of in books.items():
             ops = [ReplaceOne({"_id": key}, {
+                "name": partner_names.get(key, key) if target == per_partner else key,
                 "agreements": b["agreements"], "active": b["active"], "signed_or_later": b["signed_or_later"],
                 "by_category": b["by_category"], "average_score": average(b["scores"]),
                 "scored_agreements": b["scores"]["n"], "average_progress": average(b["progress"]),
