@@ -17,6 +17,7 @@ from shared.idempotency import MongoIdempotencyStore
 from shared.kafka import kafka_reachable
 from shared.mongo_eventstore import MongoEventStore
 from shared.policy import Policy
+from shared.relay import RelayWake
 from shared.streams import streams_blueprint
 
 
@@ -40,7 +41,10 @@ class ServiceContainer:
     def core(cls, settings: Settings) -> tuple[Settings, MongoClient, Clock, MongoEventStore]:
         """The settings, client, clock and event store every service starts from."""
         client = make_client(settings)
-        return settings, client, clock_from_settings(settings), MongoEventStore(client[settings.database(cls.service)])
+        store = MongoEventStore(client[settings.database(cls.service)])
+        if settings.relay_wake:  # the relay publishes a command's events at once, not at its next poll
+            store.add_commit_listener(RelayWake(settings.relay_wake, cls.service).notify)
+        return settings, client, clock_from_settings(settings), store
 
 
 def create_write_service_app(name: str, settings: Settings, client: MongoClient, store: MongoEventStore,
