@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.database import Database
+
+from shared.mongo import JOURNALED
 from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 
 DUPLICATE_KEY = 11000
@@ -249,8 +251,11 @@ class UnitOfWork:
     the whole batch.
     """
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, durable: tuple[str, ...] = ()):
+        """``durable``: collections written last in a full flush, journaled (``shared.mongo.JOURNALED``),
+        which makes the flush's earlier writes durable too when ``db`` writes without the journal."""
         self.db = db
+        self.durable = durable
         self._ops: list[tuple[int, str, Any]] = []  # (sequence number, collection, write model)
         self._seq = 0
 
@@ -323,7 +328,8 @@ class UnitOfWork:
         by_collection: dict[str, list[Any]] = {}
         for _seq, name, operation in chosen:
             by_collection.setdefault(name, []).append(operation)
-        for name, operations in by_collection.items():
+        # independent collections: the durable ones go last (see ``__init__``)
+        for name, operations in sorted(by_collection.items(), key=lambda item: item[0] in self.durable):
             for phase in self._phases(operations):
                 self._send_phase(name, phase)
         return len(chosen)
@@ -423,11 +429,13 @@ class UnitOfWork:
             raise WriteRefused(collection, exc) from exc
 
     def _bulk(self, collection: str, run: list[Any]) -> None:
+        target = self.db.get_collection(collection, write_concern=JOURNALED) if collection in self.durable \
+            else self.db[collection]
         if not isinstance(run[0], _InsertNew):
-            self.db[collection].bulk_write(run, ordered=True)
+            target.bulk_write(run, ordered=True)
             return
         try:
-            self.db[collection].bulk_write(run, ordered=False)
+            target.bulk_write(run, ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])) \
                     or exc.details.get("writeConcernErrors"):

@@ -155,3 +155,25 @@ def test_a_later_write_to_a_document_seen_in_part_lands_after_the_rest_of_its_gr
     again.add("docs", UpdateOne({"_id": "d"}, {"$set": {"c": 9}}))
     again.flush()
     assert db["docs"].docs["d"]["c"] == 9 and db["docs"].docs["d"]["_seen"] == {"s": 2}
+
+
+def test_the_runners_records_go_last_and_journaled():
+    """Read models may be written without waiting for the journal (shared.mongo.READ_MODEL_WRITES):
+    the positions, written journaled after them, make them durable before offsets are committed."""
+    from shared.mongo import JOURNALED
+
+    db, sent = Database(), []
+
+    def get_collection(name, write_concern=None):
+        collection = db[name]
+        original = collection.bulk_write
+        return SimpleNamespace(bulk_write=lambda ops, ordered=True: (sent.append((name, write_concern)),
+                                                                     original(ops, ordered))[1])
+
+    db.get_collection = get_collection
+    uow = UnitOfWork(db, durable=("positions",))
+    uow.versioned("positions", "s", "self", 1)
+    uow.versioned("docs", "d", "s", 1, set_fields={"a": 1})
+    uow.flush()
+    assert sent == [("positions", JOURNALED)]  # docs went through db["docs"], before the positions
+    assert db["docs"].docs["d"]["a"] == 1 and db["positions"].docs["s"]["_seen"] == {"self": 1}
