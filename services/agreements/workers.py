@@ -13,7 +13,6 @@ from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.kafka import KafkaPublisher, make_consumer, wait_for_topics
 from shared.metrics import Metrics
-from shared.mongo import read_model_database
 from shared.relay_worker import run_relay
 from shared.streams import HttpStreamSource
 from shared.worker import run_worker
@@ -30,9 +29,7 @@ def run_partner_replica(container: Container) -> None:
     settings = container.settings
     metrics = Metrics()
     dlq_topic = f"{settings.prefix}.{REPLICA}.dlq"
-    # the replica is a read model (rebuildable from the partners topic): the cheaper write path
-    replica_db = read_model_database(container.client, container.db.name)
-    runner = ConsumerRunner(REPLICA, replica_db, [PartnerReplicaProjection()], source=HttpStreamSource(settings),
+    runner = ConsumerRunner(REPLICA, container.db, [PartnerReplicaProjection()], source=HttpStreamSource(settings),
                             metrics=metrics, dlq=KafkaPublisher(settings), dlq_topic=dlq_topic,
                             max_attempts=settings.consumer_max_attempts)
     topic = settings.topic("partners")
