@@ -344,14 +344,12 @@ class UnitOfWork:
         """
         phases: list[list[Any]] = [[]]
         open_groups: dict[Any, _Group] = {}  # per document: the group a next change may join
-        groups_in_phase: list[_Group] = []
+        grown: set[Any] = set()  # documents with a group of 2+ changes in the current phase
 
         def touch(known: bool, key: Any) -> None:
-            nonlocal groups_in_phase
-            grown = {_key(g.first.doc_id) for g in groups_in_phase if len(g) > 1}
             if (known and key in grown) or (not known and grown):
                 phases.append([])
-                groups_in_phase = []
+                grown.clear()
                 open_groups.clear()
             if known:
                 open_groups.pop(key, None)
@@ -363,11 +361,11 @@ class UnitOfWork:
                 key = _key(operation.doc_id)
                 group = open_groups.get(key)
                 if group is not None and group.absorb(operation):
+                    grown.add(key)
                     continue
                 touch(True, key)
                 group = _Group(operation)
                 open_groups[key] = group
-                groups_in_phase.append(group)
                 phases[-1].append(group)
             else:
                 known, doc_id = _doc_key(operation)
