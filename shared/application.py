@@ -148,6 +148,7 @@ class Repository(Generic[A]):
             prev_hash = envelope["hash"]
             envelopes.append(envelope)
         self.store.append(aggregate.stream_id, self.aggregate_cls.stream_type, expected, envelopes, now)
+        self.store.committed()
         aggregate._last_hash = prev_hash
         return envelopes
 

@@ -53,6 +53,7 @@ class Settings:
     metrics_host: str = "127.0.0.1"   # 0.0.0.0 in containers so Prometheus and probes can reach it
     relay_batch: int = 500
     relay_idle_seconds: float = 0.2
+    relay_wake: str = ""              # where APIs wake their relay after a commit (shared.relay.RelayWake)
     consumer_max_attempts: int = 3
     timezone: str = "Asia/Jakarta"    # agreement dates are local dates of the region
     clock: str = "system"             # or "file:<path>" holding an ISO date/time (tests, drills)

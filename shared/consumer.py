@@ -50,6 +50,8 @@ from shared.upcasting import Upcasters
 log = logging.getLogger("jalin.consumer")
 
 POSITIONS, PARKED, DEAD_LETTERS = "positions", "parked_events", "dead_letters"
+# Written journaled and last in each batch, before the Kafka offsets are committed (shared.mongo).
+RUNNER_RECORDS = (POSITIONS, PARKED, DEAD_LETTERS)
 # A position is written as a creating upsert and then an update (UnitOfWork.versioned); a reader
 # between the two sees the created document, which must read as "nothing applied yet".
 UNAPPLIED = {"version": 0}
@@ -205,7 +207,7 @@ class ConsumerRunner:
                     raise
                 error = exc
                 self._positions.pop(envelope["stream_id"], None)
-        uow = UnitOfWork(self.db)
+        uow = UnitOfWork(self.db, RUNNER_RECORDS)
         self._dead_letter(uow, envelope, error.cause if isinstance(error, WriteRefused) else error)
         uow.flush()
 
@@ -213,7 +215,7 @@ class ConsumerRunner:
         sids = list(dict.fromkeys(e["stream_id"] for e in envelopes))
         positions = self._known_positions(sids)
         blocked = self._blocked(sids) - draining
-        uow = UnitOfWork(self.db)
+        uow = UnitOfWork(self.db, RUNNER_RECORDS)
         applied: dict[str, dict] = {}
         self._touched: set[str] = set()
         for envelope in envelopes:
@@ -415,7 +417,7 @@ class ConsumerRunner:
         if status == "discarded":
             envelope = stored_envelope(letter)
             self._positions.pop(letter["stream_id"], None)
-            uow = UnitOfWork(self.db)
+            uow = UnitOfWork(self.db, RUNNER_RECORDS)
             uow.versioned(POSITIONS, letter["stream_id"], "self", envelope["version"],
                           set_fields={"version": envelope["version"], "hash": envelope["hash"],
                                       "updated_at": datetime.now(timezone.utc)}, set_on_insert=UNAPPLIED)

@@ -11,7 +11,7 @@ import copy
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from shared import idempotency
 
@@ -102,6 +102,19 @@ class EventStore(abc.ABC):
     def unpublished_count(self) -> int:
         """How many commits wait for the relay (a gauge for operators)."""
         return len(self.unpublished(limit=1_000_000))
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit a ``Repository`` stores (the relay's wake-up call,
+        ``shared.relay.RelayWake``); what it raises is ignored: the commit is stored either way."""
+        self.__dict__.setdefault("_commit_listeners", []).append(listener)
+
+    def committed(self) -> None:
+        """Tell the listeners that a commit was stored."""
+        for listener in self.__dict__.get("_commit_listeners", ()):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a wake-up is an optimisation, never the command's failure
+                pass
 
 
 class InMemoryEventStore(EventStore):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -149,6 +150,91 @@ class MongoLease(Lease):
                              {"$set": {"expires_at": datetime.fromtimestamp(0, timezone.utc)}})
 
 
+class RelayWake:
+    """A wake-up call from a service's API processes to its relay, so that a commit is published
+    at once rather than at the relay's next idle poll (up to ``max_idle_seconds`` later).
+
+    ``address`` (``JALIN_RELAY_WAKE``) names where the relay listens, ``{service}`` standing for
+    the service: ``unix:<path>`` (a datagram socket; the local stack uses one per service in its
+    folder) or ``udp:<host>:<port>`` (across containers). One datagram per commit, sent without
+    waiting; a datagram lost (no relay listening, the other relay of a pair holding the lease) costs
+    only the wait for the idle poll, which stays the safety net. The datagram carries nothing: the
+    relay publishes what the outbox holds, in order, exactly as after a poll, so order and
+    exactly-once per (stream, version) are the relay's as before.
+    """
+
+    def __init__(self, address: str, service: str):
+        scheme, _, rest = address.format(service=service).partition(":")
+        if scheme == "unix" and rest:
+            self.family, self.target = socket.AF_UNIX, rest
+        elif scheme == "udp" and rest.rpartition(":")[2].isdigit():
+            host, _, port = rest.rpartition(":")
+            self.family, self.target = socket.AF_INET, (host, int(port))
+        else:
+            raise ValueError(f"JALIN_RELAY_WAKE must be unix:<path> or udp:<host>:<port>, not {address!r}")
+        self._sender: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def notify(self) -> None:
+        """Wake the relay (never blocks, never raises)."""
+        try:
+            with self._lock:
+                if self._sender is None:
+                    self._sender = socket.socket(self.family, socket.SOCK_DGRAM)
+                    self._sender.setblocking(False)
+                self._sender.sendto(b"!", self.target)
+        except OSError:  # nobody listening, buffer full: the relay's poll finds the commit
+            pass
+
+    def listen(self) -> "WakeListener":
+        """Bind the relay's end (a stale socket file of an earlier relay is replaced)."""
+        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        if self.family == socket.AF_UNIX:
+            try:
+                os.unlink(self.target)
+            except FileNotFoundError:
+                pass
+        sock.bind(self.target)
+        sock.setblocking(False)
+        return WakeListener(sock, self.target if self.family == socket.AF_UNIX else None)
+
+
+class WakeListener:
+    """The relay's end of a ``RelayWake``."""
+
+    def __init__(self, sock: socket.socket, path: str | None):
+        self._sock, self._path = sock, path
+
+    def wait(self, timeout: float, stop: threading.Event) -> bool:
+        """Wait up to ``timeout`` for a wake-up (True) or ``stop`` (checked every 0.1 s); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([self._sock], [], [], min(left, 0.1))
+            if ready:
+                self._drain()
+                return True
+        return False
+
+    def _drain(self) -> None:
+        """Read every pending datagram: one batch publishes all the commits they announce."""
+        try:
+            while self._sock.recv(16):
+                pass
+        except OSError:  # BlockingIOError once empty
+            pass
+
+    def close(self) -> None:
+        self._sock.close()
+        if self._path:
+            try:
+                os.unlink(self._path)
+            except FileNotFoundError:
+                pass
+
+
 def publishable_prefix(commits: Sequence[Commit], failed_events: set[int]) -> list[str]:
     """Ids of commits safe to mark published, given indexes of unacknowledged events.
 
@@ -253,11 +339,13 @@ class OutboxRelay:
         return sent
 
     def run(self, stop: threading.Event, idle_seconds: float = 0.2, max_backoff: float = 5.0,
-            max_idle_seconds: float = 1.0) -> None:
+            max_idle_seconds: float = 1.0, wake: WakeListener | None = None) -> None:
         """Loop until ``stop`` is set, backing off while Kafka or the database is unavailable.
 
         When there is nothing to publish the poll interval doubles up to ``max_idle_seconds``
         (looking for unpublished commits is a scan on FerretDB), and drops back on the next work.
+        With ``wake`` (``RelayWake.listen``) a commit announced by an API process ends the wait at
+        once; the poll stays for commits whose wake-up was lost.
         """
         backoff, idle = idle_seconds, idle_seconds
         log.info("relay started", extra={"topic": self.topic, "owner": self.owner})
@@ -266,8 +354,8 @@ class OutboxRelay:
                 sent = self.run_once()
                 backoff = idle_seconds
                 if sent == 0:
-                    stop.wait(idle)
-                    idle = min(max_idle_seconds, idle * 2)
+                    woken = wake.wait(idle, stop) if wake is not None else stop.wait(idle)
+                    idle = idle_seconds if woken else min(max_idle_seconds, idle * 2)
                 else:
                     idle = idle_seconds
             except Exception as exc:  # Kafka or DB down: keep trying, the outbox keeps everything

@@ -7,7 +7,7 @@ from shared.config import Settings
 from shared.kafka import KafkaPublisher, wait_for_topics
 from shared.metrics import Metrics
 from shared.mongo_eventstore import MongoEventStore
-from shared.relay import MongoLease, OutboxRelay
+from shared.relay import MongoLease, OutboxRelay, RelayWake
 from shared.worker import run_worker
 
 
@@ -22,8 +22,13 @@ def run_relay(service: str, settings: Settings, db: Database, store: MongoEventS
     def body(stop):
         store.ensure_indexes()
         # Kafka may not be up yet: the relay waits, commands still succeed meanwhile.
-        if wait_for_topics(settings, [settings.topic(service)], stop):
-            relay.run(stop, idle_seconds=settings.relay_idle_seconds)
+        wake = RelayWake(settings.relay_wake, service).listen() if settings.relay_wake else None
+        try:
+            if wait_for_topics(settings, [settings.topic(service)], stop):
+                relay.run(stop, idle_seconds=settings.relay_idle_seconds, wake=wake)
+        finally:
+            if wake is not None:
+                wake.close()
         publisher.reset()
 
     run_worker(f"{service}-relay", settings, metrics, body)

@@ -9,7 +9,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from shared.application import Clock, clock_from_settings
-from shared.mongo import make_client
+from shared.mongo import event_store_database, make_client
 
 from shared.config import Settings
 from shared.http import create_service_app
@@ -17,6 +17,7 @@ from shared.idempotency import MongoIdempotencyStore
 from shared.kafka import kafka_reachable
 from shared.mongo_eventstore import MongoEventStore
 from shared.policy import Policy
+from shared.relay import RelayWake
 from shared.streams import streams_blueprint
 from shared.upcasting import Upcasters
 
@@ -35,13 +36,16 @@ class ServiceContainer:
     @property
     def db(self) -> Database:
         """The service's own database (event store, idempotency keys and the service's own state)."""
-        return self.client[self.settings.database(self.service)]
+        return event_store_database(self.client, self.settings.database(self.service))
 
     @classmethod
     def core(cls, settings: Settings) -> tuple[Settings, MongoClient, Clock, MongoEventStore]:
         """The settings, client, clock and event store every service starts from."""
         client = make_client(settings)
-        return settings, client, clock_from_settings(settings), MongoEventStore(client[settings.database(cls.service)])
+        store = MongoEventStore(event_store_database(client, settings.database(cls.service)))
+        if settings.relay_wake:  # the relay publishes a command's events at once, not at its next poll
+            store.add_commit_listener(RelayWake(settings.relay_wake, cls.service).notify)
+        return settings, client, clock_from_settings(settings), store
 
 
 def create_write_service_app(name: str, settings: Settings, client: MongoClient, store: MongoEventStore,

@@ -485,6 +485,8 @@ def service_env(profile: Profile, prefix: str | None = None) -> dict:
         "JALIN_PARTNERS_URL": f"http://127.0.0.1:{ports['partners']}",
         "JALIN_AGREEMENTS_URL": f"http://127.0.0.1:{ports['agreements']}",
         "JALIN_EVALUATION_URL": f"http://127.0.0.1:{ports['evaluation']}",
+        # each service's APIs wake its relay after a commit (shared.relay.RelayWake)
+        "JALIN_RELAY_WAKE": f"unix:{profile.dir}/{{service}}-relay.wake",
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -31,6 +31,7 @@ from shared.checkpoint import CHECKPOINTS
 from shared.config import Settings
 from shared.consumer import DEAD_LETTERS, PARKED, POSITIONS, ConsumerRunner
 from shared.kafka import decode, make_consumer
+from shared.mongo import read_model_database
 
 from services.evaluation.read_model_pointer import ReadModelPointer, generation_names
 
@@ -141,7 +142,7 @@ class Rebuild:
         database, group_id = generation_names(self.settings, generation)
         client = self.readside.client
         client.drop_database(database)
-        new_db = client[database]
+        new_db = read_model_database(client, database)
         runner = self.runner_factory(new_db)
         runner.setup()
         consumer = make_consumer(self.settings, group_id, self.topics)

@@ -15,6 +15,7 @@ import time
 from shared.config import Settings
 from shared.kafka import make_consumer, wait_for_topics
 from shared.metrics import Metrics
+from shared.mongo import read_model_database
 from shared.relay_worker import run_relay
 from shared.worker import run_worker
 
@@ -39,7 +40,7 @@ def run_projector(container: Container) -> None:
             except Exception:  # Kafka went away again between the two calls
                 stop.wait(2.0)
                 continue
-            runner = container.projector_runner(readside.client[pointer["database"]], metrics)
+            runner = container.projector_runner(read_model_database(readside.client, pointer["database"]), metrics)
             last_check = [0.0]
 
             def should_yield():

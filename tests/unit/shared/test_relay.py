@@ -161,3 +161,46 @@ def test_with_the_fake_publisher_a_batch_written_but_reported_failed_is_publishe
     assert relay.run_once() == 0 and store.unpublished() == []  # found in the topic, marked, not re-sent
     sent = [(key, envelope["version"]) for key, envelope in publisher.messages("t")]
     assert sorted(sent) == sorted((s, v) for s in ("thing-a", "thing-b") for v in (1, 2, 3))
+
+
+@pytest.mark.parametrize("address", ["unix:{dir}/{{service}}-relay.wake", "udp:127.0.0.1:0"])
+def test_a_commit_wakes_the_idle_relay_at_once(tmp_path, address):
+    import threading
+    import time
+
+    from shared.relay import RelayWake
+    from tests.support import wait_until
+
+    wake = RelayWake(address.format(dir=tmp_path), "things")
+    listener = wake.listen()
+    if wake.family != wake.family.AF_UNIX:  # port 0: the one the system chose
+        wake.target = listener._sock.getsockname()
+    store, publisher = InMemoryEventStore(), FlakyPublisher()
+    store.add_commit_listener(wake.notify)
+    lease = InMemoryLease()
+    relay, stop = OutboxRelay(store, publisher, "t", lease), threading.Event()
+    # idle polls of 30 s: only the wake-up can publish within the deadline below
+    thread = threading.Thread(target=relay.run, args=(stop,), kwargs={"idle_seconds": 30.0, "max_idle_seconds": 30.0,
+                                                                       "wake": listener})
+    thread.start()
+    try:
+        wait_until(lambda: lease.owner is not None, what="the relay's first (empty) pass")
+        started = time.monotonic()
+        fill(store, streams=("thing-w",), per_stream=1)
+        while not publisher.sent and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        assert publisher.sent == [("thing-w", 1)] and time.monotonic() - started < 2
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    assert not thread.is_alive()
+
+
+def test_a_wake_up_nobody_listens_to_costs_the_command_nothing(tmp_path):
+    from shared.relay import RelayWake
+
+    store = InMemoryEventStore()
+    store.add_commit_listener(RelayWake(f"unix:{tmp_path}/absent.wake", "things").notify)
+    fill(store, streams=("thing-n",), per_stream=2)
+    assert [c.stream_id for c in store.unpublished()] == ["thing-n", "thing-n"]
