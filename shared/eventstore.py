@@ -86,6 +86,15 @@ class EventStore(abc.ABC):
     def commits_under_key(self, stream_id: str, key: str) -> list[Commit]:
         """The stream's commits made by a request with this Idempotency-Key (``shared.idempotency``)."""
 
+    @abc.abstractmethod
+    def scan(self) -> Iterator[Commit]:
+        """Every stored commit, as stored, in one pass in the store's own order (for audits).
+
+        The order is the store's natural one (insertion order on FerretDB/SQLite), not sorted:
+        one sequential read whatever the number of streams. Commits of one stream normally come
+        in version order; a reader must not rely on it (an edited store may break it).
+        """
+
     def load_stored(self, stream_id: str) -> list[dict]:
         """Everything stored for the stream, in stored order, even past a hole (for audits).
 
@@ -151,6 +160,9 @@ class InMemoryEventStore(EventStore):
     def mark_published(self, commit_ids):
         for cid in commit_ids:
             self._commits[cid].published = True
+
+    def scan(self):
+        return iter([copy.deepcopy(self._commits[i]) for i in self._order])
 
     def stream_ids(self, stream_type=None):
         seen = dict.fromkeys(c.stream_id for c in (self._commits[i] for i in self._order)

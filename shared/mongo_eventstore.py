@@ -97,6 +97,12 @@ class MongoEventStore(EventStore):
             events.extend(doc["events"])
         return events
 
+    def scan(self, batch_size: int = 1000):
+        # No filter and no sort: the one read FerretDB/SQLite streams without decoding the
+        # collection up front, and a plain collection scan on MongoDB.
+        for doc in self._commits.find({}, {"idempotency_key": 0}).batch_size(batch_size):
+            yield _to_commit(doc)
+
     def unpublished(self, limit=500):
         docs = self._commits.find({"published": False}).sort([("committed_at", ASCENDING),
                                                              ("first_version", ASCENDING)]).limit(limit)
