@@ -112,10 +112,18 @@ def streams_blueprint(store_getter, aggregate_cls=None, upcasters: Upcasters | N
         store: EventStore = store_getter()
 
         def lines():
+            chunk, size = [], 0
             for commit in store.scan():
-                yield json.dumps({"stream_id": commit.stream_id, "first_version": commit.first_version,
-                                  "last_version": commit.last_version, "published": commit.published,
-                                  "events": commit.events}, ensure_ascii=False, separators=(",", ":")) + "\n"
+                line = json.dumps({"stream_id": commit.stream_id, "first_version": commit.first_version,
+                                   "last_version": commit.last_version, "published": commit.published,
+                                   "events": commit.events}, ensure_ascii=False, separators=(",", ":")) + "\n"
+                chunk.append(line)
+                size += len(line)
+                if size >= 1 << 16:  # one socket write per ~64 KiB, not per commit
+                    yield "".join(chunk)
+                    chunk, size = [], 0
+            if chunk:
+                yield "".join(chunk)
 
         return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 
