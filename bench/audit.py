@@ -96,10 +96,10 @@ def run(ctx: Context) -> dict:
             db["commits"].insert_many(commits[i:i + 1000], ordered=False)
         topics = [settings.topic(s) for s in ("partners", "agreements", "evaluation")]
         ensure_topics(settings, topics)
-        publisher = KafkaPublisher(settings)
-        for i in range(0, len(commits), 5000):
+        publisher = KafkaPublisher(settings, delivery_timeout=120, send_budget=120)  # a shared, busy machine
+        for i in range(0, len(commits), 2000):
             publisher.publish([(settings.topic("partners"), c["stream_id"], c["events"][0])
-                               for c in commits[i:i + 5000]])
+                               for c in commits[i:i + 2000]])
         publisher.close()
         del commits
         notes.append(f"{streams} streams / {events} events: store written and published in "

@@ -110,10 +110,11 @@ class Repository(Generic[A]):
     A load starts from the stream's snapshot when the store keeps snapshots and one is usable
     (``shared.snapshots``: same fold, on the current hash chain), and folds only the commits after
     it; a command that leaves ``snapshot_every`` or more events since the last snapshot takes a new
-    one. So the cost of a command does not grow with the length of its stream.
+    one (by default as often as the store advises: ``EventStore.snapshot_every``). So the cost of a
+    command does not grow with the length of its stream.
     """
 
-    SNAPSHOT_EVERY = 32
+    SNAPSHOT_EVERY = 32  # when the store gives no advice
 
     def __init__(self, store: EventStore, aggregate_cls: Type[A], clock: Clock | None = None,
                  upcasters: Upcasters | None = None, snapshot_every: int | None = None):
@@ -121,7 +122,7 @@ class Repository(Generic[A]):
         self.aggregate_cls = aggregate_cls
         self.clock = clock or Clock()
         self.upcasters = upcasters or Upcasters()
-        self.snapshot_every = snapshot_every or self.SNAPSHOT_EVERY
+        self.snapshot_every = snapshot_every
         self._fold: str | None = None
 
     def fold(self) -> str:
@@ -231,7 +232,8 @@ class Repository(Generic[A]):
                                    last_commit=getattr(aggregate, "_last_commit", None) if expected else None)
         aggregate._last_hash = prev_hash
         aggregate._last_commit = commit.id
-        if aggregate.version - getattr(aggregate, "_snapshot_version", 0) >= self.snapshot_every:
+        every = self.snapshot_every or self.store.snapshot_every() or self.SNAPSHOT_EVERY
+        if aggregate.version - getattr(aggregate, "_snapshot_version", 0) >= every:
             self._snapshot(aggregate, commit)
         return envelopes
 

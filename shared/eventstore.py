@@ -116,6 +116,11 @@ class EventStore(abc.ABC):
         in version order; a reader must not rely on it (an edited store may break it).
         """
 
+    def snapshot_every(self) -> int | None:
+        """How many events a snapshot should be behind at most, given what reading a commit costs
+        here (``Repository`` asks); None: no advice."""
+        return None
+
     def load_stored(self, stream_id: str) -> list[dict]:
         """Everything stored for the stream, in stored order, even past a hole (for audits).
 
