@@ -11,6 +11,7 @@ decoded, one pass) and a plain ``KafkaConsumer`` reading the topic, the two read
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import uuid
@@ -83,6 +84,8 @@ def run(ctx: Context) -> dict:
     if not requested(NAME):
         return skipped(NAME, TITLE)
     sizes = ctx.size((1_000, 10_000), (100, 1_000))  # streams; ×10 events each
+    if os.environ.get("JALIN_BENCH_AUDIT_STREAMS"):  # e.g. "10000": one size only
+        sizes = tuple(int(n) for n in os.environ["JALIN_BENCH_AUDIT_STREAMS"].split(","))
     rows, notes = [], []
     for streams in sizes:
         events = streams * EVENTS_PER_STREAM
