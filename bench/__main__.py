@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 import traceback
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)  # the relay/runner log warnings we report ourselves
     # kafka-python 3.0 logs harmless tracebacks when clients close; failures surface as exceptions
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
-    profile = local_stack.PROFILES["bench"]
+    # JALIN_BENCH_PROFILE=test measures on an already running test stack (its ports come from the
+    # JALIN_TEST_* variables), e.g. when several people share one machine; default: the bench profile.
+    profile = local_stack.PROFILES[os.environ.get("JALIN_BENCH_PROFILE", "bench")]
     try:
         require_infrastructure(profile)
     except BenchError as exc:

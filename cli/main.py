@@ -32,16 +32,16 @@ def cmd_token(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from cli.audit import auditor_client, export_bundle, format_report, verify_all
+    from cli.audit import auditor_client, expected_events, export_bundle, format_report, verify_all
 
     settings = Settings.from_env()
     client = auditor_client(settings, args.token)
     if args.audit_command == "verify":
-        report = verify_all(settings, client, check_kafka=not args.no_kafka)
+        report = verify_all(settings, client, check_kafka=not args.no_kafka, progress=None)
         print(json.dumps(report, indent=2, default=str) if args.json else format_report(report))
         return 0 if report["intact"] else 1
     if args.audit_command == "export":
-        manifest = export_bundle(client, Path(args.directory))
+        manifest = export_bundle(client, Path(args.directory), progress=None, expected=expected_events(settings))
         print(f"exported {len(manifest['streams'])} streams to {args.directory}; "
               f"verify offline with: python -m cli.verify_bundle {args.directory}")
         return 0

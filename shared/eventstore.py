@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Callable, Iterator, Sequence
 
 from shared import idempotency
+from shared.snapshots import InMemorySnapshotStore, SnapshotStore
 
 
 class ConcurrencyError(Exception):
@@ -59,16 +60,36 @@ def check_append(stream_id: str, expected_version: int, events: Sequence[dict]) 
 
 
 class EventStore(abc.ABC):
-    """Port: durable, append-only streams of envelopes, doubling as the outbox."""
+    """Port: durable, append-only streams of envelopes, doubling as the outbox.
+
+    ``snapshots`` is where ``Repository`` keeps aggregate snapshots beside the commits
+    (``shared.snapshots``); None: every load folds the whole stream.
+    """
+
+    snapshots: SnapshotStore | None = None
 
     @abc.abstractmethod
     def append(self, stream_id: str, stream_type: str, expected_version: int, events: Sequence[dict],
-               committed_at: datetime) -> Commit:
-        """Store ``events`` (versions expected_version+1…) atomically or raise ConcurrencyError."""
+               committed_at: datetime, last_commit: str | None = None) -> Commit:
+        """Store ``events`` (versions expected_version+1…) atomically or raise ConcurrencyError.
+
+        ``last_commit`` is the id of the commit that ended the stream at ``expected_version`` when
+        the caller loaded it (``Commit.id``): a hint that lets an adapter confirm the expected
+        version with one look-up instead of reading the stream; a wrong hint costs only time.
+        """
 
     @abc.abstractmethod
     def load(self, stream_id: str, from_version: int = 1, to_version: int | None = None) -> list[dict]:
         """Return the stream's envelopes in version order (empty list if it does not exist)."""
+
+    @abc.abstractmethod
+    def commits_from(self, stream_id: str, first_version: int = 1) -> list[Commit]:
+        """The stream's chain of commits from the one that starts at ``first_version`` (a commit
+        boundary, e.g. a snapshot's) to the end, in order; empty if no commit starts there.
+
+        What ``Repository.load`` reads: one indexed read, or primary-key look-ups where the
+        database has no other cheap access path.
+        """
 
     @abc.abstractmethod
     def unpublished(self, limit: int = 500) -> list[Commit]:
@@ -85,6 +106,20 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def commits_under_key(self, stream_id: str, key: str) -> list[Commit]:
         """The stream's commits made by a request with this Idempotency-Key (``shared.idempotency``)."""
+
+    @abc.abstractmethod
+    def scan(self) -> Iterator[Commit]:
+        """Every stored commit, as stored, in one pass in the store's own order (for audits).
+
+        The order is the store's natural one (insertion order on FerretDB/SQLite), not sorted:
+        one sequential read whatever the number of streams. Commits of one stream normally come
+        in version order; a reader must not rely on it (an edited store may break it).
+        """
+
+    def snapshot_every(self) -> int | None:
+        """How many events a snapshot should be behind at most, given what reading a commit costs
+        here (``Repository`` asks); None: no advice."""
+        return None
 
     def load_stored(self, stream_id: str) -> list[dict]:
         """Everything stored for the stream, in stored order, even past a hole (for audits).
@@ -121,12 +156,13 @@ class InMemoryEventStore(EventStore):
     """Fake event store for unit tests; passes the same contract suite as the real adapter."""
 
     def __init__(self):
+        self.snapshots = InMemorySnapshotStore()
         self._commits: dict[str, Commit] = {}
         self._order: list[str] = []
         self._keys: dict[str, str] = {}  # commit id -> Idempotency-Key it was made under
         self._lock = threading.Lock()
 
-    def append(self, stream_id, stream_type, expected_version, events, committed_at):
+    def append(self, stream_id, stream_type, expected_version, events, committed_at, last_commit=None):
         check_append(stream_id, expected_version, events)
         commit = Commit(stream_id, stream_type, expected_version + 1, expected_version + len(events),
                         copy.deepcopy(list(events)), committed_at)
@@ -157,6 +193,13 @@ class InMemoryEventStore(EventStore):
         return [copy.deepcopy(e) for c in commits for e in c.events
                 if e["version"] >= from_version and (to_version is None or e["version"] <= to_version)]
 
+    def commits_from(self, stream_id, first_version=1):
+        chain, position = [], first_version
+        while (commit := self._commits.get(commit_id(stream_id, position))) is not None:
+            chain.append(copy.deepcopy(commit))
+            position = commit.last_version + 1
+        return chain
+
     def unpublished(self, limit=500):
         pending = [self._commits[i] for i in self._order if not self._commits[i].published]
         return [copy.deepcopy(c) for c in pending[:limit]]
@@ -164,6 +207,9 @@ class InMemoryEventStore(EventStore):
     def mark_published(self, commit_ids):
         for cid in commit_ids:
             self._commits[cid].published = True
+
+    def scan(self):
+        return iter([copy.deepcopy(self._commits[i]) for i in self._order])
 
     def stream_ids(self, stream_type=None):
         seen = dict.fromkeys(c.stream_id for c in (self._commits[i] for i in self._order)

@@ -126,6 +126,7 @@ class Policy:
 # Rules of the seedwork's own blueprints, which every service mounts alike.
 STREAM_API = {
     "GET /api/v1/streams": allow("admin", "auditor", "service"),
+    "GET /api/v1/streams/log": allow("admin", "auditor", "service"),
     "GET /api/v1/streams/<stream_id>/events": allow("admin", "auditor", "service"),
     "GET /api/v1/streams/<stream_id>/state": allow("admin", "auditor", "service"),
 }

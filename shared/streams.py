@@ -1,14 +1,16 @@
 """The event store read API every write service exposes, and its HTTP client.
 
 ``GET /api/v1/streams/{stream_id}/events?from=&to=`` returns a stream's stored envelopes
-exactly as stored (no upcasting: auditors verify hashes on them). Readers: auditor, service, admin.
+exactly as stored (no upcasting: auditors verify hashes on them); ``GET /api/v1/streams/log``
+streams every commit of the service in one pass (whole-store audits). Readers: auditor, service, admin.
 """
 from __future__ import annotations
 
+import json
 from datetime import timezone
 
 import requests
-from flask import jsonify
+from flask import Response, jsonify, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -98,6 +100,32 @@ def streams_blueprint(store_getter, aggregate_cls=None, upcasters: Upcasters | N
         start = (query["page"] - 1) * query["per_page"]
         page = [sid for i, sid in enumerate(ids) if start <= i < start + query["per_page"]]
         return jsonify({"items": page, "page": query["page"], "per_page": query["per_page"]})
+
+    @blp.route("/log")
+    def log():
+        """Every stored commit of this service in one ordered pass, streamed as NDJSON (for audits).
+
+        One line per commit: ``{"stream_id", "first_version", "last_version", "published",
+        "events"}``, the events exactly as stored. The whole store is one sequential read, so an
+        audit costs time linear in events, not a scanning query per stream.
+        """
+        store: EventStore = store_getter()
+
+        def lines():
+            chunk, size = [], 0
+            for commit in store.scan():
+                line = json.dumps({"stream_id": commit.stream_id, "first_version": commit.first_version,
+                                   "last_version": commit.last_version, "published": commit.published,
+                                   "events": commit.events}, ensure_ascii=False, separators=(",", ":")) + "\n"
+                chunk.append(line)
+                size += len(line)
+                if size >= 1 << 16:  # one socket write per ~64 KiB, not per commit
+                    yield "".join(chunk)
+                    chunk, size = [], 0
+            if chunk:
+                yield "".join(chunk)
+
+        return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 
     if aggregate_cls is not None:
         @blp.route("/<stream_id>/state")

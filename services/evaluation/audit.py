@@ -6,6 +6,7 @@ both by the HTTP API below and by the ``jalin audit`` command.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterator
 from urllib.parse import quote
 
@@ -28,7 +29,11 @@ SERVICES = ("partners", "agreements", "evaluation")
 
 
 class AuditClient:
-    """Reads the write services' stream APIs with an auditor's (or service) token."""
+    """Reads the write services' stream APIs with an auditor's (or service) token.
+
+    ``log`` reads a whole store in one pass (``jalin audit verify/export``); ``events`` and
+    ``verified`` read one stream (the per-stream audit API, timelines).
+    """
 
     def __init__(self, settings: Settings, token: str, timeout: float = 30.0):
         self.settings, self.token, self.timeout = settings, token, timeout
@@ -55,6 +60,20 @@ class AuditClient:
             if len(items) < 5000:
                 return
             page += 1
+
+    def log(self, service: str) -> Iterator[dict]:
+        """Every stored commit of ``service`` in one pass (``GET /api/v1/streams/log``), as it arrives.
+
+        The read timeout applies between chunks, not to the whole answer, so a large store
+        streams for as long as it takes.
+        """
+        response = self.http.get(self.settings.service_url(service) + "/api/v1/streams/log", stream=True,
+                                 timeout=(10, self.timeout), headers={"Authorization": f"Bearer {self.token}"})
+        with response:
+            response.raise_for_status()
+            for line in response.iter_lines(chunk_size=1 << 16):
+                if line:
+                    yield json.loads(line)
 
     def events(self, stream_id: str) -> list[dict] | None:
         if self.owner(stream_id) is None:

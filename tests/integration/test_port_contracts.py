@@ -22,6 +22,7 @@ from shared.idempotency import (InMemoryIdempotencyStore, KeyedCommand, KeyLost,
 from shared.kafka import KafkaPublisher, decode, ensure_topics
 from shared.messaging import InMemoryPublisher, InMemoryStreamSource, PublishError
 from shared.mongo_eventstore import MongoEventStore
+from shared.snapshots import InMemorySnapshotStore, MongoSnapshotStore, Snapshot
 from shared.readmodel import UnitOfWork
 from shared.relay import InMemoryLease, MongoLease
 from shared.streams import HttpStreamSource, streams_blueprint
@@ -51,7 +52,7 @@ def ev(stream_id, version, **data):
             "stream_type": "x", "version": version, "data": data, "hash": f"h{version}", "prev_hash": "p"}
 
 
-@pytest.fixture(params=["memory", "mongo", "mongo-postgresql"])
+@pytest.fixture(params=["memory", "mongo", "mongo-indexed", "mongo-postgresql"])
 def store(request, settings):
     if request.param == "memory":
         return InMemoryEventStore()
@@ -59,7 +60,9 @@ def store(request, settings):
         db = request.getfixturevalue("postgresql_ferretdb")[settings.database("test")]
     else:
         db = request.getfixturevalue("db")
-    store = MongoEventStore(db)
+    # "mongo": the access path chosen for this server (primary-key walks on FerretDB);
+    # "mongo-indexed": the one-query path MongoDB takes, forced (FerretDB answers it, scanning).
+    store = MongoEventStore(db, indexed_reads=True if request.param == "mongo-indexed" else None)
     store.ensure_indexes()
     return store
 
@@ -111,11 +114,65 @@ class TestEventStoreContract:
         assert [c.first_version for c in store.commits_under_key("x-1", "kid-1")] == [2]
         assert store.commits_under_key("x-1", "kid-2") == [] and store.commits_under_key("x-2", "kid-1") == []
 
+    def test_commits_from_a_commit_boundary_to_the_end(self, store):
+        store.append("x-1", "x", 0, [ev("x-1", 1), ev("x-1", 2)], NOW)
+        store.append("x-1", "x", 2, [ev("x-1", 3)], NOW)
+        store.append("x-1", "x", 3, [ev("x-1", 4), ev("x-1", 5), ev("x-1", 6)], NOW)
+        store.append("x-2", "x", 0, [ev("x-2", 1)], NOW)
+        assert [(c.first_version, c.last_version) for c in store.commits_from("x-1")] == [(1, 2), (3, 3), (4, 6)]
+        assert [c.id for c in store.commits_from("x-1", 3)] == ["x-1:3", "x-1:4"]
+        assert [e["version"] for c in store.commits_from("x-1", 4) for e in c.events] == [4, 5, 6]
+        assert store.commits_from("x-1", 2) == [] and store.commits_from("x-1", 7) == []
+        assert store.commits_from("x-none") == []
+
+    def test_the_last_commit_hint_never_lets_a_stale_append_through(self, store):
+        store.append("x-1", "x", 0, [ev("x-1", 1), ev("x-1", 2)], NOW)
+        store.append("x-1", "x", 2, [ev("x-1", 3)], NOW, last_commit="x-1:1")
+        with pytest.raises(ConcurrencyError):  # the hinted commit is no longer the last one
+            store.append("x-1", "x", 2, [ev("x-1", 3, other=True)], NOW, last_commit="x-1:1")
+        with pytest.raises(ConcurrencyError):  # a wrong hint: the expected version is inside a commit
+            store.append("x-1", "x", 1, [ev("x-1", 2)], NOW, last_commit="x-1:1")
+        with pytest.raises(ConcurrencyError):  # a hint of another stream is checked too
+            store.append("x-1", "x", 1, [ev("x-1", 2)], NOW, last_commit="x-2:1")
+        store.append("x-1", "x", 3, [ev("x-1", 4)], NOW, last_commit="x-1:nonsense")
+        assert [e["version"] for e in store.load("x-1")] == [1, 2, 3, 4]
+        assert store.load("x-1")[2]["data"] == {}
+
+    def test_scan_reads_every_commit_once_with_its_outbox_flag(self, store):
+        store.append("x-1", "x", 0, [ev("x-1", 1)], NOW)
+        store.append("x-2", "x", 0, [ev("x-2", 1), ev("x-2", 2)], NOW)
+        store.append("x-1", "x", 1, [ev("x-1", 2)], NOW)
+        store.mark_published(["x-2:1"])
+        seen = {c.id: (c.published, [e["version"] for e in c.events]) for c in store.scan()}
+        assert seen == {"x-1:1": (False, [1]), "x-2:1": (True, [1, 2]), "x-1:2": (False, [2])}
+
     def test_stream_ids(self, store):
         store.append("x-1", "x", 0, [ev("x-1", 1)], NOW)
         store.append("x-2", "x", 0, [ev("x-2", 1)], NOW)
         store.append("x-1", "x", 1, [ev("x-1", 2)], NOW)
         assert sorted(store.stream_ids()) == ["x-1", "x-2"]
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def snapshots(request):
+    return InMemorySnapshotStore() if request.param == "memory" else MongoSnapshotStore(request.getfixturevalue("db"))
+
+
+class TestSnapshotStoreContract:
+    @staticmethod
+    def snap(version, fold="f1"):
+        return Snapshot("x-1", version, version, f"h{version}", fold, f"[{version}]", f"d{version}")
+
+    def test_keeps_the_latest_of_a_fold_and_any_of_a_new_fold(self, snapshots):
+        assert snapshots.get("x-1") is None
+        snapshots.put(self.snap(8))
+        assert snapshots.get("x-1") == self.snap(8)
+        snapshots.put(self.snap(4))  # a slower command's older snapshot does not replace it
+        assert snapshots.get("x-1") == self.snap(8)
+        snapshots.put(self.snap(12))
+        assert snapshots.get("x-1") == self.snap(12)
+        snapshots.put(self.snap(3, fold="f2"))  # the fold changed: the new code's snapshot wins
+        assert snapshots.get("x-1") == self.snap(3, fold="f2")
 
 
 @pytest.fixture(params=["memory", "mongo"])

@@ -194,7 +194,7 @@ class Agreement(Aggregate):
         self.funding: list[dict] = []
         # Set only for agreements drafted before funding sources (their old ``budgeted_in_apbd``):
         # their funding follows their value, as the flag did.
-        self._legacy_budgeted: bool | None = None
+        self.legacy_budgeted: bool | None = None
         self.burdens_public = False
         self.partner_ids: list[str] = []
         self.parent_kb_id: str | None = None
@@ -952,7 +952,7 @@ class Agreement(Aggregate):
         self.drafted_by = data.get("author")
         # Drafts recorded before successions existed carry none.
         self.partner_successions = [PartnerSuccession.of(s) for s in data.get("partner_successions", ())]
-        self._legacy_budgeted = data.get(LEGACY_FLAG)
+        self.legacy_budgeted = data.get(LEGACY_FLAG)
         self.status = Status.DRAFT.value
 
     def when_agreement_draft_edited(self, data: Mapping[str, Any]) -> None:
@@ -964,13 +964,13 @@ class Agreement(Aggregate):
         keeps its funding derived from its value and old flag until sources are given."""
         for name, value in changes.items():
             if name == LEGACY_FLAG:
-                self._legacy_budgeted = value
+                self.legacy_budgeted = value
             else:
                 setattr(self, name, _decode(name, value))
         if "funding" in changes:
-            self._legacy_budgeted = None
-        elif self._legacy_budgeted is not None and ("value" in changes or LEGACY_FLAG in changes):
-            self.funding = legacy_funding(self.value, self._legacy_budgeted)
+            self.legacy_budgeted = None
+        elif self.legacy_budgeted is not None and ("value" in changes or LEGACY_FLAG in changes):
+            self.funding = legacy_funding(self.value, self.legacy_budgeted)
 
     def when_agreement_submitted(self, data: Mapping[str, Any]) -> None:
         self.status = Status.SUBMITTED.value
