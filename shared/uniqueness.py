@@ -85,23 +85,54 @@ class InMemoryUniqueKeys(UniqueKeys):
 
 
 class MongoUniqueKeys(UniqueKeys):
-    """``UniqueKeys`` on a MongoDB collection: the key is the document ``_id``, so the server decides races."""
+    """``UniqueKeys`` on a MongoDB collection, written by inserts only, so the server's unique ``_id``
+    decides every race — also on FerretDB, where an update filtered on the previous holder is not a
+    compare-and-set (two concurrent takeovers of one stale claim could both report success).
+
+    A key's claims are generations: ``_id`` = the key (generation 0, the document earlier versions
+    wrote and updated in place), then ``<key>#~1``, ``<key>#~2`` …; the newest one holds the key.
+    Taking a key over or releasing it inserts the next generation (``owner`` None: released), so of
+    two claimants only the one whose insert lands wins. Generations are read by ``_id`` (cheap on
+    every backend) and are few: one per takeover or release of that key.
+    """
 
     def __init__(self, db: Database, collection: str = "unique_keys"):
         self._col = db[collection]
 
-    def _insert(self, key, owner, at):
+    @staticmethod
+    def _id(key: str, generation: int) -> str:
+        return key if generation == 0 else f"{key}#~{generation}"
+
+    def _newest(self, key: str) -> tuple[int, dict | None]:
+        """The newest generation of ``key`` and its document (-1, None: never claimed)."""
+        generation, newest = -1, None
+        while (doc := self._col.find_one({"_id": self._id(key, generation + 1)})) is not None:
+            generation, newest = generation + 1, doc
+        return generation, newest
+
+    def _put(self, key: str, generation: int, owner: str | None, at: float) -> bool:
         try:
-            self._col.insert_one({"_id": key, "owner": owner, "claimed_at": at})
-            return None
+            self._col.insert_one({"_id": self._id(key, generation), "key": key, "generation": generation,
+                                  "owner": owner, "claimed_at": at})
+            return True
         except DuplicateKeyError:
-            doc = self._col.find_one({"_id": key})
-            # claims written before claimed_at was recorded count as old
-            return (doc["owner"], doc.get("claimed_at", 0.0)) if doc else self._insert(key, owner, at)
+            return False
+
+    def _insert(self, key, owner, at):
+        while True:
+            generation, doc = self._newest(key)
+            if doc is not None and doc.get("owner") is not None:
+                # claims written before claimed_at was recorded count as old
+                return doc["owner"], doc.get("claimed_at", 0.0)
+            if self._put(key, generation + 1, owner, at):  # never claimed, or released
+                return None
+            # another claimant's generation landed first: look again
 
     def _replace(self, key, old_owner, owner, at):
-        return self._col.update_one({"_id": key, "owner": old_owner},
-                                    {"$set": {"owner": owner, "claimed_at": at}}).modified_count == 1
+        generation, doc = self._newest(key)
+        return doc is not None and doc.get("owner") == old_owner and self._put(key, generation + 1, owner, at)
 
     def release(self, key, owner):
-        self._col.delete_one({"_id": key, "owner": owner})
+        generation, doc = self._newest(key)
+        if doc is not None and doc.get("owner") == owner:
+            self._put(key, generation + 1, None, time.time())  # lost to a takeover meanwhile: nothing to free

@@ -30,6 +30,9 @@ def identity_keys(profile: Mapping[str, Any]) -> list[str]:
     return keys
 
 
+PENDING_CLAIM_SECONDS = 30.0
+
+
 class PartnerHandlers:
     """The partner service's use cases."""
 
@@ -38,9 +41,11 @@ class PartnerHandlers:
         self.unique_keys = unique_keys
 
     def _claim(self, profile: Mapping[str, Any], stream_id: str) -> None:
-        exists = lambda sid: self.repository.store.version(sid) > 0  # noqa: E731
+        # A holder not stored (None) may be a registration still appending: its claim counts for
+        # PENDING_CLAIM_SECONDS, after which a failed registration's claim is taken over.
+        exists = lambda sid: True if self.repository.store.version(sid) > 0 else None  # noqa: E731
         for key in identity_keys(profile):
-            holder = self.unique_keys.claim(key, stream_id, exists)
+            holder = self.unique_keys.claim(key, stream_id, exists, pending_for=PENDING_CLAIM_SECONDS)
             if holder is not None:
                 name = key.split(":", 1)[0]
                 field = "region_code" if name == "region" else f"identifiers.{name}"

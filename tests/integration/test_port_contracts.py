@@ -279,6 +279,26 @@ class TestUniqueKeysContract:
         keys.release("region:15.71", "s2")
         assert keys.claim("region:15.71", "s3", exists) is None
 
+    def test_concurrent_takeovers_of_a_stale_claim_let_exactly_one_in(self, keys):
+        # a claim whose append never happened, long ago; then six registrations race to take it over
+        assert keys.claim("nib:0220001", "crashed", lambda _: None, now=lambda: 100.0) is None
+        results, start = [], threading.Barrier(6)
+
+        def take(owner):
+            start.wait()
+            results.append((owner, keys.claim("nib:0220001", owner, lambda _: None, pending_for=30,
+                                              now=lambda: 200.0)))
+        threads = [threading.Thread(target=take, args=(f"s{i}",)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [owner for owner, holder in results if holder is None]
+        assert len(winners) == 1, results
+        assert {holder for _, holder in results if holder is not None} == set(winners)
+        keys.release("nib:0220001", winners[0])
+        assert keys.claim("nib:0220001", "after-release", lambda _: True) is None
+
     def test_a_fresh_claim_counts_while_its_append_may_be_in_flight(self, keys):
         clock = iter([100.0, 100.5, 131.0]).__next__
         nothing_appended = lambda _: None  # noqa: E731  (None: no such stream, perhaps not yet)

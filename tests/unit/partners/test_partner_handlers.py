@@ -1,4 +1,5 @@
 """The partner handlers with in-memory fakes: every command through its handler, as the API sends it."""
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -88,9 +89,17 @@ def test_nib_and_npwp_are_registered_once(handlers, identifiers, field):
 
 
 def test_a_key_left_by_an_append_that_never_happened_is_taken_over(handlers, keys):
-    keys.claim("region:15.71", "partner-crashed-before-append", lambda sid: False)
+    a_minute_ago = time.time() - 60
+    keys.claim("region:15.71", "partner-crashed-before-append", lambda sid: None, now=lambda: a_minute_ago)
     partner = handlers.register(KOTA_JAMBI, STAFF)
     assert keys.keys["region:15.71"] == partner.stream_id
+
+
+def test_a_key_claimed_by_a_registration_still_appending_is_not_taken(handlers, keys):
+    keys.claim("region:15.71", "partner-appending-now", lambda sid: None)
+    with pytest.raises(DomainError) as refused:
+        handlers.register(KOTA_JAMBI, STAFF)
+    assert refused.value.rule == "partner_already_registered"
 
 
 # ---------------------------------------------------------------- update_profile
