@@ -222,7 +222,8 @@ def test_an_upload_over_the_json_limit_with_an_idempotency_key_is_stored_once(st
 
 def test_an_addendum_goes_through_the_procedure_and_the_register_shows_where_it_stands(stack):
     partner = register_verified(stack)
-    kb = draft(stack, partner, burdens_public=True, value=1_000_000_000).json()
+    kb = draft(stack, partner, burdens_public=True,
+               funding=[{"source": "apbd", "amount": 1_000_000_000, "budgeted": True}]).json()
     assert to_ready(stack, kb["id"])["status"] == "AWAITING_DPRD"
     act(stack, kb["id"], "dprd-approval", "pimpinan", {"approval_ref": "DPRD/08/2026"})
     act(stack, kb["id"], "sign", "pimpinan", {"signatory_name": "Bupati", "signatory_position": "kepala_daerah"})
