@@ -303,7 +303,8 @@ class AgreementHandlers:
     def draft_addendum(self, cmd: DraftAddendum, ctx: CommandContext, expected: int | None = None) -> Agreement:
         """``DraftAddendum``: a PKS's KB is checked as it is now."""
         agreement = self._load(cmd.agreement_id, expected)
-        events = agreement.draft_addendum(role=ctx.actor.role, reason=cmd.reason, changes=dict(cmd.changes),
+        events = agreement.draft_addendum(role=ctx.actor.role, actor=ctx.actor.sub, reason=cmd.reason,
+                                          changes=dict(cmd.changes),
                                           parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"),
                                           vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
@@ -312,7 +313,7 @@ class AgreementHandlers:
         """``EditAddendum``."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.edit_addendum(
-            role=ctx.actor.role, addendum_no=cmd.addendum_no, reason=cmd.reason,
+            role=ctx.actor.role, actor=ctx.actor.sub, addendum_no=cmd.addendum_no, reason=cmd.reason,
             changes=dict(cmd.changes) if cmd.changes is not None else None,
             parent_kb=self._linked(agreement.parent_kb_id, "parent_kb_id"), vocab=self.vocabularies)
         return self._save(agreement, events, ctx)
@@ -357,7 +358,7 @@ class AgreementHandlers:
         """``RecordAddendumReview``: ``reviewed_on`` defaults to today."""
         agreement = self._load(cmd.agreement_id, expected)
         events = agreement.record_addendum_review(
-            role=ctx.actor.role, addendum_no=cmd.addendum_no, recommended=cmd.recommended, notes=cmd.notes,
+            role=ctx.actor.role, actor=ctx.actor.sub, addendum_no=cmd.addendum_no, recommended=cmd.recommended, notes=cmd.notes,
             reviewed_on=self._or_today(cmd.reviewed_on), today=self.today())
         return self._save(agreement, events, ctx)
 

@@ -206,6 +206,8 @@ class Agreement(Aggregate):
         # authors were recorded): neither may record the TKKSD review of that version.
         self.drafted_by: str | None = None
         self.last_edited_by: str | None = None
+        # addendum number (as text) → [drafted by, last edited by]: token subjects, not shown in snapshots
+        self.addendum_authors: dict[str, list[str | None]] = {}
         self.review: dict | None = None
         self.dprd_approval: dict | None = None
         self.central_approval: dict | None = None
@@ -659,7 +661,7 @@ class Agreement(Aggregate):
     def _addendum_changes(addendum: Mapping[str, Any]) -> dict:
         return {name: _decode(name, value) for name, value in addendum["changes"].items()}
 
-    def draft_addendum(self, *, role: str, reason: str, changes: Mapping[str, Any],
+    def draft_addendum(self, *, role: str, reason: str, changes: Mapping[str, Any], actor: str | None = None,
                        parent_kb: Agreement | None = None, vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``DraftAddendum``: Open addendum n+1 on a SIGNED/ACTIVE agreement: the proposed ``changes`` (of
         ``AMENDABLE_FIELDS``) and why. Nothing changes in the agreement until it is signed; only one
@@ -675,11 +677,11 @@ class Agreement(Aggregate):
         number = max((a["addendum_no"] for a in self.addenda), default=0) + 1
         return [self._emit(EventType.ADDENDUM_DRAFTED, {
             "addendum_no": number, "reason": reason, "changes": {k: _encode(v) for k, v in changes.items()},
-            **self._addendum_requirements(changes),
+            **self._addendum_requirements(changes), "author": actor,
         })]
 
     def edit_addendum(self, *, role: str, addendum_no: int, changes: Mapping[str, Any] | None = None,
-                      reason: str | None = None, parent_kb: Agreement | None = None,
+                      reason: str | None = None, actor: str | None = None, parent_kb: Agreement | None = None,
                       vocab: Vocabularies | None = None) -> list[NewEvent]:
         """``EditAddendum``: Revise an addendum in DRAFT: ``changes`` (when given) replace the proposed
         changes as a whole, ``reason`` (when given) the reason. No events when nothing changes."""
@@ -692,7 +694,7 @@ class Agreement(Aggregate):
             return []
         return [self._emit(EventType.ADDENDUM_EDITED, {
             "addendum_no": addendum_no, "reason": new_reason, "changes": encoded,
-            **self._addendum_requirements(new_changes),
+            **self._addendum_requirements(new_changes), "author": actor,
         })]
 
     def submit_addendum(self, *, role: str, addendum_no: int) -> list[NewEvent]:
@@ -702,11 +704,12 @@ class Agreement(Aggregate):
         return [self._emit(EventType.ADDENDUM_SUBMITTED, {"addendum_no": addendum_no})]
 
     def record_addendum_review(self, *, role: str, addendum_no: int, recommended: bool, notes: str,
-                               reviewed_on: date, today: date) -> list[NewEvent]:
+                               reviewed_on: date, today: date, actor: str | None = None) -> list[NewEvent]:
         """``RecordAddendumReview``: The TKKSD's recommendation on the addendum: favourable → the approvals
         the amended terms require, else READY_TO_SIGN; unfavourable → back to DRAFT for revision (notes
-        required)."""
+        required). ``actor``, the reviewer's token subject, must not have drafted or last edited it."""
         addendum = self._addendum("record_addendum_review", role, addendum_no)
+        rules.check_reviewer_not_author(actor, self.addendum_authors.get(str(addendum_no), ()))
         rules.check_act_date("reviewed_on", reviewed_on, today=today, previous=self.previous_step(),
                              end=self.end_date)
         if not recommended:
@@ -1036,6 +1039,7 @@ class Agreement(Aggregate):
             "revision_requests": [], "review": None, "dprd_approval": None, "central_approval": None,
             "number": None, "signed_on": None, "closing_reason": None,
         })
+        self.addendum_authors[str(data["addendum_no"])] = [data.get("author"), None]
 
     def _addendum_record(self, data: Mapping[str, Any]) -> dict:
         return next(a for a in self.addenda if a["addendum_no"] == data["addendum_no"])
@@ -1043,6 +1047,7 @@ class Agreement(Aggregate):
     def when_agreement_addendum_edited(self, data: Mapping[str, Any]) -> None:
         self._addendum_record(data).update({k: data[k] for k in (
             "reason", "substantive", "dprd_required", "central_required")}, changes=dict(data["changes"]))
+        self.addendum_authors.setdefault(str(data["addendum_no"]), [None, None])[1] = data.get("author")
 
     def when_agreement_addendum_submitted(self, data: Mapping[str, Any]) -> None:
         self._addendum_record(data)["status"] = AddendumStatus.UNDER_REVIEW.value

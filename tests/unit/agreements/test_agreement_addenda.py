@@ -203,3 +203,18 @@ def test_a_one_step_amendment_of_an_older_stream_still_folds():
     assert agreement.open_addendum is None
     agreement.draft_addendum(role="kerjasama", reason="Baru", changes={"title": "Judul"})
     assert agreement.open_addendum["addendum_no"] == 2
+
+
+def test_whoever_drafted_or_last_edited_an_addendum_does_not_review_it():
+    stream = at("ACTIVE")
+    stream.do("draft_addendum", role="kerjasama", actor="sub-3f9a", reason="Perubahan", changes={"scope": "Lebih luas"})
+    stream.do("edit_addendum", role="kerjasama", actor="sub-b7c1", addendum_no=1, changes={"scope": "Lebih luas lagi"})
+    stream.do("submit_addendum", role="kerjasama", addendum_no=1)
+    for author in ("sub-3f9a", "sub-b7c1"):  # e.g. a drafter who also holds the tkksd role
+        with refused("reviewer_is_author", Refusal.FORBIDDEN):
+            stream.do("record_addendum_review", role="tkksd", actor=author, addendum_no=1, recommended=True,
+                      notes="", reviewed_on=ON)
+    stream.do("record_addendum_review", role="tkksd", actor="tono", addendum_no=1, recommended=True, notes="",
+              reviewed_on=ON)
+    assert stream.agreement.open_addendum["status"] == "READY_TO_SIGN"
+    assert "sub-3f9a" not in str(stream.agreement.snapshot())  # authors are token subjects: not shown
