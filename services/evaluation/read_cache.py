@@ -40,11 +40,13 @@ def etag_of(key: Hashable) -> str:
 class Positions:
     """The projector's checkpoint position, read at most every ``ttl`` seconds per database.
 
-    A burst of requests (50 officers opening the register) then costs one lookup, not one each;
-    an answer is at most ``ttl`` older than the checkpoint (the projector's own lag is larger).
+    ``ttl`` is 0 by default: every request reads the checkpoint (one lookup by ``_id``), so the
+    gunicorn workers, each with its own cache, agree on the position — with a throttle, a worker
+    whose last read was older could serve an answer older than the one another worker just gave
+    the same client (a count going 3, then 2). A positive ``ttl`` trades that for fewer lookups.
     """
 
-    def __init__(self, consumer: str, ttl: float = 0.25):
+    def __init__(self, consumer: str, ttl: float = 0.0):
         self.consumer, self.ttl = consumer, ttl
         self._read: dict[str, tuple[float, tuple]] = {}
         self._lock = threading.Lock()
