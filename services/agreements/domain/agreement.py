@@ -343,7 +343,7 @@ class Agreement(Aggregate):
         urusan = rules.check_urusan(urusan, vocab)
         rules.check_opd(lead_opd, vocab, "lead_opd")
         if value is None:
-            value = sum(int(item.get("amount") or 0) for item in funding if not isinstance(item.get("amount"), bool))
+            value = rules.funding_total(funding)
         funding = rules.check_funding(funding, value, vocab)
         views = [PartnerView.of(p) for p in partners]
         rules.check_partner_kinds(category, views)
@@ -387,8 +387,7 @@ class Agreement(Aggregate):
         merged = {name: getattr(self, name) for name in EDITABLE_FIELDS}
         merged.update(changes)
         if "funding" in changes and "value" not in changes:  # the value follows the new sources
-            merged["value"] = sum(int(i.get("amount") or 0) for i in merged["funding"]
-                                  if not isinstance(i.get("amount"), bool))
+            merged["value"] = rules.funding_total(merged["funding"])
         merged["ksdd_type"] = rules.check_ksdd_type(self.category, merged["ksdd_type"])
         rules.check_term(merged["start_date"], merged["end_date"])
         self._check_activities_within(merged["start_date"], merged["end_date"])
@@ -618,7 +617,8 @@ class Agreement(Aggregate):
     def _check_addendum_changes(self, changes: Mapping[str, Any], parent_kb: Agreement | None,
                                 vocab: Vocabularies | None = None) -> dict:
         """The changes an addendum proposes, checked against the agreement as it is now: amendable
-        fields only, codes of the controlled vocabularies, funding that adds up to the value, a lawful term that still holds the work plan and (for a PKS) lies within its KB."""
+        fields only, codes of the controlled vocabularies, funding that adds up to the value, a lawful
+        term that still holds the work plan and (for a PKS) lies within its KB."""
         if not changes:
             raise refuse(Rule.ADDENDUM_CHANGES_REQUIRED, "an addendum changes at least one term",
                          fields={"changes": "at least one field"})
@@ -631,8 +631,7 @@ class Agreement(Aggregate):
             rules.check_opd(changes["lead_opd"], vocab, "lead_opd")
         if "value" in changes or "funding" in changes:
             funding = changes.get("funding", self.funding)
-            value = changes.get("value", sum(int(i.get("amount") or 0) for i in funding
-                                             if not isinstance(i.get("amount"), bool)))
+            value = changes.get("value", rules.funding_total(funding))
             changes["funding"] = rules.check_funding(funding, value, vocab)
             changes["value"] = value
         if "end_date" in changes:

@@ -507,6 +507,13 @@ def check_ksdd_neighbours(category: str, ksdd_type: str | None, partners: Sequen
                      fields={"ksdd_type": "sukarela: the partner region does not border ours"})
 
 
+def funding_total(funding: Sequence[Mapping[str, Any]]) -> int:
+    """The sum of the funding sources' amounts (the value an agreement left without one takes);
+    amounts that are not numbers count as 0 here and are refused by ``check_funding``."""
+    return sum(int(item.get("amount") or 0) for item in funding
+               if isinstance(item.get("amount"), (int, float)) and not isinstance(item.get("amount"), bool))
+
+
 def check_funding(funding: Sequence[Mapping[str, Any]], value: Any, vocab: Vocabularies) -> list[dict]:
     """The funding sources (``[{source, amount, budgeted}]``) as recorded, checked against ``value``.
 

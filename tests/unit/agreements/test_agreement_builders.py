@@ -154,18 +154,7 @@ def kb_amended(pks: Stream, signed_on: date = date(2025, 6, 1), **changes) -> tu
     """Record an addendum with ``changes`` on the KB of ``pks``; returns the KB (before, after) it."""
     kb = pks.parent
     before = copy.deepcopy(kb)
-    kb.draft_addendum(role="kerjasama", reason="Adendum KB", changes=changes)
-    no = kb.open_addendum["addendum_no"]
-    if kb.open_addendum["substantive"]:
-        kb.submit_addendum(role="kerjasama", addendum_no=no)
-        kb.record_addendum_review(role="tkksd", addendum_no=no, recommended=True, notes="Layak",
-                                  reviewed_on=signed_on, today=TODAY)
-    for step in ("dprd", "central"):
-        if kb.open_addendum["status"] == f"AWAITING_{step.upper()}":
-            getattr(kb, f"approve_addendum_{step}")(role="pimpinan", addendum_no=no, approval_ref=f"{step}-ADD",
-                                                    approved_on=signed_on, today=TODAY)
-    kb.sign_addendum(role="pimpinan", addendum_no=no, number=f"ADD-KB-{kb.version}", signed_on=signed_on,
-                     today=TODAY, signatory_name="Bupati", signatory_position="kepala_daerah")
+    amend(Stream(kb), changes, on=signed_on, number=f"ADD-KB-{kb.version}", reason="Adendum KB")
     return before, kb
 
 
