@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from shared.readmodel import UnitOfWork
@@ -13,9 +12,6 @@ from tests.coalescing import deliveries, one_by_one, queue
 _runs = itertools.count()
 
 
-# The strategy itself uses no ``random``; pymongo's monitor threads (jittered heartbeats) of the live
-# client do, while hypothesis draws, which hypothesis reports as if the strategy did.
-@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=deliveries())
 def test_coalesced_batches_on_ferretdb_give_what_one_write_at_a_time_gives(mongo, settings, batches):
